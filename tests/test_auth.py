@@ -1,0 +1,234 @@
+"""Logging in and out, server-side sessions, activation, disabling and lost phones."""
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from zaloan import accounts
+from zaloan.extensions import db
+from zaloan.models import ActivationCode, AuditEvent, Role, User, UserSession, utcnow
+
+from .conftest import PASSWORD, PHONES
+
+HOMES = {
+    "commander": "/commander/",
+    "officer": "/officer/",
+    "informant": "/informant/",
+    "verifier": "/verifier/",
+    "observer": "/observer/",
+}
+
+
+@pytest.mark.parametrize("who", list(HOMES))
+def test_each_role_logs_in_to_its_own_home_and_out(client, who):
+    r = client.post("/login", data={"phone": PHONES[who], "password": PASSWORD})
+    assert r.status_code == 302
+    assert r.headers["Location"] == HOMES[who]
+    page = client.get(HOMES[who])
+    assert page.status_code == 200
+    assert b'<html lang="vi">' in page.data
+    # Every other role's home is closed to this one.
+    for other, url in HOMES.items():
+        if other != who:
+            assert client.get(url).status_code == 404
+    r = client.post("/logout")
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+    r = client.get(HOMES[who])
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+@pytest.mark.parametrize("typed", ["0900000002", "0900 000 002", "+84 900 000 002", "84900000002", "0900.000.002"])
+def test_any_common_form_of_the_number_is_the_same_account(client, typed):
+    r = client.post("/login", data={"phone": typed, "password": PASSWORD})
+    assert r.status_code == 302 and r.headers["Location"] == "/officer/"
+
+
+def test_unknown_phone_and_wrong_password_get_the_same_message(client, app):
+    wrong = client.post("/login", data={"phone": PHONES["officer"], "password": "nope-nope"})
+    unknown = client.post("/login", data={"phone": "0987654321", "password": "nope-nope"})
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Sai số điện thoại hoặc mật khẩu." in wrong.get_data(as_text=True)
+    assert "Sai số điện thoại hoặc mật khẩu." in unknown.get_data(as_text=True)
+    with app.app_context():
+        failures = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "login.failure")).all()
+        assert len(failures) == 2
+
+
+def test_invalid_phone_is_a_field_error_not_a_500(client):
+    r = client.post("/login", data={"phone": "12ab", "password": "x"})
+    assert r.status_code == 422
+    assert "Đây không phải số điện thoại Việt Nam hợp lệ." in r.get_data(as_text=True)
+    r = client.post("/login", data={"phone": "0" * 5000, "password": "x" * 5000})
+    assert r.status_code == 422
+
+
+def test_open_redirect_after_login_is_refused(client):
+    r = client.post("/login?next=//evil.example/x", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.headers["Location"] == "/officer/"
+    c2 = client.application.test_client()
+    r = c2.post("/login?next=/officer/", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.headers["Location"] == "/officer/"
+
+
+def test_login_gives_a_new_session_id_and_a_hardened_cookie(client, app):
+    client.get("/login")
+    with client.session_transaction() as s:
+        s["sid"] = "attacker-chosen"
+    r = client.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD})
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    with client.session_transaction() as s:
+        assert s["sid"] != "attacker-chosen"
+    with app.app_context():
+        assert db.session.scalar(select(UserSession).where(UserSession.token_hash == accounts.sha256("attacker-chosen"))) is None
+
+
+def test_old_cookie_is_refused_after_logout(app, login_as):
+    c = login_as("officer")
+    with c.session_transaction() as s:
+        stolen = dict(s)
+    assert c.post("/logout").status_code == 302
+    thief = app.test_client()
+    with thief.session_transaction() as s:
+        s.update(stolen)
+    r = thief.get("/officer/")
+    assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_logout_everywhere_ends_other_sessions(login_as):
+    phone, desk = login_as("officer"), login_as("officer")
+    assert desk.get("/officer/").status_code == 200
+    phone.post("/logout-everywhere")
+    assert desk.get("/officer/").status_code == 302
+
+
+def test_a_session_survives_between_requests(login_as):
+    c = login_as("verifier")
+    for _ in range(3):
+        assert c.get("/verifier/").status_code == 200
+
+
+def test_lost_phone_ends_every_session_and_the_old_password(app, login_as, user):
+    c1, c2 = login_as("verifier"), login_as("verifier")
+    with app.app_context():
+        person = user("verifier")
+        code = accounts.lost_phone(person, by=user("officer"))
+        db.session.commit()
+    assert c1.get("/verifier/").status_code == 302
+    assert c2.get("/verifier/").status_code == 302
+    again = app.test_client().post("/login", data={"phone": PHONES["verifier"], "password": PASSWORD})
+    assert again.status_code == 401
+    # The new phone activates with the new code.
+    fresh = app.test_client()
+    r = fresh.post(f"/activate/{code}", data={"password": "new-pass-99", "confirm": "new-pass-99"})
+    assert r.status_code == 302 and r.headers["Location"] == "/verifier/"
+
+
+def test_disabled_account_is_logged_out_and_cannot_log_in(app, login_as, user):
+    c = login_as("informant")
+    with app.app_context():
+        accounts.disable(user("informant"), by=user("officer"))
+        db.session.commit()
+    assert c.get("/informant/").status_code == 302
+    r = app.test_client().post("/login", data={"phone": PHONES["informant"], "password": PASSWORD})
+    assert r.status_code == 401
+    assert "Tài khoản này đã bị khóa" in r.get_data(as_text=True)
+
+
+def new_person(app, role=Role.VERIFIER):
+    with app.app_context():
+        from zaloan.models import Unit, UnitKind
+
+        commune = db.session.scalar(select(Unit).where(Unit.kind == UnitKind.COMMUNE))
+        village = commune.villages()[0]
+        officer = db.session.scalar(select(User).where(User.phone == "+84900000002"))
+        person = accounts.create_user(
+            by=officer, phone="0912345678", full_name="Lê Văn Mới", role=role, commune=commune, village=village,
+            title="village_head",
+        )
+        code = accounts.issue_activation(person, by=officer)
+        db.session.commit()
+        return person.id, code
+
+
+def test_activation_sets_the_password_and_logs_in(app):
+    person_id, code = new_person(app)
+    c = app.test_client()
+    page = c.get(f"/activate/{code}")
+    assert page.status_code == 200
+    assert "Lê Văn Mới" not in page.get_data(as_text=True)  # the code alone shows no name
+    r = c.post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
+    assert r.status_code == 302 and r.headers["Location"] == "/verifier/"
+    assert c.get("/verifier/").status_code == 200
+    r = app.test_client().post("/login", data={"phone": "0912 345 678", "password": "mat-khau-1"})
+    assert r.status_code == 302
+
+
+def test_activation_code_works_once(app):
+    _, code = new_person(app)
+    c = app.test_client()
+    c.post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
+    r = app.test_client().post(f"/activate/{code}", data={"password": "hijack-123", "confirm": "hijack-123"})
+    assert r.status_code == 410
+    assert "đã được dùng" in r.get_data(as_text=True)
+    bad = app.test_client().post("/login", data={"phone": "0912345678", "password": "hijack-123"})
+    assert bad.status_code == 401
+
+
+def test_activation_code_expires_after_72_hours(app):
+    person_id, code = new_person(app)
+    with app.app_context():
+        row = db.session.scalar(select(ActivationCode).where(ActivationCode.user_id == person_id))
+        assert row.expires_at - row.created_at == timedelta(hours=72)
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    r = app.test_client().post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
+    assert r.status_code == 410
+    assert "hết hạn" in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(User, person_id).password_hash is None
+
+
+def test_a_new_code_replaces_the_old_one(app):
+    person_id, first = new_person(app)
+    with app.app_context():
+        second = accounts.issue_activation(db.session.get(User, person_id), by=None)
+        db.session.commit()
+    assert app.test_client().get(f"/activate/{first}").status_code == 410
+    assert app.test_client().get(f"/activate/{second}").status_code == 200
+
+
+def test_unknown_activation_code_and_mismatched_passwords(app):
+    assert app.test_client().get("/activate/NOTACODE").status_code == 404
+    _, code = new_person(app)
+    r = app.test_client().post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "khac-nhau-2"})
+    assert r.status_code == 422
+    assert "Hai lần nhập mật khẩu không giống nhau." in r.get_data(as_text=True)
+    r = app.test_client().post(f"/activate/{code}", data={"password": "short", "confirm": "short"})
+    assert r.status_code == 422
+
+
+def test_activation_code_can_be_typed_with_spaces_and_dashes(app):
+    _, code = new_person(app)
+    typed = f"{code[:4].lower()}-{code[4:]} "
+    r = app.test_client().post("/activate", data={"code": typed})
+    assert r.status_code == 302 and r.headers["Location"] == f"/activate/{code}"
+
+
+def test_repeated_failures_slow_down_that_phone(app, client):
+    for _ in range(5):
+        client.post("/login", data={"phone": PHONES["officer"], "password": "wrong-wrong"})
+    r = client.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.status_code == 429
+    assert "thử lại sau" in r.get_data(as_text=True)
+    # Another person is not held up by it.
+    other = app.test_client().post("/login", data={"phone": PHONES["commander"], "password": PASSWORD})
+    assert other.status_code == 302
+
+
+def test_english_can_be_chosen(client):
+    client.post("/language", data={"lang": "en", "next": "/login"})
+    page = client.get("/login")
+    assert b'<html lang="en">' in page.data and b"Log in" in page.data
+    client.post("/language", data={"lang": "xx"})
+    assert b'<html lang="vi">' in client.get("/login").data

@@ -1,0 +1,123 @@
+"""zaloan: the "Zalo an ninh" model of commune police, as a small web app."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import format_datetime
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import Config
+from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
+
+
+def _instance_secret(app: Flask) -> str:
+    """Return the secret key kept in instance/, making one on first run."""
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    return lang if lang in ("vi", "en") else "vi"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the application: config, extensions, blueprints, hooks."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if test_config:
+        app.config.update(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path, "zaloan.sqlite")
+    if not app.config.get("UPLOAD_FOLDER"):
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    htmx.init_app(app)
+    compress.init_app(app)
+    login_manager.init_app(app)
+
+    from . import accounts, models  # noqa: F401  (models register their tables)
+    from .db_setup import configure_engine
+
+    configure_engine(app)
+
+    login_manager.session_protection = None  # mobile addresses change all the time
+    login_manager.login_view = "auth.login"
+    login_manager.user_loader(accounts.load_session_user)
+
+    from .web import init_web
+
+    init_web(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_errors(app)
+
+    from .permissions import enforce_access
+
+    app.before_request(enforce_access)
+
+    from .commands import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .commander import bp as commander_bp
+    from .informant import bp as informant_bp
+    from .observer import bp as observer_bp
+    from .officer import bp as officer_bp
+    from .verifier import bp as verifier_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(informant_bp, url_prefix="/informant")
+    app.register_blueprint(verifier_bp, url_prefix="/verifier")
+    app.register_blueprint(officer_bp, url_prefix="/officer")
+    app.register_blueprint(commander_bp, url_prefix="/commander")
+    app.register_blueprint(observer_bp, url_prefix="/observer")
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from . import labels
+    from .permissions import PREDICATES
+    from .phones import display_phone
+
+    app.jinja_env.tests.update(PREDICATES)
+    app.jinja_env.globals["labels"] = labels
+    app.jinja_env.filters["phone"] = display_phone
+
+    @app.template_filter("dt")
+    def _dt(value, fmt="HH:mm dd/MM/yyyy"):
+        """Show a stored UTC time in Asia/Ho_Chi_Minh, 24-hour Vietnamese form."""
+        return format_datetime(value, fmt) if value else ""
+
+    @app.context_processor
+    def _ctx():
+        return {"current_lang": select_locale()}
+
+
+def _register_errors(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    from .errors import csrf_error, http_error
+
+    app.register_error_handler(CSRFError, csrf_error)
+    for code in (400, 403, 404, 405, 413, 429, 500):
+        app.register_error_handler(code, http_error)

@@ -1,0 +1,287 @@
+"""Account changes in one place: creation, activation, sessions, disabling, lost phones.
+
+Every function here writes its audit record in the same transaction and
+leaves the commit to the caller (a view or a command).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from flask import current_app, session
+from sqlalchemy import func, select, update
+
+from . import audit
+from .extensions import db
+from .models import (
+    ActivationCode,
+    Informant,
+    LoginAttempt,
+    Role,
+    Unit,
+    User,
+    UserSession,
+    utcnow,
+)
+from .phones import normalize_phone
+
+# Letters and digits that cannot be misread on a small screen (no 0/O, 1/I/L).
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+class AccountError(ValueError):
+    """A refused account change; `message` is shown to the user (already translated)."""
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def random_code(length: int = 8) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def clean_code(raw: str) -> str:
+    """Return an activation code as stored: upper case, no spaces or dashes."""
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())[:32]
+
+
+# --- Creating people -----------------------------------------------------------------
+
+
+def next_alias(commune_id: int) -> str:
+    count = db.session.scalar(select(func.count(Informant.id))) or 0
+    n = count + 1
+    while db.session.scalar(select(Informant.id).where(Informant.alias == f"NT-{n:04d}")):
+        n += 1
+    return f"NT-{n:04d}"
+
+
+def create_user(
+    *,
+    by: User | None,
+    phone: str,
+    full_name: str,
+    role: str,
+    commune: Unit,
+    village: Unit | None = None,
+    title: str | None = None,
+    position: str = "",
+    handler: User | None = None,
+) -> User:
+    """Create an account without a password; the person activates it on their own phone."""
+    phone = normalize_phone(phone)
+    if db.session.scalar(select(User.id).where(User.phone == phone)):
+        raise AccountError("phone_taken")
+    user = User(
+        phone=phone,
+        full_name=full_name.strip(),
+        role=role,
+        commune_id=commune.id,
+        village_id=village.id if village is not None and role == Role.VERIFIER else None,
+        title=title if role == Role.VERIFIER else None,
+        position=position.strip(),
+        created_by_id=by.id if by else None,
+    )
+    db.session.add(user)
+    db.session.flush()
+    if role == Role.INFORMANT:
+        db.session.add(
+            Informant(
+                user_id=user.id,
+                alias=next_alias(commune.id),
+                commune_id=commune.id,
+                handler_id=handler.id if handler else (by.id if by and by.role == Role.OFFICER else None),
+            )
+        )
+        db.session.flush()
+    # The audit row names the account by id and role, never by name or phone.
+    audit.record("account.create", actor=by, target=user, commune_id=commune.id, role=role)
+    return user
+
+
+# --- Activation ------------------------------------------------------------------------
+
+
+def issue_activation(user: User, *, by: User | None) -> str:
+    """Return a new one-time activation code for `user`; earlier unused codes stop working."""
+    now = utcnow()
+    db.session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.user_id == user.id, ActivationCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    code = random_code()
+    hours = current_app.config["ACTIVATION_HOURS"]
+    db.session.add(
+        ActivationCode(
+            user_id=user.id,
+            code_hash=sha256(code),
+            created_by_id=by.id if by else None,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+        )
+    )
+    audit.record("account.activation_issued", actor=by, target=user, commune_id=user.commune_id)
+    return code
+
+
+def find_activation(code: str) -> tuple[ActivationCode | None, str]:
+    """Return (row, problem) for a code: problem is '', 'unknown', 'used' or 'expired'."""
+    code = clean_code(code)
+    if not code:
+        return None, "unknown"
+    row = db.session.scalar(select(ActivationCode).where(ActivationCode.code_hash == sha256(code)))
+    if row is None:
+        return None, "unknown"
+    if row.used_at is not None:
+        return row, "used"
+    if row.expires_at <= utcnow():
+        return row, "expired"
+    if not row.user.active:
+        return row, "disabled"
+    return row, ""
+
+
+def activate(row: ActivationCode, password: str) -> User:
+    """Set the password of the code's account and spend the code."""
+    user = row.user
+    user.set_password(password)
+    row.used_at = utcnow()
+    revoke_sessions(user)
+    audit.record("account.activated", actor=user, target=user)
+    return user
+
+
+# --- Server-side sessions ---------------------------------------------------------------
+
+
+def start_session(user: User) -> None:
+    """Begin a fresh session for `user`: a new random id, never the one before login."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(
+        UserSession(
+            user_id=user.id,
+            token_hash=sha256(token),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + current_app.permanent_session_lifetime,
+        )
+    )
+    session["sid"] = token
+    session.permanent = True
+
+
+def load_session_user(user_id: str) -> User | None:
+    """Return the user of the current cookie if its server session is still valid."""
+    token = session.get("sid")
+    if not token or not str(user_id).isdigit():
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == sha256(token)))
+    now = utcnow()
+    if row is None or row.user_id != int(user_id) or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    user = row.user
+    if not user.active:
+        return None
+    return user
+
+
+def end_session() -> None:
+    """Revoke the current session on the server and clear the cookie."""
+    token = session.get("sid")
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == sha256(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    session.clear()
+
+
+def revoke_sessions(user: User) -> int:
+    """End every session of `user` at once; their old cookies are refused from now on."""
+    result = db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return result.rowcount or 0
+
+
+def disable(user: User, *, by: User) -> None:
+    user.active = False
+    user.disabled_at = utcnow()
+    revoke_sessions(user)
+    audit.record("account.disable", actor=by, target=user)
+
+
+def enable(user: User, *, by: User) -> None:
+    user.active = True
+    user.disabled_at = None
+    audit.record("account.enable", actor=by, target=user)
+
+
+def lost_phone(user: User, *, by: User) -> str:
+    """End every session and the old password; return a new activation code for the new phone."""
+    revoke_sessions(user)
+    user.password_hash = None
+    audit.record("account.lost_phone", actor=by, target=user)
+    return issue_activation(user, by=by)
+
+
+# --- Login throttling -------------------------------------------------------------------
+
+WINDOW = timedelta(minutes=30)
+FREE_FAILURES = 5  # failures allowed before a delay starts
+CLIENT_FREE_FAILURES = 30  # one station or one mobile carrier NAT serves many people
+MAX_DELAY = timedelta(minutes=30)
+
+
+def keyed(value: str) -> str:
+    """Return a keyed hash, so raw phone numbers and addresses are not stored."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode("utf-8"), "sha256").hexdigest()
+
+
+def _wait_after(failures: list, free: int) -> timedelta:
+    """Return how long to wait after the last of `failures`, growing past `free` of them."""
+    over = len(failures) - free
+    if over < 0:
+        return timedelta(0)
+    delay = min(timedelta(seconds=15 * (2**over)), MAX_DELAY)
+    remaining = failures[0] + delay - utcnow()
+    return max(remaining, timedelta(0))
+
+
+def login_delay(phone_key: str, client_key: str) -> timedelta:
+    """Return how long this phone or client must wait before trying again (zero: go ahead)."""
+    since = utcnow() - WINDOW
+
+    def failures(column, key):
+        rows = db.session.scalars(
+            select(LoginAttempt.created_at)
+            .where(column == key, LoginAttempt.created_at >= since, LoginAttempt.success.is_(False))
+            .order_by(LoginAttempt.created_at.desc())
+        ).all()
+        # Only failures after the last success count.
+        last_ok = db.session.scalar(
+            select(func.max(LoginAttempt.created_at)).where(column == key, LoginAttempt.success.is_(True))
+        )
+        return [t for t in rows if last_ok is None or t > last_ok]
+
+    return max(
+        _wait_after(failures(LoginAttempt.phone_key, phone_key), FREE_FAILURES),
+        _wait_after(failures(LoginAttempt.client_key, client_key), CLIENT_FREE_FAILURES),
+    )
+
+
+def note_attempt(phone_key: str, client_key: str, success: bool) -> None:
+    db.session.add(LoginAttempt(phone_key=phone_key, client_key=client_key, success=success))

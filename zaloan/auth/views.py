@@ -1,0 +1,163 @@
+"""Login, logout, activation and language views."""
+from __future__ import annotations
+
+import math
+
+from flask import flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+
+from .. import accounts, audit
+from ..extensions import db
+from ..models import Role, User
+from ..permissions import ANY_USER, PUBLIC, allow
+from ..web import render
+from . import bp
+from .forms import ActivateForm, ActivationCodeForm, LoginForm
+
+HOME = {
+    Role.INFORMANT: "informant.home",
+    Role.VERIFIER: "verifier.home",
+    Role.OFFICER: "officer.home",
+    Role.COMMANDER: "commander.home",
+    Role.OBSERVER: "observer.home",
+}
+
+
+def home_url(user: User) -> str:
+    return url_for(HOME[user.role])
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` only if it is a path on this site (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@bp.get("/")
+@allow(PUBLIC)
+def index():
+    """Send a logged-in person to their home page, anyone else to the login page."""
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@allow(PUBLIC)
+def login():
+    """Log in with phone number and password."""
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(home_url(current_user))
+    form = LoginForm()
+    error = None
+    if form.validate_on_submit():
+        phone_key = accounts.keyed("phone:" + form.phone.data)
+        client_key = accounts.keyed("client:" + client_address())
+        wait = accounts.login_delay(phone_key, client_key)
+        if wait.total_seconds() > 0:
+            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+            error = _("Too many wrong attempts. Please try again in %(n)s minutes.", n=minutes)
+            return render("auth/login.html", form=form, error=error, status=429)
+        user = db.session.scalar(select(User).where(User.phone == form.phone.data))
+        if user is not None and user.active and user.check_password(form.password.data):
+            accounts.note_attempt(phone_key, client_key, True)
+            accounts.start_session(user)
+            login_user(user)
+            audit.record("login.success", actor=user, target=user)
+            db.session.commit()
+            return redirect(safe_next(request.args.get("next")) or home_url(user))
+        accounts.note_attempt(phone_key, client_key, False)
+        audit.record(
+            "login.failure",
+            target=user,
+            commune_id=user.commune_id if user else None,
+            reason="disabled" if user is not None and not user.active else "credentials",
+        )
+        db.session.commit()
+        if user is not None and not user.active and user.check_password(form.password.data):
+            error = _("This account has been locked. Please contact the commune police.")
+        else:
+            # The same words for an unknown phone and a wrong password.
+            error = _("Wrong phone number or password.")
+        return render("auth/login.html", form=form, error=error, status=401)
+    return render("auth/login.html", form=form, error=error, status=422 if form.errors else 200)
+
+
+@bp.post("/logout")
+@allow(ANY_USER)
+def logout():
+    """End this session on the server and forget the cookie."""
+    audit.record("logout", actor=current_user, target=current_user)
+    accounts.end_session()
+    logout_user()
+    db.session.commit()
+    flash(_("You have logged out."))
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout-everywhere")
+@allow(ANY_USER)
+def logout_everywhere():
+    """End every session of this account, on every phone and computer."""
+    user = current_user._get_current_object()
+    count = accounts.revoke_sessions(user)
+    audit.record("logout.everywhere", actor=user, target=user, sessions=count)
+    accounts.end_session()
+    logout_user()
+    db.session.commit()
+    flash(_("You have logged out on every device."))
+    return redirect(url_for("auth.login"))
+
+
+ACTIVATION_PROBLEMS = {
+    "unknown": lambda: _("This activation code is not valid. Please check it, or ask the officer for a new one."),
+    "used": lambda: _("This activation code has already been used. Please ask the officer for a new one."),
+    "expired": lambda: _("This activation code has expired (it lasts 72 hours). Please ask the officer for a new one."),
+    "disabled": lambda: _("This account has been locked. Please contact the commune police."),
+}
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@allow(PUBLIC)
+def activate_start():
+    """Ask for the activation code the officer gave."""
+    form = ActivationCodeForm()
+    if form.validate_on_submit():
+        return redirect(url_for("auth.activate", code=accounts.clean_code(form.code.data)))
+    return render("auth/activate_code.html", form=form, status=422 if form.errors else 200)
+
+
+@bp.route("/activate/<code>", methods=["GET", "POST"])
+@allow(PUBLIC)
+def activate(code: str):
+    """Set a password for a new account with a one-time code."""
+    row, problem = accounts.find_activation(code)
+    if problem:
+        return render("auth/activate_problem.html", message=ACTIVATION_PROBLEMS[problem](), status=410 if row else 404)
+    form = ActivateForm()
+    if form.validate_on_submit():
+        user = accounts.activate(row, form.password.data)
+        accounts.start_session(user)
+        login_user(user)
+        db.session.commit()
+        flash(_("Your account is ready. Welcome!"))
+        return redirect(home_url(user))
+    return render(
+        "auth/activate.html", form=form, person=row.user, code=code, status=422 if form.errors else 200
+    )
+
+
+@bp.post("/language")
+@allow(PUBLIC)
+def language():
+    """Switch the interface between Vietnamese and English."""
+    lang = request.form.get("lang", "vi")
+    session["lang"] = lang if lang in ("vi", "en") else "vi"
+    return redirect(safe_next(request.form.get("next")) or url_for("auth.index"))

@@ -1,0 +1,63 @@
+"""Command-line commands: `flask --app app <command>`."""
+from __future__ import annotations
+
+import click
+from flask import Flask, url_for
+
+from . import accounts, audit
+from .communes import create_commune
+from .extensions import db
+from .models import Role
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the demo commune is already there.")
+    def demo_command(if_empty: bool):
+        """Load the demo commune Xã Tân Thành (accounts use password demo-1234)."""
+        from .demo import demo_loaded, load_demo
+
+        if demo_loaded():
+            if if_empty:
+                click.echo("Demo commune already loaded.")
+                return
+            raise click.ClickException("The demo commune is already loaded.")
+        load_demo()
+        db.session.commit()
+        click.echo("Demo commune Xã Tân Thành loaded. Log in with 0900000001 / demo-1234 (commander).")
+
+    @app.cli.command("create-commander")
+    @click.option("--phone", required=True, help="The commander's phone number.")
+    @click.option("--name", required=True, help="Full name.")
+    @click.option("--commune", required=True, help='Commune name, e.g. "Xã Tân Thành".')
+    @click.option("--province", required=True, help='Province name, e.g. "Tỉnh Lạng Sơn".')
+    @click.option("--district", default=None, help="District, only for trees that still have one.")
+    @click.option("--base-url", default="http://127.0.0.1:5000", help="Address people open the app at.")
+    def create_commander_command(phone, name, commune, province, district, base_url):
+        """Create the first commander of a commune and print their one-time activation code."""
+        unit = create_commune(commune, province, district)
+        try:
+            user = accounts.create_user(
+                by=None, phone=phone, full_name=name, role=Role.COMMANDER, commune=unit,
+                position="Trưởng Công an xã",
+            )
+        except accounts.AccountError as exc:
+            raise click.ClickException("That phone number already has an account.") from exc
+        except ValueError as exc:
+            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
+        code = accounts.issue_activation(user, by=None)
+        db.session.commit()
+        with app.test_request_context(base_url=base_url):
+            link = url_for("auth.activate", code=code, _external=True)
+        click.echo(f"Commander created. Activation code (valid 72 hours, single use): {code}")
+        click.echo(f"Open on the commander's own phone: {link}")
+
+    @app.cli.command("audit-verify")
+    def audit_verify_command():
+        """Check the audit log's hash chain; name the first bad row."""
+        report = audit.verify_chain()
+        if report.ok:
+            click.echo(f"Audit log intact: {report.count} rows.")
+            return
+        click.echo(f"Audit log BROKEN at row id {report.bad_id}: {report.reason}.", err=True)
+        raise SystemExit(1)

@@ -1,0 +1,42 @@
+"""Configuration read from the environment, with safe defaults for one commune."""
+import os
+from datetime import timedelta
+
+
+class Config:
+    """Settings shared by every deployment; each can be overridden by an env var."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY")  # None: a key is made in instance/
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
+    UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # None: instance/uploads
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+
+    # Sessions last long on a personal phone; they are revocable on the server
+    # (see zaloan.auth.sessions), so a long cookie life is safe.
+    PERMANENT_SESSION_LIFETIME = timedelta(days=int(os.environ.get("SESSION_DAYS", "90")))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes")
+    SESSION_COOKIE_NAME = "zaloan_session"
+
+    # Slow phones keep a form open for hours: the CSRF token lives as long as
+    # the session instead of Flask-WTF's default one hour.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
+    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    MAX_FORM_PARTS = 200
+
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+
+    ACTIVATION_HOURS = 72
+    # Static files carry a content hash in their URL, so they can be cached for a year.
+    SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
+
+    # Served behind a reverse proxy (nginx) that sets X-Forwarded-*: how many hops to trust.
+    PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
+
+    DEMO = False

@@ -1,0 +1,556 @@
+"""All tables of zaloan.
+
+Times are stored as naive UTC datetimes (`utcnow()`), shown in Asia/Ho_Chi_Minh.
+
+Informant identity (name, phone) lives only on the informant's `User` row.
+Everything an informant sends (tips, messages, photos) points at the
+`Informant` record, which carries nothing but an alias (NT-0007), so a page
+that renders a tip cannot show who sent it by accident: reaching the name
+takes an explicit join that only `zaloan.secrecy` performs.
+"""
+from __future__ import annotations
+
+from datetime import datetime, time, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    """Return the current time as a naive UTC datetime (the stored form)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+# --- Roles and fixed vocabularies -------------------------------------------
+
+
+class Role:
+    INFORMANT = "informant"
+    VERIFIER = "verifier"
+    OFFICER = "officer"
+    COMMANDER = "commander"
+    OBSERVER = "observer"
+    ALL = (INFORMANT, VERIFIER, OFFICER, COMMANDER, OBSERVER)
+    # Who an officer may create; the commander may create every role.
+    OFFICER_MANAGES = (INFORMANT, VERIFIER)
+
+
+class UnitKind:
+    PROVINCE = "province"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+    VILLAGE = "village"
+    ALL = (PROVINCE, DISTRICT, COMMUNE, VILLAGE)
+
+
+class VerifierTitle:
+    VILLAGE_HEAD = "village_head"  # trưởng thôn
+    PART_TIME_POLICE = "part_time_police"  # công an viên bán chuyên trách
+    FRONT_HEAD = "front_head"  # trưởng ban công tác mặt trận
+    ALL = (VILLAGE_HEAD, PART_TIME_POLICE, FRONT_HEAD)
+
+
+class WatchPointKind:
+    MARKET = "market"
+    EATERY = "eatery"
+    KARAOKE = "karaoke"
+    CROSSROADS = "crossroads"
+    OTHER = "other"
+    ALL = (MARKET, EATERY, KARAOKE, CROSSROADS, OTHER)
+
+
+class TipStatus:
+    NEW = "new"  # received, not yet looked at
+    TRIAGED = "triaged"  # category and urgency set by the officer
+    VERIFYING = "verifying"  # at least one verification task is open
+    CLOSED = "closed"  # outcome recorded
+    ALL = (NEW, TRIAGED, VERIFYING, CLOSED)
+    OPEN = (NEW, TRIAGED, VERIFYING)
+
+
+class Urgency:
+    LOW = 1
+    NORMAL = 2
+    HIGH = 3
+    EMERGENCY = 4
+    ALL = (LOW, NORMAL, HIGH, EMERGENCY)
+
+
+class Outcome:
+    COMMUNE_POLICE = "commune_police"  # handled by the commune police
+    HIGHER_POLICE = "higher_police"  # handed to higher police
+    MEDIATED = "mediated"  # hòa giải
+    SANCTION = "sanction"  # administrative sanction
+    NO_VIOLATION = "no_violation"
+    DUPLICATE = "duplicate"
+    FALSE_REPORT = "false_report"
+    ALL = (COMMUNE_POLICE, HIGHER_POLICE, MEDIATED, SANCTION, NO_VIOLATION, DUPLICATE, FALSE_REPORT)
+
+
+class TaskStatus:
+    OPEN = "open"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    ALL = (OPEN, DONE, CANCELLED)
+
+
+class Finding:
+    CONFIRMED = "confirmed"
+    PARTLY = "partly"
+    NOT_FOUND = "not_found"
+    ALREADY_HANDLED = "already_handled"
+    ALL = (CONFIRMED, PARTLY, NOT_FOUND, ALREADY_HANDLED)
+
+
+# --- Places -------------------------------------------------------------------
+
+
+class Unit(db.Model):
+    """An administrative unit: province, (district,) commune or village, as a tree."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    # The officer in charge of a village (its "area"); null for other kinds.
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.name")
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+
+    def ancestors(self) -> list[Unit]:
+        """Return the chain from this unit's parent up to the root."""
+        chain, node = [], self.parent
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        return chain
+
+    def commune(self) -> Unit | None:
+        """Return the commune this unit is in (itself if it is one)."""
+        if self.kind == UnitKind.COMMUNE:
+            return self
+        return next((u for u in self.ancestors() if u.kind == UnitKind.COMMUNE), None)
+
+    def villages(self) -> list[Unit]:
+        """Return every village at or below this unit."""
+        if self.kind == UnitKind.VILLAGE:
+            return [self]
+        out: list[Unit] = []
+        for child in self.children:
+            out.extend(child.villages())
+        return out
+
+    def path(self) -> str:
+        """Return a readable path such as 'Thôn 1, Xã Tân Thành, Tỉnh Lạng Sơn'."""
+        return ", ".join([self.name] + [u.name for u in self.ancestors()])
+
+
+class WatchPoint(db.Model):
+    """A place in a village where informants keep watch (điểm nắm tình hình)."""
+
+    __tablename__ = "watch_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16), default=WatchPointKind.OTHER)
+    note: Mapped[str] = mapped_column(Text, default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    village: Mapped[Unit] = relationship()
+    windows: Mapped[list[TimeWindow]] = relationship(
+        back_populates="watch_point", cascade="all, delete-orphan", order_by="TimeWindow.starts"
+    )
+
+
+class TimeWindow(db.Model):
+    """A time of day when incidents happen at a watch point (khung giờ)."""
+
+    __tablename__ = "time_windows"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watch_point_id: Mapped[int] = mapped_column(ForeignKey("watch_points.id"), index=True)
+    starts: Mapped[time] = mapped_column(Time)
+    ends: Mapped[time] = mapped_column(Time)  # may be earlier than starts: crosses midnight
+    label: Mapped[str] = mapped_column(String(80), default="")
+
+    watch_point: Mapped[WatchPoint] = relationship(back_populates="windows")
+
+    def __str__(self) -> str:
+        return f"{self.starts:%H:%M}–{self.ends:%H:%M}"
+
+
+# --- People -------------------------------------------------------------------
+
+
+class User(UserMixin, db.Model):
+    """An account. One role each; everyone belongs to a commune."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)  # E.164, e.g. +84912345678
+    full_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16), index=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # null until activated
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Verifiers only: their village and title.
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    title: Mapped[str | None] = mapped_column(String(32))
+    # Officers: a position shown to colleagues (e.g. "Công an viên chính quy").
+    position: Mapped[str] = mapped_column(String(120), default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])
+    village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
+    created_by: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[created_by_id])
+    informant: Mapped[Informant | None] = relationship(
+        back_populates="user", foreign_keys="Informant.user_id", uselist=False
+    )
+
+    # Flask-Login reads is_active: a disabled account is refused everywhere.
+    @property
+    def is_active(self) -> bool:  # type: ignore[override]
+        return bool(self.active)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @property
+    def activated(self) -> bool:
+        return self.password_hash is not None
+
+    def areas(self) -> list[Unit]:
+        """Return the villages this officer is in charge of."""
+        return list(
+            db.session.scalars(
+                select(Unit).where(Unit.officer_id == self.id, Unit.kind == UnitKind.VILLAGE).order_by(Unit.name)
+            )
+        )
+
+    def label(self) -> str:
+        """Return how colleagues see this account. Never used for informants."""
+        return self.full_name
+
+
+class Informant(db.Model):
+    """An informant as the police work sees them: an alias and a handler, no identity."""
+
+    __tablename__ = "informants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    alias: Mapped[str] = mapped_column(String(16), unique=True)  # NT-0007
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="informant", foreign_keys=[user_id])
+    handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
+    posts: Mapped[list[InformantPost]] = relationship(back_populates="informant", cascade="all, delete-orphan")
+
+
+class InformantPost(db.Model):
+    """The watch point (and time window) an informant was recruited for."""
+
+    __tablename__ = "informant_posts"
+    __table_args__ = (UniqueConstraint("informant_id", "watch_point_id", "time_window_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    informant_id: Mapped[int] = mapped_column(ForeignKey("informants.id"), index=True)
+    watch_point_id: Mapped[int] = mapped_column(ForeignKey("watch_points.id"), index=True)
+    time_window_id: Mapped[int | None] = mapped_column(ForeignKey("time_windows.id"))
+
+    informant: Mapped[Informant] = relationship(back_populates="posts")
+    watch_point: Mapped[WatchPoint] = relationship()
+    time_window: Mapped[TimeWindow | None] = relationship()
+
+
+# --- Accounts: activation, sessions, login attempts ---------------------------
+
+
+class ActivationCode(db.Model):
+    """A one-time code a new person opens on their own phone to set a password."""
+
+    __tablename__ = "activation_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the code
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class UserSession(db.Model):
+    """A server-side session: the cookie holds only its random token."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(db.Model):
+    """One login attempt, counted per phone and per client (shared by all workers)."""
+
+    __tablename__ = "login_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_key: Mapped[str] = mapped_column(String(64), index=True)
+    client_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash, not the address
+    success: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+# --- Tips and the work on them ------------------------------------------------
+
+
+class Category(db.Model):
+    """A tip category; the commander edits the commune's list."""
+
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(80))
+    emoji: Mapped[str] = mapped_column(String(8), default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (UniqueConstraint("commune_id", "code"),)
+
+
+class Tip(db.Model):
+    """A tip (tin báo) sent by an informant or an anonymous villager."""
+
+    __tablename__ = "tips"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)  # receipt code shown to the sender
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    informant_id: Mapped[int | None] = mapped_column(ForeignKey("informants.id"), index=True)  # null: anonymous
+    # Anonymous senders follow up with the receipt code plus a secret they keep.
+    anon_secret_hash: Mapped[str | None] = mapped_column(String(64))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    watch_point_id: Mapped[int | None] = mapped_column(ForeignKey("watch_points.id"))
+    place_text: Mapped[str] = mapped_column(String(200), default="")
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
+    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL, index=True)
+    body: Mapped[str] = mapped_column(Text, default="")  # raw text: never shown to verifiers
+    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW, index=True)
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    outcome_note: Mapped[str] = mapped_column(Text, default="")
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Idempotency: the key the sender's form made; a retried POST finds this tip.
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    informant: Mapped[Informant | None] = relationship()
+    category: Mapped[Category | None] = relationship()
+    village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
+    watch_point: Mapped[WatchPoint | None] = relationship()
+    duplicate_of: Mapped[Tip | None] = relationship(remote_side=[id], back_populates="duplicates")
+    duplicates: Mapped[list[Tip]] = relationship(back_populates="duplicate_of")
+    events: Mapped[list[TipEvent]] = relationship(back_populates="tip", order_by="TipEvent.id")
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="tip", foreign_keys="Attachment.tip_id", order_by="Attachment.id"
+    )
+    messages: Mapped[list[Message]] = relationship(back_populates="tip", order_by="Message.id")
+    tasks: Mapped[list[VerificationTask]] = relationship(back_populates="tip", order_by="VerificationTask.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in TipStatus.OPEN
+
+
+class Attachment(db.Model):
+    """A photo, re-encoded without metadata, stored outside static/ under a random name."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("task_assignments.id"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # null: anonymous sender
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    tip: Mapped[Tip | None] = relationship(back_populates="attachments", foreign_keys=[tip_id])
+
+
+class TipEvent(db.Model):
+    """One step on a tip's timeline: who did what, when."""
+
+    __tablename__ = "tip_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # null: informant/anonymous/system
+    kind: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    tip: Mapped[Tip] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Message(db.Model):
+    """A message in a tip's private thread between its sender and the officer."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # null: anonymous sender
+    from_police: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    tip: Mapped[Tip] = relationship(back_populates="messages")
+    author: Mapped[User | None] = relationship()
+    attachments: Mapped[list[Attachment]] = relationship(foreign_keys="Attachment.message_id")
+
+
+class VerificationTask(db.Model):
+    """A request to check on the ground, written by the officer in their own words."""
+
+    __tablename__ = "verification_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    brief: Mapped[str] = mapped_column(Text)  # never the raw tip text
+    place_hint: Mapped[str] = mapped_column(String(200), default="")
+    due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN, index=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    tip: Mapped[Tip] = relationship(back_populates="tasks")
+    village: Mapped[Unit] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    assignments: Mapped[list[TaskAssignment]] = relationship(back_populates="task", order_by="TaskAssignment.id")
+    shared_photos: Mapped[list[Attachment]] = relationship(secondary="task_shared_photos")
+
+
+class TaskSharedPhoto(db.Model):
+    """A tip photo the officer chose to show the verifiers of a task."""
+
+    __tablename__ = "task_shared_photos"
+
+    task_id: Mapped[int] = mapped_column(ForeignKey("verification_tasks.id"), primary_key=True)
+    attachment_id: Mapped[int] = mapped_column(ForeignKey("attachments.id"), primary_key=True)
+
+
+class TaskAssignment(db.Model):
+    """One verifier's part of a task: accept, then report once."""
+
+    __tablename__ = "task_assignments"
+    __table_args__ = (UniqueConstraint("task_id", "verifier_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("verification_tasks.id"), index=True)
+    verifier_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finding: Mapped[str | None] = mapped_column(String(24))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    task: Mapped[VerificationTask] = relationship(back_populates="assignments")
+    verifier: Mapped[User] = relationship()
+    photos: Mapped[list[Attachment]] = relationship(foreign_keys="Attachment.assignment_id")
+
+
+# --- Survey baseline ------------------------------------------------------------
+
+
+class VillageSurvey(db.Model):
+    """The survey of a village's situation (counts and notes, never names)."""
+
+    __tablename__ = "village_surveys"
+    __table_args__ = (UniqueConstraint("village_id", "year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    village_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- Audit -------------------------------------------------------------------------
+
+
+class AuditEvent(db.Model):
+    """An append-only audit record, chained to the previous one by a hash."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    target_type: Mapped[str] = mapped_column(String(24), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    actor: Mapped[User | None] = relationship()

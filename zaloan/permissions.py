@@ -1,0 +1,160 @@
+"""Who may do what. Deny by default.
+
+Every view declares who may call it with `@allow(...)`. A request to a view
+without a declaration is refused (404) by `enforce_access`, so a new route
+cannot be reachable by accident; the route × role test in the suite reads
+the same declarations from `app.url_map`.
+
+Object-level rules are predicates (`can_manage_user(actor, user)`), used by
+views through the loaders below and by templates as Jinja tests
+(`{% if current_user is can_manage_user(person) %}`), so a button and its
+endpoint never disagree. A forbidden object answers 404, like a missing one.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import abort, current_app, redirect, request, url_for
+from flask_login import current_user
+
+from .extensions import db
+from .models import Informant, Role, Unit, User, UnitKind
+
+PUBLIC = "public"  # anyone, logged in or not
+ANY_USER = "any_user"  # any logged-in account
+
+
+def allow(*who: str):
+    """Declare who may call a view: roles, PUBLIC or ANY_USER."""
+    for w in who:
+        if w not in Role.ALL and w not in (PUBLIC, ANY_USER):
+            raise ValueError(f"unknown access rule {w!r}")
+
+    def decorate(view):
+        view.access = frozenset(who)
+        return view
+
+    return decorate
+
+
+def access_rule(endpoint: str) -> frozenset[str] | None:
+    """Return the declared rule of an endpoint, or None when it declares nothing."""
+    if endpoint == "static":
+        return frozenset({PUBLIC})
+    view = current_app.view_functions.get(endpoint)
+    return getattr(view, "access", None)
+
+
+def may_call(user, rule: frozenset[str]) -> bool:
+    if PUBLIC in rule:
+        return True
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return ANY_USER in rule or user.role in rule
+
+
+def enforce_access():
+    """Refuse a request whose endpoint the current user may not call (before_request)."""
+    if request.endpoint is None:
+        return None  # 404 or 405 from routing
+    rule = access_rule(request.endpoint)
+    if rule is None:
+        abort(404)
+    if may_call(current_user, rule):
+        return None
+    if not current_user.is_authenticated:
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if getattr(request, "htmx", False):
+            resp = current_app.response_class(status=401)
+            resp.headers["HX-Redirect"] = target
+            return resp
+        return redirect(target)
+    abort(404)
+
+
+# --- Predicates ----------------------------------------------------------------
+
+
+def same_commune(actor: User, obj) -> bool:
+    return actor is not None and getattr(obj, "commune_id", None) == actor.commune_id
+
+
+def officer_village_ids(officer: User) -> set[int]:
+    return {v.id for v in officer.areas()}
+
+
+def can_manage_user(actor: User, person: User) -> bool:
+    """Commander: anyone of the commune. Officer: informants they handle, verifiers of their villages."""
+    if actor is None or person is None or not same_commune(actor, person) or actor.id == person.id:
+        return False
+    if actor.role == Role.COMMANDER:
+        return True
+    if actor.role != Role.OFFICER:
+        return False
+    if person.role == Role.INFORMANT:
+        return person.informant is not None and person.informant.handler_id == actor.id
+    if person.role == Role.VERIFIER:
+        return person.village_id in officer_village_ids(actor)
+    return False
+
+
+def can_create_role(actor: User, role: str) -> bool:
+    if actor is None:
+        return False
+    if actor.role == Role.COMMANDER:
+        return role in Role.ALL
+    if actor.role == Role.OFFICER:
+        return role in Role.OFFICER_MANAGES
+    return False
+
+
+def can_use_village(actor: User, village: Unit | None) -> bool:
+    """May the actor place people or tasks in this village?"""
+    if actor is None or village is None or village.kind != UnitKind.VILLAGE:
+        return False
+    if village.commune() is None or village.commune().id != actor.commune_id:
+        return False
+    if actor.role == Role.COMMANDER:
+        return True
+    return actor.role == Role.OFFICER and village.officer_id == actor.id
+
+
+def can_handle_informant(actor: User, informant: Informant) -> bool:
+    """The handler officer and the commander of the commune."""
+    if actor is None or informant is None or informant.commune_id != actor.commune_id:
+        return False
+    return actor.role == Role.COMMANDER or (actor.role == Role.OFFICER and informant.handler_id == actor.id)
+
+
+PREDICATES: dict[str, Callable] = {
+    "can_manage_user": can_manage_user,
+    "can_create_role": can_create_role,
+    "can_use_village": can_use_village,
+    "can_handle_informant": can_handle_informant,
+}
+
+
+def register_predicate(func: Callable) -> Callable:
+    """Make a predicate available to templates as a Jinja test of the same name."""
+    PREDICATES[func.__name__] = func
+    return func
+
+
+# --- Loaders -----------------------------------------------------------------------
+
+
+def get_or_404(model, ident, check: Callable | None = None):
+    """Fetch a row by id and check the current user may touch it; 404 otherwise."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.get(model, ident)
+    if obj is None or (check is not None and not check(current_user, obj)):
+        abort(404)
+    return obj
+
+
+def get_user_or_404(user_id, check: Callable = can_manage_user) -> User:
+    return get_or_404(User, user_id, check)
+

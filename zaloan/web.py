@@ -1,0 +1,85 @@
+"""Response helpers shared by every blueprint: full page or fragment, headers, assets."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from flask import Flask, current_app, make_response, render_template, request, url_for
+
+
+def wants_fragment() -> bool:
+    """Return True for an htmx request that wants a fragment, not a whole page.
+
+    A boosted link and a history restore both need the whole page.
+    """
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+
+
+def render(page: str, fragment: str | None = None, status: int = 200, **context):
+    """Render `fragment` for htmx requests and `page` otherwise; always `Vary: HX-Request`."""
+    template = fragment if (fragment and wants_fragment()) else page
+    resp = make_response(render_template(template, **context), status)
+    resp.vary.add("HX-Request")
+    return resp
+
+
+def redirect_to(endpoint: str, **values):
+    """Redirect after a successful POST; an htmx request gets HX-Location (no full reload)."""
+    target = url_for(endpoint, **values)
+    if getattr(request, "htmx", False):
+        resp = make_response("", 204)
+        resp.headers["HX-Location"] = target
+        return resp
+    resp = make_response("", 303)
+    resp.headers["Location"] = target
+    return resp
+
+
+# --- Static assets under content-hashed URLs --------------------------------------
+
+
+def _asset_hashes(app: Flask) -> dict[str, str]:
+    hashes = {}
+    root = Path(app.static_folder)
+    for path in root.rglob("*"):
+        if path.is_file():
+            hashes[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    return hashes
+
+
+def asset_url(filename: str) -> str:
+    """Return the URL of a static file with its content hash, cacheable for a year."""
+    digest = current_app.extensions["asset_hashes"].get(filename, "0")
+    return url_for("static", filename=filename, v=digest)
+
+
+# --- Security headers -----------------------------------------------------------------
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+    "connect-src 'self'; font-src 'none'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def set_headers(resp):
+    """Add security and caching headers to every response (after_request)."""
+    h = resp.headers
+    h.setdefault("Content-Security-Policy", CSP)
+    h.setdefault("X-Content-Type-Options", "nosniff")
+    h.setdefault("Referrer-Policy", "same-origin")
+    h.setdefault("X-Frame-Options", "DENY")
+    if request.endpoint == "static":
+        if request.args.get("v"):
+            h["Cache-Control"] = "public, max-age=31536000, immutable"
+    elif "Cache-Control" not in h:
+        # Pages can carry tip data and identities: never keep them in a cache.
+        h["Cache-Control"] = "no-store"
+    return resp
+
+
+def init_web(app: Flask) -> None:
+    app.extensions["asset_hashes"] = _asset_hashes(app)
+    app.jinja_env.globals["asset_url"] = asset_url
+    app.after_request(set_headers)
