@@ -39,4 +39,11 @@ class Config:
     # Served behind a reverse proxy (nginx) that sets X-Forwarded-*: how many hops to trust.
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
-    DEMO = False
+    # Text responses: brotli when the client accepts it, gzip otherwise.
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_ALGORITHM_STREAMING = ["br", "gzip"]
+    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "text/javascript",
+                          "application/json", "text/csv", "text/plain", "image/svg+xml"]
+    COMPRESS_BR_LEVEL = 6
+    COMPRESS_LEVEL = 6
+    COMPRESS_MIN_SIZE = 300
