@@ -1,0 +1,253 @@
+"""Browser benchmark on emulated 2G and slow 3G: bytes, requests and load time per page,
+and sending a tip with a 4 MB photo next to a plain upload of the same photo.
+
+    .venv/bin/python bench/browser.py            # both profiles
+    .venv/bin/python bench/browser.py --profile 2g
+
+Drives the system Chromium (Debian package `chromium`) through Playwright at
+360x640, with the network shaped by the DevTools protocol
+(Network.emulateNetworkConditions). Every page is measured with a cold cache
+(a new browser context). The app is served by gunicorn on loopback with a
+fresh demo commune.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+VENV_BIN = Path(sys.executable).parent
+
+PROFILES = {
+    # latency ms, download bytes/s, upload bytes/s
+    "2g": (800, 35_000, 32_000),
+    "slow-3g": (2_000, 50_000, 50_000),
+}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+# (role phone, page path, name)
+PAGES = [
+    (None, "/login", "login"),
+    ("0900000010", "/informant/", "informant home"),
+    ("0900000010", "/informant/tips/new", "tip form"),
+    ("0900000010", "/informant/tips", "my tips"),
+    ("0900000020", "/verifier/", "verifier tasks"),
+    ("0900000002", "/officer/", "officer queue"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str) -> None:
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"{url} did not answer")
+
+
+def camera_photo(path: Path) -> int:
+    """Write a 4000x3000 JPEG that compresses like a phone photo (about 4 MB); return its size."""
+    from PIL import Image, ImageFilter
+
+    rng = random.Random(3)
+    small = Image.new("RGB", (400, 300))
+    small.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(400 * 300)])
+    img = small.resize((4000, 3000), Image.Resampling.BICUBIC).filter(ImageFilter.GaussianBlur(1))
+    noise = Image.effect_noise((4000, 3000), 40).convert("RGB")
+    img = Image.blend(img, noise, 0.25)
+    for quality in (92, 88, 84, 80, 75):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=quality)
+        if buf.tell() <= 4_400_000:
+            break
+    path.write_bytes(buf.getvalue())
+    return buf.tell()
+
+
+class Meter:
+    """Count requests and encoded bytes received through a DevTools session."""
+
+    def __init__(self, cdp):
+        self.requests = 0
+        self.bytes = 0
+        self.sent = 0
+        cdp.on("Network.requestWillBeSent", self._sent)
+        cdp.on("Network.loadingFinished", self._done)
+        cdp.on("Network.requestWillBeSentExtraInfo", self._headers)
+
+    def _sent(self, event):
+        self.requests += 1
+
+    def _done(self, event):
+        self.bytes += int(event.get("encodedDataLength", 0))
+
+    def _headers(self, event):
+        headers = {k.lower(): v for k, v in event.get("headers", {}).items()}
+        self.sent += int(headers.get("content-length", 0) or 0)
+
+
+def shaped_page(browser, profile, base):
+    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
+                                  locale="vi-VN", base_url=base)
+    page = context.new_page()
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    latency, down, up = PROFILES[profile]
+    meter = Meter(cdp)
+    return context, page, cdp, meter, (latency, down, up)
+
+
+def shape(cdp, conditions):
+    latency, down, up = conditions
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": latency, "downloadThroughput": down, "uploadThroughput": up})
+
+
+def login(page, phone):
+    page.goto("/login")
+    page.fill("input[name=phone]", phone)
+    page.fill("input[name=password]", "demo-1234")
+    page.click("button.btn.main")
+    page.wait_for_load_state("load")
+
+
+def measure_pages(browser, profile, base):
+    rows = []
+    for phone, path, name in PAGES:
+        context, page, cdp, meter, cond = shaped_page(browser, profile, base)
+        if phone:
+            login(page, phone)
+            # Cold cache for the page itself: drop what login fetched.
+            cdp.send("Network.clearBrowserCache")
+        meter.requests = meter.bytes = 0
+        shape(cdp, cond)
+        start = time.perf_counter()
+        page.goto(path, wait_until="load")
+        elapsed = time.perf_counter() - start
+        rows.append((name, meter.bytes, meter.requests, elapsed))
+        # A navigation after the first page (warm cache): follow the first menu link.
+        if phone:
+            meter.requests = meter.bytes = 0
+            start = time.perf_counter()
+            page.goto(path, wait_until="load")
+            rows.append((name + " (again, warm)", meter.bytes, meter.requests, time.perf_counter() - start))
+        context.close()
+    return rows
+
+
+def send_tip(browser, profile, base, photo: Path):
+    """Send a tip with the photo through the real form (JS shrinks and uploads it)."""
+    context, page, cdp, meter, cond = shaped_page(browser, profile, base)
+    login(page, "0900000010")
+    page.goto("/informant/tips/new", wait_until="load")
+    shape(cdp, cond)
+    meter.sent = 0
+    start = time.perf_counter()
+    page.check("input[name=category_id] >> nth=0")
+    page.fill("textarea[name=body]", "Có người lạ tụ tập ở cổng chợ, nghi mua bán trái phép.")
+    page.set_input_files("input[type=file]", str(photo))
+    page.click("button.btn.main")
+    page.wait_for_selector("[data-clear-draft]", timeout=600_000)
+    elapsed = time.perf_counter() - start
+    sent = meter.sent
+    context.close()
+    return elapsed, sent
+
+
+def plain_upload(browser, profile, bare_base, photo: Path):
+    """Upload the same photo in a plain multipart form to a bare endpoint."""
+    context, page, cdp, meter, cond = shaped_page(browser, profile, bare_base)
+    page.goto("/", wait_until="load")
+    shape(cdp, cond)
+    meter.sent = 0
+    start = time.perf_counter()
+    page.set_input_files("input[type=file]", str(photo))
+    page.click("button")
+    page.wait_for_selector("#done", timeout=900_000)
+    elapsed = time.perf_counter() - start
+    sent = meter.sent
+    context.close()
+    return elapsed, sent
+
+
+def floor(sent: int, round_trips: int, profile: str) -> float:
+    latency, _, up = PROFILES[profile]
+    return sent / up + round_trips * latency / 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=[*PROFILES, "all"], default="all")
+    parser.add_argument("--skip-upload", action="store_true")
+    args = parser.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    tmp = Path(tempfile.mkdtemp(prefix="zaloan-bench-"))
+    env = {**os.environ, "SECRET_KEY": "bench", "DATABASE_URL": f"sqlite:///{tmp / 'b.sqlite'}",
+           "UPLOAD_FOLDER": str(tmp / "uploads")}
+    flask = [str(VENV_BIN / "flask"), "--app", "app"]
+    subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(flask + ["demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port, bare_port = free_port(), free_port()
+    procs = [
+        subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level",
+                          "warning", "wsgi:app"], cwd=ROOT, env=env),
+        subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{bare_port}", "--log-level",
+                          "warning", "bare:app"], cwd=ROOT / "bench", env=env),
+    ]
+    base, bare = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{bare_port}"
+    try:
+        wait_for(base + "/login")
+        wait_for(bare + "/")
+        photo = tmp / "camera.jpg"
+        size = camera_photo(photo)
+        profiles = list(PROFILES) if args.profile == "all" else [args.profile]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                        args=CHROMIUM_ARGS)
+            for profile in profiles:
+                latency, down, up = PROFILES[profile]
+                print(f"\n== {profile}: latency {latency} ms, down {down} B/s, up {up} B/s, 360x640, cold cache")
+                print(f"{'page':32} {'bytes':>8} {'requests':>9} {'load s':>8}")
+                for name, nbytes, nreq, elapsed in measure_pages(browser, profile, base):
+                    print(f"{name:32} {nbytes:8d} {nreq:9d} {elapsed:8.2f}")
+                if args.skip_upload:
+                    continue
+                tip_s, tip_sent = send_tip(browser, profile, base, photo)
+                plain_s, plain_sent = plain_upload(browser, profile, bare, photo)
+                print(f"\nphoto: 4000x3000 JPEG, {size} bytes")
+                print(f"{'send':32} {'bytes up':>9} {'seconds':>8} {'floor s':>8}")
+                print(f"{'tip with photo (zaloan, JS)':32} {tip_sent:9d} {tip_s:8.1f} {floor(tip_sent, 4, profile):8.1f}")
+                print(f"{'plain multipart upload':32} {plain_sent:9d} {plain_s:8.1f} {floor(plain_sent, 2, profile):8.1f}")
+                print(f"speed-up: {plain_s / tip_s:.1f}x faster than the plain upload")
+            browser.close()
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
