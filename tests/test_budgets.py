@@ -1,0 +1,124 @@
+"""Byte budgets for a cheap phone on 2G: compressed bytes on the wire, as a browser receives them.
+
+Budgets (issue: built for a cheap phone on 2G):
+- every page's HTML document <= 14 KB (one TCP round trip);
+- a navigation after the first page (HTML only, assets cached) <= 4 KB;
+- the tip form page complete (HTML + CSS + our JS, htmx excluded) <= 14 KB;
+- htmx plus our JS <= 20 KB, under content-hashed URLs cached for a year.
+"""
+import re
+from urllib.parse import urljoin, urlparse
+
+import brotli
+import pytest
+
+KB = 1024
+PAGE_BUDGET = 14 * KB
+NAV_BUDGET = 4 * KB
+SCRIPTS_BUDGET = 20 * KB
+BR = {"Accept-Encoding": "gzip, deflate, br"}
+ROLES = ["informant", "verifier", "officer", "commander", "observer"]
+# Pages whose size grows with the data shown get their own budget elsewhere.
+OWN_BUDGET = ("/officer/",)
+
+
+def wire_size(resp) -> int:
+    """Return the compressed size of a response body as sent."""
+    assert resp.headers.get("Content-Encoding") in ("br", None), resp.headers.get("Content-Encoding")
+    return len(resp.get_data())
+
+
+def same_site_links(html: str, base: str) -> set[str]:
+    links = set()
+    for href in re.findall(r'href="([^"#]+)"', html):
+        url = urljoin(base, href.replace("&amp;", "&"))
+        parsed = urlparse(url)
+        if parsed.netloc in ("", "localhost") and not parsed.path.startswith("/static/"):
+            links.add(parsed.path + (f"?{parsed.query}" if parsed.query else ""))
+    return links
+
+
+def reachable_pages(c, start: str, limit: int = 60) -> dict[str, object]:
+    """Follow same-site links from `start`; return {url: response} of the HTML pages found."""
+    seen, todo, pages = set(), [start], {}
+    while todo and len(seen) < limit:
+        url = todo.pop(0)
+        if url in seen:
+            continue
+        seen.add(url)
+        resp = c.get(url, headers=BR)
+        if resp.status_code in (301, 302, 303):
+            todo.append(urlparse(resp.headers["Location"]).path)
+            continue
+        if resp.status_code != 200 or not resp.mimetype == "text/html":
+            continue
+        pages[url] = resp
+        body = brotli.decompress(resp.get_data()) if resp.headers.get("Content-Encoding") == "br" else resp.get_data()
+        todo.extend(sorted(same_site_links(body.decode(), url) - seen))
+    return pages
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_fits_one_round_trip_and_a_navigation_fits_4kb(login_as, role):
+    c = login_as(role)
+    pages = reachable_pages(c, "/")
+    assert pages, "no page reached"
+    for url, resp in pages.items():
+        size = wire_size(resp)
+        assert size <= PAGE_BUDGET, f"{url} is {size} bytes compressed (budget {PAGE_BUDGET})"
+        if not url.startswith(OWN_BUDGET):
+            assert size <= NAV_BUDGET, f"{url} is {size} bytes compressed (navigation budget {NAV_BUDGET})"
+
+
+def test_login_page_fits(client):
+    assert wire_size(client.get("/login", headers=BR)) <= NAV_BUDGET
+
+
+def asset_urls(html: str) -> tuple[list[str], list[str]]:
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    styles = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    return scripts, styles
+
+
+def test_scripts_fit_their_budget_and_cache_for_a_year(client):
+    html = client.get("/login").get_data(as_text=True)
+    scripts, styles = asset_urls(html)
+    assert any("htmx" in s for s in scripts)
+    total = 0
+    for url in scripts + styles:
+        assert "?v=" in url, f"{url} has no content hash"
+        resp = client.get(url, headers=BR)
+        assert resp.status_code == 200
+        assert resp.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        if url in scripts:
+            total += wire_size(resp)
+    assert total <= SCRIPTS_BUDGET, f"htmx + our JS are {total} bytes compressed (budget {SCRIPTS_BUDGET})"
+
+
+def test_tip_form_page_complete_fits_one_round_trip(login_as, app):
+    if "informant.new_tip" not in app.view_functions:
+        pytest.skip("the tip form does not exist yet")
+    c = login_as("informant")
+    with app.test_request_context():
+        from flask import url_for
+
+        form_url = url_for("informant.new_tip")
+    resp = c.get(form_url, headers=BR)
+    assert resp.status_code == 200
+    total = wire_size(resp)
+    scripts, styles = asset_urls(resp.get_data(as_text=True) if resp.headers.get("Content-Encoding") != "br"
+                                 else brotli.decompress(resp.get_data()).decode())
+    for url in styles + [s for s in scripts if "htmx" not in s]:
+        total += wire_size(c.get(url, headers=BR))
+    assert total <= PAGE_BUDGET, f"tip form page complete is {total} bytes (budget {PAGE_BUDGET})"
+
+
+def test_text_is_brotli_when_accepted_and_gzip_otherwise(client):
+    br = client.get("/login", headers={"Accept-Encoding": "gzip, br"})
+    gz = client.get("/login", headers={"Accept-Encoding": "gzip"})
+    plain = client.get("/login", headers={"Accept-Encoding": ""})
+    assert br.headers["Content-Encoding"] == "br"
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert "Content-Encoding" not in plain.headers
+    assert "Accept-Encoding" in br.headers["Vary"]
+    assert brotli.decompress(br.get_data()) == plain.get_data()
