@@ -83,7 +83,11 @@ def main(argv: list[str]) -> int:
             if msg is None:
                 print(f"not in the code: {msgid!r}", file=sys.stderr)
                 continue
-            msg.string = msgstr
+            if isinstance(msg.id, (list, tuple)):
+                forms = msgstr if isinstance(msgstr, list) else [msgstr]
+                msg.string = tuple(forms + forms[-1:] * (catalog.num_plurals - len(forms)))[: catalog.num_plurals]
+            else:
+                msg.string = msgstr
             msg.flags.discard("fuzzy")
         save(catalog)
         print(f"{len(missing(catalog, extracted()))} messages still need a translation.")

@@ -84,6 +84,8 @@ def _register_blueprints(app: Flask) -> None:
     from .informant import bp as informant_bp
     from .observer import bp as observer_bp
     from .officer import bp as officer_bp
+    from .photos import bp as photos_bp
+    from .public import bp as public_bp
     from .verifier import bp as verifier_bp
 
     app.register_blueprint(auth_bp)
@@ -92,6 +94,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(officer_bp, url_prefix="/officer")
     app.register_blueprint(commander_bp, url_prefix="/commander")
     app.register_blueprint(observer_bp, url_prefix="/observer")
+    app.register_blueprint(photos_bp, url_prefix="/photos")
+    app.register_blueprint(public_bp, url_prefix="/report")
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -426,6 +426,8 @@ class Attachment(db.Model):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     tip: Mapped[Tip | None] = relationship(back_populates="attachments", foreign_keys=[tip_id])
+    message: Mapped[Message | None] = relationship(foreign_keys=[message_id], overlaps="attachments")
+    assignment: Mapped[TaskAssignment | None] = relationship(foreign_keys=[assignment_id], overlaps="photos")
 
 
 class TipEvent(db.Model):

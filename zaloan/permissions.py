@@ -126,7 +126,62 @@ def can_handle_informant(actor: User, informant: Informant) -> bool:
     return actor.role == Role.COMMANDER or (actor.role == Role.OFFICER and informant.handler_id == actor.id)
 
 
+def can_work_tip(actor: User, tip) -> bool:
+    """Police work on a tip: the officer of its village (or of its sender, if it has no village), the commander."""
+    if actor is None or tip is None or tip.commune_id != actor.commune_id:
+        return False
+    if actor.role == Role.COMMANDER:
+        return True
+    if actor.role != Role.OFFICER:
+        return False
+    if tip.village_id is not None:
+        return tip.village is not None and tip.village.officer_id == actor.id
+    return tip.informant is not None and tip.informant.handler_id == actor.id
+
+
+def is_tip_sender(actor: User, tip) -> bool:
+    """The informant who sent the tip: their own channel, nobody else's."""
+    return (
+        actor is not None
+        and actor.role == Role.INFORMANT
+        and tip is not None
+        and tip.informant is not None
+        and tip.informant.user_id == actor.id
+    )
+
+
+def is_assignee(actor: User, assignment) -> bool:
+    return actor is not None and assignment is not None and assignment.verifier_id == actor.id
+
+
+def can_see_photo(actor: User, photo) -> bool:
+    """Who may open a photo: its uploader, police of its tip, a verifier it was shared with."""
+    if actor is None or photo is None:
+        return False
+    if photo.uploader_id is not None and photo.uploader_id == actor.id:
+        return True
+    tip = photo.tip or (photo.message.tip if photo.message_id else None) or (
+        photo.assignment.task.tip if photo.assignment_id else None
+    )
+    if tip is None:
+        return False
+    if actor.role in (Role.OFFICER, Role.COMMANDER):
+        return can_work_tip(actor, tip)
+    if actor.role == Role.INFORMANT:
+        # The sender sees the photos of their own thread, not the verifiers' report photos.
+        return is_tip_sender(actor, tip) and photo.assignment_id is None
+    if actor.role == Role.VERIFIER:
+        return any(
+            a.verifier_id == actor.id for task in tip.tasks if photo in task.shared_photos for a in task.assignments
+        )
+    return False
+
+
 PREDICATES: dict[str, Callable] = {
+    "can_work_tip": can_work_tip,
+    "is_tip_sender": is_tip_sender,
+    "is_assignee": is_assignee,
+    "can_see_photo": can_see_photo,
     "can_manage_user": can_manage_user,
     "can_create_role": can_create_role,
     "can_use_village": can_use_village,

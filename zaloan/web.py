@@ -16,10 +16,10 @@ def wants_fragment() -> bool:
     return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
 
 
-def render(page: str, fragment: str | None = None, status: int = 200, **context):
-    """Render `fragment` for htmx requests and `page` otherwise; always `Vary: HX-Request`."""
-    template = fragment if (fragment and wants_fragment()) else page
-    resp = make_response(render_template(template, **context), status)
+def render(template: str, fragment: str | None = None, status: int = 200, **context):
+    """Render `fragment` for htmx requests and the page `template` otherwise; always `Vary: HX-Request`."""
+    chosen = fragment if (fragment and wants_fragment()) else template
+    resp = make_response(render_template(chosen, **context), status)
     resp.vary.add("HX-Request")
     return resp
 

@@ -1,15 +1,182 @@
-"""Informant pages."""
-from flask_login import current_user
+"""The sender's pages: send a tip, see their own tips, answer the officer."""
+from __future__ import annotations
 
-from ..models import Role
-from ..permissions import allow
-from ..web import render
+from flask import abort, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.validators import ValidationError
+
+from .. import cases, images
+from ..extensions import db
+from ..formkit import PHOTO_PROBLEMS, check_past, discard, local_now, photo_ids, stored_photos
+from ..models import Category, Role, Tip, TipStatus, Unit, WatchPoint
+from ..permissions import allow, get_or_404, is_tip_sender
+from ..web import redirect_to, render
 from . import bp
+from .forms import AnswerForm, TipForm
+
+
+def my_tips_query():
+    return select(Tip).where(Tip.informant_id == current_user.informant.id)
+
+
+def fill_choices(form: TipForm, commune: Unit) -> None:
+    """Offer the commune's categories, villages and watch points as choices."""
+    cats = db.session.scalars(
+        select(Category).where(Category.commune_id == commune.id, Category.active.is_(True)).order_by(Category.position)
+    ).all()
+    form.category_id.choices = [(c.id, f"{c.emoji} {c.name}".strip()) for c in cats]
+    villages = commune.villages()
+    form.village_id.choices = [(0, _("Not sure / other"))] + [(v.id, v.name) for v in villages]
+    points = db.session.scalars(
+        select(WatchPoint).where(WatchPoint.village_id.in_([v.id for v in villages]), WatchPoint.active.is_(True))
+        .order_by(WatchPoint.name)
+    ).all()
+    form.watch_point_id.choices = [(0, _("Not at a listed place"))] + [(w.id, w.name) for w in points]
+
+
+def preselect(form: TipForm) -> None:
+    """Start from the informant's own watch point: one less thing to choose."""
+    posts = current_user.informant.posts if current_user.informant else []
+    if posts and request.method == "GET":
+        form.watch_point_id.data = posts[0].watch_point_id
+        form.village_id.data = posts[0].watch_point.village_id
+    if request.method == "GET" and not form.occurred_at.data:
+        form.occurred_at.data = local_now()
+
+
+def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_secret=None):
+    """Validate the form's choices against the database and create the tip; return (tip, error)."""
+    try:
+        when = check_past(form.occurred_at.data)
+    except ValidationError as exc:
+        form.occurred_at.errors.append(str(exc))
+        return None, None
+    category = db.session.get(Category, form.category_id.data)
+    village = db.session.get(Unit, form.village_id.data) if form.village_id.data else None
+    point = db.session.get(WatchPoint, form.watch_point_id.data) if form.watch_point_id.data else None
+    if point is not None and village is None:
+        village = point.village
+    if category is None:
+        form.category_id.errors.append(_("Please choose a type of incident."))
+        return None, None
+    try:
+        photos = stored_photos()
+    except ValidationError as exc:
+        return None, str(exc)
+    try:
+        tip, created = cases.submit_tip(
+            commune=commune, informant=informant, category=category, body=form.body.data or "",
+            village=village, watch_point=point, place_text=form.place_text.data or "", occurred_at=when,
+            urgency=form.urgency.data, photos=photos, photo_ids=photo_ids(), client_key=form.client_key.data,
+            anon_secret=anon_secret, uploader=uploader,
+        )
+    except cases.CaseError as exc:
+        discard(photos)
+        db.session.rollback()
+        return None, exc
+    if not created:
+        discard(photos)
+    return tip, None
 
 
 @bp.get("/")
 @allow(Role.INFORMANT)
 def home():
-    """Show the informant's home: send a tip, see their tips."""
-    informant = current_user.informant
-    return render("informant/home.html", informant=informant)
+    """Show two big buttons: send a tip, my tips."""
+    counts = dict(
+        db.session.execute(
+            select(Tip.status, func.count(Tip.id)).where(Tip.informant_id == current_user.informant.id).group_by(Tip.status)
+        ).all()
+    )
+    return render("informant/home.html", informant=current_user.informant, total=sum(counts.values()),
+                  open_count=sum(n for s, n in counts.items() if s in TipStatus.OPEN))
+
+
+@bp.route("/tips/new", methods=["GET", "POST"])
+@allow(Role.INFORMANT)
+def new_tip():
+    """Send a tip: what, where, when, how urgent, up to 3 photos."""
+    form = TipForm()
+    fill_choices(form, current_user.commune)
+    preselect(form)
+    error = None
+    if form.validate_on_submit():
+        tip, error = tip_from_form(form, current_user.commune, informant=current_user.informant, uploader=current_user)
+        if tip is not None:
+            db.session.commit()
+            return redirect_to("informant.tip", tip_id=tip.id, sent=1)
+    status = getattr(error, "status", 422) if (error or form.errors) else 200
+    return render("informant/new_tip.html", "informant/_tip_form.html", form=form,
+                  error=getattr(error, "message", error), status=status)
+
+
+@bp.post("/photos")
+@allow(Role.INFORMANT)
+def upload_photo():
+    """Take one photo on its own (the page's script sends photos one by one)."""
+    return photo_upload_response()
+
+
+def photo_upload_response():
+    """Store one photo from `photo` with its `client_key`; answer JSON {"id": n} or an error."""
+    key = request.form.get("client_key", "")
+    upload = request.files.get("photo")
+    if upload is None or not upload.filename:
+        return jsonify(error=str(PHOTO_PROBLEMS["empty"])), 422
+    try:
+        stored = images.store(upload.read(images.MAX_BYTES + 1))
+    except images.ImageRejected as exc:
+        return jsonify(error=str(PHOTO_PROBLEMS[exc.reason])), 422
+    try:
+        row = cases.upload_photo(current_user, stored, key if 8 <= len(key) <= 64 else None)
+    except cases.CaseError as exc:
+        discard([stored])
+        return jsonify(error=exc.message), exc.status
+    if row.storage_name != stored.storage_name:
+        discard([stored])  # a retry: the first copy is kept
+    db.session.commit()
+    return jsonify(id=row.id)
+
+
+@bp.get("/tips")
+@allow(Role.INFORMANT)
+def tips():
+    """List the informant's own tips with a plain-words status."""
+    rows = db.session.scalars(my_tips_query().order_by(Tip.created_at.desc()).limit(200)).all()
+    return render("informant/tips.html", tips=rows)
+
+
+@bp.get("/tips/<int:tip_id>")
+@allow(Role.INFORMANT)
+def tip(tip_id: int):
+    """Show one of the informant's tips: its status and the private thread."""
+    t = get_or_404(Tip, tip_id, is_tip_sender)
+    return render("informant/tip.html", "informant/_thread.html", tip=t, form=AnswerForm(),
+                  sent=request.args.get("sent") == "1")
+
+
+@bp.post("/tips/<int:tip_id>/messages")
+@allow(Role.INFORMANT)
+def answer(tip_id: int):
+    """Answer the officer in the tip's thread (text, photos)."""
+    t = get_or_404(Tip, tip_id, is_tip_sender)
+    form = AnswerForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            photos = stored_photos()
+        except ValidationError as exc:
+            photos, error = None, str(exc)
+        if photos is not None:
+            try:
+                cases.answer(t, author=current_user, body=form.body.data or "", photos=photos,
+                             photo_ids=photo_ids(), client_key=form.client_key.data)
+                db.session.commit()
+                return redirect_to("informant.tip", tip_id=t.id, _anchor="thread")
+            except cases.CaseError as exc:
+                discard(photos)
+                db.session.rollback()
+                error = exc.message
+    return render("informant/tip.html", "informant/_thread.html", tip=t, form=form, error=error, status=422)

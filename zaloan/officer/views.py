@@ -1,14 +1,302 @@
-"""Officer pages."""
-from flask_login import current_user
+"""The officer's queue and the work on one tip (the commander sees the whole commune)."""
+from __future__ import annotations
 
-from ..models import Role
-from ..permissions import allow
-from ..web import render
+import hashlib
+from datetime import timedelta
+
+from flask import make_response, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import cases
+from ..extensions import db
+from ..formkit import local_now, to_utc
+from ..models import Category, Informant, Role, Tip, TipStatus, Unit, User, utcnow
+from ..permissions import allow, can_work_tip, get_or_404
+from ..web import render, wants_fragment
 from . import bp
+from .forms import AskForm, DuplicateForm, OutcomeForm, ReopenForm, TaskForm, TriageForm
+
+POLICE = (Role.OFFICER, Role.COMMANDER)
+PAGE_SIZE = 50
+
+
+def scope():
+    """Return the condition selecting the tips the current user works on."""
+    if current_user.role == Role.COMMANDER:
+        return Tip.commune_id == current_user.commune_id
+    villages = select(Unit.id).where(Unit.officer_id == current_user.id)
+    handled = select(Informant.id).where(Informant.handler_id == current_user.id)
+    return and_(
+        Tip.commune_id == current_user.commune_id,
+        or_(Tip.village_id.in_(villages), and_(Tip.village_id.is_(None), Tip.informant_id.in_(handled))),
+    )
+
+
+def filters() -> dict:
+    """Read the queue's filters from the query string; unknown values are ignored."""
+    status = request.args.get("status", "open")
+    if status not in (*TipStatus.ALL, "open", "all"):
+        status = "open"
+    out = {"status": status, "village": None, "category": None}
+    for key in ("village", "category"):
+        raw = request.args.get(key, "")
+        out[key] = int(raw) if raw.isdigit() else None
+    return out
+
+
+def queue_query(f: dict):
+    q = select(Tip).where(scope())
+    if f["status"] == "open":
+        q = q.where(Tip.status.in_(TipStatus.OPEN))
+    elif f["status"] != "all":
+        q = q.where(Tip.status == f["status"])
+    if f["village"]:
+        q = q.where(Tip.village_id == f["village"])
+    if f["category"]:
+        q = q.where(Tip.category_id == f["category"])
+    return q
+
+
+def queue_version(f: dict) -> str:
+    """Return a short fingerprint of the queue: it changes when any tip in scope changes."""
+    count, latest = db.session.execute(
+        select(func.count(Tip.id), func.max(Tip.updated_at)).where(scope())
+    ).one()
+    raw = f"{count}|{latest}|{sorted(f.items())}|{current_user.id}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def queue_context() -> dict:
+    f = filters()
+    page = max(1, int(request.args.get("page", "1"))) if request.args.get("page", "1").isdigit() else 1
+    rows = db.session.scalars(
+        queue_query(f)
+        .options(selectinload(Tip.category), selectinload(Tip.village), selectinload(Tip.informant))
+        .order_by(Tip.urgency.desc(), Tip.created_at.asc())
+        .offset((page - 1) * PAGE_SIZE)
+        .limit(PAGE_SIZE + 1)
+    ).all()
+    counts = dict(
+        db.session.execute(select(Tip.status, func.count(Tip.id)).where(scope()).group_by(Tip.status)).all()
+    )
+    if current_user.role == Role.COMMANDER:
+        villages = current_user.commune.villages()
+    else:
+        villages = current_user.areas()
+    categories = db.session.scalars(
+        select(Category).where(Category.commune_id == current_user.commune_id).order_by(Category.position)
+    ).all()
+    return {
+        "tips": rows[:PAGE_SIZE],
+        "more": len(rows) > PAGE_SIZE,
+        "page": page,
+        "f": f,
+        "counts": counts,
+        "villages": villages,
+        "categories": categories,
+        "version": queue_version(f),
+        "now": utcnow(),
+        "args": {k: v for k, v in request.args.items() if k in ("status", "village", "category")},
+    }
 
 
 @bp.get("/")
-@allow(Role.OFFICER)
+@allow(*POLICE)
 def home():
-    """Show the officer's home: their areas and their queue."""
-    return render("officer/home.html", areas=current_user.areas())
+    """Show the queue: most urgent and longest-waiting first, with filters and counts."""
+    return render("officer/queue.html", "officer/_queue.html", **queue_context())
+
+
+@bp.get("/queue/poll")
+@allow(*POLICE)
+def poll():
+    """Answer 204 (nothing) when the queue has not changed since `v`, else the new queue."""
+    if request.args.get("v") == queue_version(filters()):
+        resp = make_response("", 204)
+        resp.vary.add("HX-Request")
+        return resp
+    return render("officer/queue.html", "officer/_queue.html", **queue_context())
+
+
+# --- One tip -----------------------------------------------------------------------------------
+
+
+def tip_forms(tip: Tip) -> dict:
+    triage = TriageForm(prefix="t", category_id=tip.category_id, urgency=tip.urgency)
+    triage.category_id.choices = [
+        (c.id, f"{c.emoji} {c.name}")
+        for c in db.session.scalars(
+            select(Category).where(Category.commune_id == tip.commune_id).order_by(Category.position)
+        )
+    ]
+    task = TaskForm(prefix="k")
+    verifiers = []
+    if tip.village_id:
+        verifiers = db.session.scalars(
+            select(User).where(User.role == Role.VERIFIER, User.village_id == tip.village_id, User.active.is_(True))
+            .order_by(User.full_name)
+        ).all()
+    task.verifier_ids.choices = [(v.id, v.full_name) for v in verifiers]
+    task.photo_ids.choices = [(a.id, _("Photo %(n)s", n=i + 1)) for i, a in enumerate(tip.attachments)]
+    if not task.due_at.data:
+        task.due_at.data = local_now() + timedelta(hours=24)
+    return {
+        "triage": triage,
+        "ask": AskForm(prefix="a"),
+        "duplicate": DuplicateForm(prefix="d"),
+        "task": task,
+        "outcome": OutcomeForm(prefix="o"),
+        "reopen": ReopenForm(prefix="r"),
+    }
+
+
+def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200):
+    all_forms = tip_forms(tip)
+    all_forms.update(forms or {})
+    return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
+                  now=utcnow())
+
+
+def load_tip(tip_id: int) -> Tip:
+    return get_or_404(Tip, tip_id, can_work_tip)
+
+
+def after_action(tip: Tip):
+    """Commit, then show the tip again: the fragment for htmx, a redirect otherwise."""
+    db.session.commit()
+    if wants_fragment():
+        return show_tip(tip)
+    resp = make_response("", 303)
+    resp.headers["Location"] = url_for("officer.tip", tip_id=tip.id)
+    return resp
+
+
+def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None):
+    db.session.rollback()
+    return show_tip(db.session.get(Tip, tip.id), forms, error=exc.message, status=exc.status)
+
+
+@bp.get("/tips/<int:tip_id>")
+@allow(*POLICE)
+def tip(tip_id: int):
+    """Show a tip: content, photos, the sender's alias, thread, tasks and the whole timeline."""
+    return show_tip(load_tip(tip_id))
+
+
+@bp.post("/tips/<int:tip_id>/triage")
+@allow(*POLICE)
+def triage(tip_id: int):
+    """Set category and urgency."""
+    t = load_tip(tip_id)
+    form = tip_forms(t)["triage"]
+    if not form.validate_on_submit():
+        return show_tip(t, {"triage": form}, status=422)
+    category = db.session.get(Category, form.category_id.data)
+    try:
+        cases.triage(t, by=current_user, category=category, urgency=form.urgency.data)
+    except cases.CaseError as exc:
+        return refused(t, exc, {"triage": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/ask")
+@allow(*POLICE)
+def ask(tip_id: int):
+    """Ask the sender a follow-up question in the tip's private thread."""
+    t = load_tip(tip_id)
+    form = AskForm(prefix="a")
+    if not form.validate_on_submit():
+        return show_tip(t, {"ask": form}, status=422)
+    try:
+        cases.ask(t, by=current_user, body=form.body.data, client_key=form.client_key.data)
+    except cases.CaseError as exc:
+        return refused(t, exc, {"ask": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/duplicate")
+@allow(*POLICE)
+def duplicate(tip_id: int):
+    """Close the tip as a duplicate of an earlier one (by its code)."""
+    t = load_tip(tip_id)
+    form = DuplicateForm(prefix="d")
+    if not form.validate_on_submit():
+        return show_tip(t, {"duplicate": form}, status=422)
+    code = form.code.data.strip().upper()
+    other = db.session.scalar(select(Tip).where(Tip.code == code))
+    if other is None or not can_work_tip(current_user, other):
+        form.code.errors.append(_("No tip with this code in your areas."))
+        return show_tip(t, {"duplicate": form}, status=422)
+    try:
+        cases.mark_duplicate(t, of=other, by=current_user)
+    except cases.CaseError as exc:
+        return refused(t, exc, {"duplicate": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/tasks")
+@allow(*POLICE)
+def create_task(tip_id: int):
+    """Ask verifiers of the tip's village to check on the ground."""
+    t = load_tip(tip_id)
+    form = tip_forms(t)["task"]
+    if not form.validate_on_submit():
+        return show_tip(t, {"task": form}, status=422)
+    verifiers = [db.session.get(User, i) for i in form.verifier_ids.data]
+    try:
+        cases.create_task(
+            t, by=current_user, verifiers=[v for v in verifiers if v], brief=form.brief.data,
+            due_at=to_utc(form.due_at.data), place_hint=form.place_hint.data or "",
+            shared_photo_ids=form.photo_ids.data or [],
+        )
+    except cases.CaseError as exc:
+        return refused(t, exc, {"task": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/outcome")
+@allow(*POLICE)
+def outcome(tip_id: int):
+    """Record how the tip ended."""
+    t = load_tip(tip_id)
+    form = OutcomeForm(prefix="o")
+    if not form.validate_on_submit():
+        return show_tip(t, {"outcome": form}, status=422)
+    try:
+        cases.record_outcome(t, by=current_user, outcome=form.outcome.data, note=form.note.data or "")
+    except cases.CaseError as exc:
+        return refused(t, exc, {"outcome": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/reopen")
+@allow(*POLICE)
+def reopen(tip_id: int):
+    """Open a closed tip again."""
+    t = load_tip(tip_id)
+    form = ReopenForm(prefix="r")
+    if not form.validate_on_submit():
+        return show_tip(t, {"reopen": form}, status=422)
+    try:
+        cases.reopen(t, by=current_user, reason=form.reason.data)
+    except cases.CaseError as exc:
+        return refused(t, exc, {"reopen": form})
+    return after_action(t)
+
+
+@bp.post("/tips/<int:tip_id>/tasks/<int:task_id>/cancel")
+@allow(*POLICE)
+def cancel_task(tip_id: int, task_id: int):
+    """Withdraw a verification task."""
+    t = load_tip(tip_id)
+    task = next((k for k in t.tasks if k.id == task_id), None)
+    if task is None:
+        return show_tip(t, error=_("This task does not exist."), status=404)
+    try:
+        cases.cancel_task(task, by=current_user)
+    except cases.CaseError as exc:
+        return refused(t, exc)
+    return after_action(t)

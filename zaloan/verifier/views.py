@@ -1,12 +1,96 @@
-"""Verifier pages."""
-from ..models import Role
-from ..permissions import allow
-from ..web import render
+"""The verifier's pages: tasks to check, and nothing else of the tip.
+
+A verifier sees the officer's brief, the village, the place and its time
+windows, the due time and the photos the officer chose to share. Never the
+tip's text, its code, its sender or its thread.
+"""
+from __future__ import annotations
+
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from wtforms.validators import ValidationError
+
+from .. import cases
+from ..extensions import db
+from ..formkit import discard, photo_ids, stored_photos
+from ..informant.views import photo_upload_response
+from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
+from ..permissions import allow, get_or_404, is_assignee
+from ..web import redirect_to, render
 from . import bp
+from .forms import ReportForm
 
 
 @bp.get("/")
 @allow(Role.VERIFIER)
 def home():
-    """List the verifier's open tasks, soonest due first."""
-    return render("verifier/home.html")
+    """List the verifier's open tasks, soonest due first, then the recently done."""
+    rows = db.session.scalars(
+        select(TaskAssignment)
+        .join(VerificationTask)
+        .where(TaskAssignment.verifier_id == current_user.id)
+        .options(selectinload(TaskAssignment.task).selectinload(VerificationTask.village))
+        .order_by(VerificationTask.due_at)
+    ).all()
+    todo = [a for a in rows if a.task.status == TaskStatus.OPEN and a.reported_at is None]
+    done = [a for a in rows if a not in todo][-20:]
+    return render("verifier/home.html", todo=todo, done=done, now=utcnow())
+
+
+def show(assignment: TaskAssignment, form: ReportForm | None = None, error: str | None = None, status: int = 200):
+    task = assignment.task
+    point = task.tip.watch_point  # the place and its time windows, never the tip's text
+    return render("verifier/task.html", "verifier/_task.html", a=assignment, task=task, point=point,
+                  form=form or ReportForm(), error=error, status=status, now=utcnow())
+
+
+@bp.get("/tasks/<int:assignment_id>")
+@allow(Role.VERIFIER)
+def task(assignment_id: int):
+    """Show one task: brief, village, place, time window, due time."""
+    return show(get_or_404(TaskAssignment, assignment_id, is_assignee))
+
+
+@bp.post("/tasks/<int:assignment_id>/accept")
+@allow(Role.VERIFIER)
+def accept(assignment_id: int):
+    """Take the task on."""
+    a = get_or_404(TaskAssignment, assignment_id, is_assignee)
+    try:
+        cases.accept_task(a, by=current_user)
+    except cases.CaseError as exc:
+        db.session.rollback()
+        return show(a, error=exc.message, status=exc.status)
+    db.session.commit()
+    return redirect_to("verifier.task", assignment_id=a.id)
+
+
+@bp.post("/tasks/<int:assignment_id>/report")
+@allow(Role.VERIFIER)
+def report(assignment_id: int):
+    """Report the finding, with notes and photos, once."""
+    a = get_or_404(TaskAssignment, assignment_id, is_assignee)
+    form = ReportForm()
+    if not form.validate_on_submit():
+        return show(a, form, status=422)
+    try:
+        photos = stored_photos()
+    except ValidationError as exc:
+        return show(a, form, error=str(exc), status=422)
+    try:
+        cases.report_finding(a, by=current_user, finding=form.finding.data, notes=form.notes.data or "",
+                             photos=photos, photo_ids=photo_ids(), client_key=form.client_key.data)
+    except cases.CaseError as exc:
+        discard(photos)
+        db.session.rollback()
+        return show(a, form, error=exc.message, status=exc.status)
+    db.session.commit()
+    return redirect_to("verifier.task", assignment_id=a.id)
+
+
+@bp.post("/photos")
+@allow(Role.VERIFIER)
+def upload_photo():
+    """Take one report photo on its own (the page's script sends photos one by one)."""
+    return photo_upload_response()

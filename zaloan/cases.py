@@ -1,0 +1,468 @@
+"""Every state change of a tip, in one place.
+
+Views parse forms and call these functions; each function checks that the
+change is allowed, writes the timeline event and the audit record together,
+and leaves the commit to the caller. A refused change raises `CaseError`
+with a message for the user and changes nothing.
+
+Idempotency: creating functions take the `client_key` the sender's form
+made. A retried POST with the same key and the same content returns the
+record made the first time; the same key with other content is refused.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from . import audit
+from .accounts import CODE_ALPHABET
+from .extensions import db
+from .images import StoredImage
+from .models import (
+    Attachment,
+    Category,
+    Finding,
+    Informant,
+    Message,
+    Outcome,
+    Role,
+    TaskAssignment,
+    TaskStatus,
+    Tip,
+    TipEvent,
+    TipStatus,
+    Unit,
+    Urgency,
+    User,
+    VerificationTask,
+    WatchPoint,
+    utcnow,
+)
+
+MAX_PHOTOS = 3
+
+
+class CaseError(ValueError):
+    """A refused change; `message` is shown to the user, `status` is the HTTP status."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def content_hash(**fields) -> str:
+    payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _find_by_key(model, client_key: str | None, digest: str):
+    if not client_key:
+        return None
+    row = db.session.scalar(select(model).where(model.client_key == client_key))
+    if row is not None and row.content_hash not in (None, digest):
+        raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
+    return row
+
+
+def _once(model, client_key: str | None, digest: str, create):
+    """Return (record, created): the record made earlier with this key, or a new one from `create()`."""
+    existing = _find_by_key(model, client_key, digest)
+    if existing is not None:
+        return existing, False
+    try:
+        with db.session.begin_nested():
+            obj = create()
+            db.session.flush()
+    except IntegrityError:
+        # Two identical requests at once: the other one won the unique key.
+        existing = _find_by_key(model, client_key, digest)
+        if existing is None:
+            raise
+        return existing, False
+    return obj, True
+
+
+def event(tip: Tip, kind: str, actor: User | None, **data) -> TipEvent:
+    """Add a step to the tip's timeline and touch the tip (the queue notices)."""
+    ev = TipEvent(tip=tip, kind=kind, actor_id=actor.id if actor else None, data=data, created_at=utcnow())
+    db.session.add(ev)
+    tip.updated_at = utcnow()
+    return ev
+
+
+def new_code() -> str:
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+        if not db.session.scalar(select(Tip.id).where(Tip.code == code)):
+            return code
+
+
+def _attach(photos: list[StoredImage], uploader: User | None, **link) -> list[Attachment]:
+    rows = []
+    for p in photos:
+        row = Attachment(
+            uploader_id=uploader.id if uploader else None,
+            storage_name=p.storage_name,
+            content_type=p.content_type,
+            width=p.width,
+            height=p.height,
+            size=p.size,
+            sha256=p.sha256,
+            **link,
+        )
+        db.session.add(row)
+        rows.append(row)
+    return rows
+
+
+def own_unlinked_photos(uploader: User | None, ids: list[int]) -> list[Attachment]:
+    """Return the uploader's own photos not yet linked to anything; refuse anyone else's."""
+    if not ids:
+        return []
+    if uploader is None:
+        raise CaseError(_("These photos cannot be used."), 422)
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(ids))).all()
+    if len(rows) != len(set(ids)) or any(
+        r.uploader_id != uploader.id or r.tip_id or r.message_id or r.assignment_id for r in rows
+    ):
+        raise CaseError(_("These photos cannot be used."), 422)
+    return list(rows)
+
+
+def upload_photo(uploader: User, photo: StoredImage, client_key: str | None) -> Attachment:
+    """Keep one photo sent on its own (linked later to a tip, message or report)."""
+    digest = photo.sha256
+
+    def create():
+        (row,) = _attach([photo], uploader)
+        row.client_key = client_key
+        return row
+
+    row, _created = _once(Attachment, client_key, digest, create)
+    return row
+
+
+# --- Sending a tip -------------------------------------------------------------------------
+
+
+def submit_tip(
+    *,
+    commune: Unit,
+    informant: Informant | None,
+    category: Category,
+    body: str,
+    village: Unit | None,
+    watch_point: WatchPoint | None = None,
+    place_text: str = "",
+    occurred_at: datetime | None = None,
+    urgency: int = Urgency.NORMAL,
+    photos: list[StoredImage] = (),
+    photo_ids: list[int] = (),
+    client_key: str | None = None,
+    anon_secret: str | None = None,
+    uploader: User | None = None,
+) -> tuple[Tip, bool]:
+    """Receive a tip from an informant (or an anonymous villager when `informant` is None)."""
+    if category.commune_id != commune.id or not category.active:
+        raise CaseError(_("Please choose a type of incident."), 422)
+    if village is not None and (village.commune() is None or village.commune().id != commune.id):
+        raise CaseError(_("Please choose a village of this commune."), 422)
+    if watch_point is not None and (village is None or watch_point.village_id != village.id):
+        raise CaseError(_("This place is not in the chosen village."), 422)
+    if urgency not in Urgency.ALL:
+        raise CaseError(_("Please choose how urgent it is."), 422)
+    if len(photos) + len(photo_ids) > MAX_PHOTOS:
+        raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
+    occurred_at = occurred_at or utcnow()
+    digest = content_hash(
+        c=category.id, b=body.strip(), v=village.id if village else None, w=watch_point.id if watch_point else None,
+        p=place_text.strip(), o=occurred_at.replace(second=0, microsecond=0).isoformat(), u=urgency,
+        ph=sorted(photo_ids), i=informant.id if informant else None,
+    )
+    existing = _find_by_key(Tip, client_key, digest)
+    if existing is not None:
+        return existing, False
+    linked = own_unlinked_photos(uploader, list(photo_ids))
+
+    def create():
+        tip = Tip(
+            code=new_code(),
+            commune_id=commune.id,
+            informant_id=informant.id if informant else None,
+            anon_secret_hash=hashlib.sha256(anon_secret.encode()).hexdigest() if anon_secret else None,
+            category_id=category.id,
+            village_id=village.id if village else None,
+            watch_point_id=watch_point.id if watch_point else None,
+            place_text=place_text.strip(),
+            occurred_at=occurred_at,
+            urgency=urgency,
+            body=body.strip(),
+            status=TipStatus.NEW,
+            client_key=client_key,
+            content_hash=digest,
+            created_at=utcnow(),
+        )
+        db.session.add(tip)
+        db.session.flush()
+        for row in linked:
+            row.tip_id = tip.id
+        _attach(list(photos), uploader, tip_id=tip.id)
+        event(tip, "submitted", None, photos=len(photos) + len(linked))
+        return tip
+
+    tip, created = _once(Tip, client_key, digest, create)
+    if created:
+        audit.record("tip.submit", actor=uploader, target=tip, commune_id=commune.id, anonymous=informant is None)
+    return tip, created
+
+
+# --- The officer's work ------------------------------------------------------------------------
+
+
+def _require_open(tip: Tip) -> None:
+    if not tip.is_open:
+        raise CaseError(_("This tip is closed. Reopen it first."))
+
+
+def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> None:
+    """Set the tip's category and urgency."""
+    _require_open(tip)
+    if category.commune_id != tip.commune_id:
+        raise CaseError(_("Please choose a type of incident."), 422)
+    if urgency not in Urgency.ALL:
+        raise CaseError(_("Please choose how urgent it is."), 422)
+    before = {"category": tip.category_id, "urgency": tip.urgency}
+    tip.category_id = category.id
+    tip.urgency = urgency
+    if tip.status == TipStatus.NEW:
+        tip.status = TipStatus.TRIAGED
+    event(tip, "triaged", by, category=category.id, urgency=urgency)
+    audit.record("tip.triage", actor=by, target=tip, before=before, category=category.id, urgency=urgency)
+
+
+def ask(tip: Tip, *, by: User, body: str, client_key: str | None = None) -> Message:
+    """Ask the sender a follow-up question in the tip's private thread."""
+    _require_open(tip)
+    body = body.strip()
+    if not body:
+        raise CaseError(_("Please write the question."), 422)
+    digest = content_hash(t=tip.id, b=body, a=by.id)
+
+    def create():
+        msg = Message(tip_id=tip.id, author_id=by.id, from_police=True, body=body, client_key=client_key,
+                      content_hash=digest, created_at=utcnow())
+        db.session.add(msg)
+        db.session.flush()
+        event(tip, "asked", by, message=msg.id)
+        return msg
+
+    msg, created = _once(Message, client_key, digest, create)
+    if created:
+        audit.record("tip.ask", actor=by, target=tip, message=msg.id)
+    return msg
+
+
+def answer(
+    tip: Tip, *, author: User | None, body: str, photos: list[StoredImage] = (), photo_ids: list[int] = (),
+    client_key: str | None = None,
+) -> Message:
+    """The sender answers in their tip's thread (text and/or photos)."""
+    body = body.strip()
+    if not body and not photos and not photo_ids:
+        raise CaseError(_("Please write something or add a photo."), 422)
+    if len(photos) + len(photo_ids) > MAX_PHOTOS:
+        raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
+    digest = content_hash(t=tip.id, b=body, ph=sorted(photo_ids), a=author.id if author else None)
+    existing = _find_by_key(Message, client_key, digest)
+    if existing is not None:
+        return existing
+    linked = own_unlinked_photos(author, list(photo_ids))
+
+    def create():
+        msg = Message(tip_id=tip.id, author_id=author.id if author else None, from_police=False, body=body,
+                      client_key=client_key, content_hash=digest, created_at=utcnow())
+        db.session.add(msg)
+        db.session.flush()
+        for row in linked:
+            row.message_id = msg.id
+        _attach(list(photos), author, message_id=msg.id)
+        event(tip, "answered", None, message=msg.id)
+        return msg
+
+    msg, created = _once(Message, client_key, digest, create)
+    if created:
+        audit.record("tip.answer", actor=author, target=tip, commune_id=tip.commune_id, message=msg.id)
+    return msg
+
+
+def mark_duplicate(tip: Tip, *, of: Tip, by: User, note: str = "") -> None:
+    """Close `tip` as a duplicate of `of`, linked both ways."""
+    _require_open(tip)
+    if of.id == tip.id or of.commune_id != tip.commune_id:
+        raise CaseError(_("Choose another tip of this commune."), 422)
+    if of.duplicate_of_id == tip.id:
+        raise CaseError(_("That tip is already marked as a duplicate of this one."), 422)
+    root = of.duplicate_of or of
+    tip.duplicate_of_id = root.id
+    _close(tip, by, Outcome.DUPLICATE, note)
+    event(tip, "duplicate_of", by, other=root.id, code=root.code)
+    event(root, "duplicate_linked", by, other=tip.id, code=tip.code)
+    audit.record("tip.duplicate", actor=by, target=tip, of=root.id)
+
+
+def _close(tip: Tip, by: User, outcome: str, note: str) -> None:
+    now = utcnow()
+    for task in tip.tasks:
+        if task.status == TaskStatus.OPEN:
+            task.status = TaskStatus.CANCELLED
+    tip.status = TipStatus.CLOSED
+    tip.outcome = outcome
+    tip.outcome_note = note.strip()
+    tip.closed_at = now
+    event(tip, "outcome", by, outcome=outcome)
+
+
+def record_outcome(tip: Tip, *, by: User, outcome: str, note: str = "") -> None:
+    """Record how the tip ended; open verification tasks are cancelled."""
+    _require_open(tip)
+    if outcome not in Outcome.ALL or outcome == Outcome.DUPLICATE:
+        raise CaseError(_("Please choose an outcome (for a duplicate, use “Mark as duplicate”)."), 422)
+    _close(tip, by, outcome, note)
+    audit.record("tip.outcome", actor=by, target=tip, outcome=outcome)
+
+
+def reopen(tip: Tip, *, by: User, reason: str) -> None:
+    """Open a closed tip again (a duplicate link is undone)."""
+    if tip.is_open:
+        raise CaseError(_("This tip is already open."))
+    reason = reason.strip()
+    if not reason:
+        raise CaseError(_("Please write why the tip is reopened."), 422)
+    if tip.duplicate_of is not None:
+        event(tip.duplicate_of, "duplicate_unlinked", by, other=tip.id, code=tip.code)
+        tip.duplicate_of_id = None
+    tip.status = TipStatus.TRIAGED
+    tip.outcome = None
+    tip.closed_at = None
+    event(tip, "reopened", by, reason=reason)
+    audit.record("tip.reopen", actor=by, target=tip)
+
+
+# --- Verification ------------------------------------------------------------------------------
+
+
+def create_task(
+    tip: Tip, *, by: User, verifiers: list[User], brief: str, due_at: datetime, place_hint: str = "",
+    shared_photo_ids: list[int] = (),
+) -> VerificationTask:
+    """Ask verifiers of the tip's village to check on the ground, in the officer's own words."""
+    _require_open(tip)
+    if tip.village_id is None:
+        raise CaseError(_("Set the tip's village before asking for verification."), 422)
+    if not verifiers:
+        raise CaseError(_("Choose at least one verifier."), 422)
+    for v in verifiers:
+        if v.role != Role.VERIFIER or v.village_id != tip.village_id or not v.active:
+            raise CaseError(_("Only active verifiers of the tip's village can be asked."), 422)
+    brief = brief.strip()
+    if len(brief) < 10:
+        raise CaseError(_("Please write a brief of at least a few words."), 422)
+    # The brief is the officer's own words: pasting the sender's text could reveal who sent it.
+    if tip.body and len(tip.body) >= 30 and tip.body.strip()[:60] in brief:
+        raise CaseError(_("Write the brief in your own words: the sender's text can reveal who sent it."), 422)
+    if due_at <= utcnow():
+        raise CaseError(_("The due time must be in the future."), 422)
+    tip_photos = {a.id: a for a in tip.attachments}
+    shared = []
+    for pid in shared_photo_ids:
+        if pid not in tip_photos:
+            raise CaseError(_("Only photos of this tip can be shared."), 422)
+        shared.append(tip_photos[pid])
+    task = VerificationTask(
+        tip_id=tip.id, village_id=tip.village_id, brief=brief, place_hint=place_hint.strip(), due_at=due_at,
+        created_by_id=by.id, status=TaskStatus.OPEN, created_at=utcnow(),
+    )
+    task.shared_photos = shared
+    db.session.add(task)
+    db.session.flush()
+    for v in verifiers:
+        db.session.add(TaskAssignment(task_id=task.id, verifier_id=v.id))
+    if tip.status in (TipStatus.NEW, TipStatus.TRIAGED):
+        tip.status = TipStatus.VERIFYING
+    event(tip, "task_created", by, task=task.id, verifiers=[v.id for v in verifiers])
+    audit.record("task.create", actor=by, target=task, tip=tip.id, verifiers=[v.id for v in verifiers])
+    return task
+
+
+def _require_own_open(assignment: TaskAssignment, by: User) -> None:
+    if assignment.verifier_id != by.id:
+        raise CaseError(_("This task is not yours."), 404)
+    if assignment.task.status != TaskStatus.OPEN:
+        raise CaseError(_("This task is no longer open."))
+
+
+def accept_task(assignment: TaskAssignment, *, by: User) -> None:
+    """The verifier takes the task on."""
+    _require_own_open(assignment, by)
+    if assignment.accepted_at is not None:
+        raise CaseError(_("You have already accepted this task."))
+    assignment.accepted_at = utcnow()
+    event(assignment.task.tip, "task_accepted", by, task=assignment.task_id)
+    audit.record("task.accept", actor=by, target=assignment.task)
+
+
+def report_finding(
+    assignment: TaskAssignment, *, by: User, finding: str, notes: str = "", photos: list[StoredImage] = (),
+    photo_ids: list[int] = (), client_key: str | None = None,
+) -> TaskAssignment:
+    """The verifier reports what they found, once."""
+    digest = content_hash(a=assignment.id, f=finding, n=notes.strip(), ph=sorted(photo_ids))
+    if client_key and assignment.client_key == client_key:
+        if assignment.content_hash != digest:
+            raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
+        return assignment
+    _require_own_open(assignment, by)
+    if assignment.reported_at is not None:
+        raise CaseError(_("You have already reported on this task."))
+    if finding not in Finding.ALL:
+        raise CaseError(_("Please choose what you found."), 422)
+    if len(photos) + len(photo_ids) > MAX_PHOTOS:
+        raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
+    linked = own_unlinked_photos(by, list(photo_ids))
+    now = utcnow()
+    assignment.accepted_at = assignment.accepted_at or now
+    assignment.reported_at = now
+    assignment.finding = finding
+    assignment.notes = notes.strip()
+    assignment.client_key = client_key
+    assignment.content_hash = digest
+    for row in linked:
+        row.assignment_id = assignment.id
+    _attach(list(photos), by, assignment_id=assignment.id)
+    task = assignment.task
+    if all(a.reported_at is not None for a in task.assignments):
+        task.status = TaskStatus.DONE
+    event(task.tip, "task_reported", by, task=task.id, finding=finding)
+    audit.record("task.report", actor=by, target=task, finding=finding)
+    return assignment
+
+
+def open_tasks_of(tip: Tip) -> list[VerificationTask]:
+    return [t for t in tip.tasks if t.status == TaskStatus.OPEN]
+
+
+def cancel_task(task: VerificationTask, *, by: User) -> None:
+    """Withdraw a task that is no longer needed."""
+    if task.status != TaskStatus.OPEN:
+        raise CaseError(_("This task is no longer open."))
+    task.status = TaskStatus.CANCELLED
+    event(task.tip, "task_cancelled", by, task=task.id)
+    audit.record("task.cancel", actor=by, target=task)
+

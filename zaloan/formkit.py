@@ -1,0 +1,95 @@
+"""Form pieces shared by every blueprint: idempotency keys, local times, photos."""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from flask import request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import HiddenField
+from wtforms.validators import ValidationError
+
+from . import images
+from .models import utcnow
+
+LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+
+PHOTO_PROBLEMS = {
+    "empty": _l("A photo was empty. Please choose it again."),
+    "too_large": _l("A photo is too large (more than 10 MB)."),
+    "not_an_image": _l("Only photos (JPEG, PNG or WebP) can be sent."),
+    "too_many_pixels": _l("A photo is too large in size. Please send a smaller one."),
+}
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class ClientKeyField(HiddenField):
+    """A key made when the form is shown; a retried POST carries the same key."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default", new_key)
+        super().__init__(*args, **kwargs)
+
+    def pre_validate(self, form):
+        if not KEY_RE.match(self.data or ""):
+            raise ValidationError(_l("The form is damaged. Please reload the page."))
+
+
+def to_utc(local: datetime | None) -> datetime | None:
+    """Return a wall-clock time in Asia/Ho_Chi_Minh as naive UTC (the stored form)."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def local_now() -> datetime:
+    return datetime.now(LOCAL).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def check_past(value: datetime | None) -> datetime:
+    """Return the UTC form of a 'when did it happen' field; refuse the future and the distant past."""
+    when = to_utc(value) or utcnow()
+    if when > utcnow() + timedelta(minutes=10):
+        raise ValidationError(_("The time cannot be in the future."))
+    if when < utcnow() - timedelta(days=366):
+        raise ValidationError(_("The time is more than a year ago."))
+    return when
+
+
+def photo_ids() -> list[int]:
+    """Return the ids of photos already sent one by one (by the page's script)."""
+    out = []
+    for raw in request.form.getlist("photo_ids")[:10]:
+        if raw.isdigit():
+            out.append(int(raw))
+    return out
+
+
+def stored_photos(field_name: str = "photos", limit: int = 3) -> list[images.StoredImage]:
+    """Clean and store the photos of a plain multipart form; raise ValidationError with a clear message."""
+    files = [f for f in request.files.getlist(field_name) if f and f.filename]
+    if len(files) > limit:
+        raise ValidationError(_("At most %(n)s photos.", n=limit))
+    stored = []
+    for f in files:
+        data = f.read(images.MAX_BYTES + 1)
+        try:
+            stored.append(images.store(data))
+        except images.ImageRejected as exc:
+            for s in stored:
+                images.path_of(s.storage_name).unlink(missing_ok=True)
+            raise ValidationError(str(PHOTO_PROBLEMS[exc.reason])) from None
+    return stored
+
+
+def discard(photos: list[images.StoredImage]) -> None:
+    """Remove stored files of a request that did not create anything."""
+    for p in photos:
+        images.path_of(p.storage_name).unlink(missing_ok=True)

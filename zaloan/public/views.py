@@ -1,0 +1,146 @@
+"""Anonymous tips: send without an account, follow up with the receipt code and a secret key.
+
+Nothing identifies the sender: no account, no client address, no user agent.
+Only a hash of the follow-up key is stored.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from flask import abort, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from .. import cases
+from ..accounts import CODE_ALPHABET, clean_code
+from ..extensions import db
+from ..informant.forms import AnswerForm, TipForm
+from ..informant.views import fill_choices, tip_from_form
+from ..models import Tip, Unit, UnitKind
+from ..formkit import local_now
+from ..permissions import PUBLIC, allow
+from ..web import redirect_to, render
+from . import bp
+
+
+class LookupForm(FlaskForm):
+    code = StringField(_l("Tip code"), validators=[DataRequired(_l("Please enter the tip code.")), Length(max=20)])
+    key = StringField(_l("Follow-up key"), validators=[DataRequired(_l("Please enter the follow-up key.")),
+                                                        Length(max=40)])
+
+
+def the_commune() -> Unit:
+    """Return the commune the anonymous tip goes to (chosen by ?commune= when there are several)."""
+    communes = db.session.scalars(select(Unit).where(Unit.kind == UnitKind.COMMUNE).order_by(Unit.id)).all()
+    if not communes:
+        abort(404)
+    wanted = request.values.get("commune", "")
+    for c in communes:
+        if wanted.isdigit() and c.id == int(wanted):
+            return c
+    return communes[0]
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def allowed_tip(tip_id: int) -> Tip:
+    """Return an anonymous tip this browser has unlocked with its code and key, else 404."""
+    if tip_id not in session.get("anon_tips", []):
+        abort(404)
+    tip = db.session.get(Tip, tip_id)
+    if tip is None or tip.informant_id is not None:
+        abort(404)
+    return tip
+
+
+def unlock(tip: Tip) -> None:
+    tips = [t for t in session.get("anon_tips", []) if t != tip.id][-9:]
+    session["anon_tips"] = tips + [tip.id]
+
+
+@bp.route("/", methods=["GET", "POST"])
+@allow(PUBLIC)
+def new():
+    """Send a tip without an account."""
+    commune = the_commune()
+    form = TipForm()
+    fill_choices(form, commune)
+    if request.method == "GET":
+        form.occurred_at.data = local_now()
+    error = None
+    if form.validate_on_submit():
+        key = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        tip, error = tip_from_form(form, commune, informant=None, uploader=None, anon_secret=key)
+        if tip is not None:
+            db.session.commit()
+            unlock(tip)
+            if tip.anon_secret_hash != key_hash(key):
+                key = None  # a retried send: the key was shown the first time
+            return render("public/sent.html", tip=tip, key=key)
+    status = getattr(error, "status", 422) if (error or form.errors) else 200
+    return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
+                  action=request.path + (f"?commune={commune.id}" if request.args.get("commune") else ""),
+                  upload_url="", draft="anon", commune=commune, status=status)
+
+
+@bp.route("/status", methods=["GET", "POST"])
+@allow(PUBLIC)
+def lookup():
+    """Look up an anonymous tip with its code and follow-up key."""
+    form = LookupForm()
+    error = None
+    if form.validate_on_submit():
+        tip = db.session.scalar(select(Tip).where(Tip.code == clean_code(form.code.data)))
+        ok = (
+            tip is not None
+            and tip.informant_id is None
+            and tip.anon_secret_hash is not None
+            and hmac.compare_digest(tip.anon_secret_hash, key_hash(clean_code(form.key.data)))
+        )
+        if ok:
+            unlock(tip)
+            return redirect_to("public.status", tip_id=tip.id)
+        error = _("No tip matches this code and key. Please check them.")
+    return render("public/lookup.html", form=form, error=error, status=404 if error else (422 if form.errors else 200))
+
+
+@bp.get("/status/<int:tip_id>")
+@allow(PUBLIC)
+def status(tip_id: int):
+    """Show an anonymous tip's status and its thread."""
+    tip = allowed_tip(tip_id)
+    return render("public/status.html", "informant/_thread.html", tip=tip, form=AnswerForm(), hide_photos=True,
+                  thread_action=_thread_action(tip))
+
+
+def _thread_action(tip: Tip) -> str:
+    from flask import url_for
+
+    return url_for("public.answer", tip_id=tip.id)
+
+
+@bp.post("/status/<int:tip_id>/messages")
+@allow(PUBLIC)
+def answer(tip_id: int):
+    """Answer the officer's question on an anonymous tip (text only)."""
+    tip = allowed_tip(tip_id)
+    form = AnswerForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            cases.answer(tip, author=None, body=form.body.data or "", client_key=form.client_key.data)
+            db.session.commit()
+            return redirect_to("public.status", tip_id=tip.id)
+        except cases.CaseError as exc:
+            db.session.rollback()
+            error = exc.message
+    return render("public/status.html", "informant/_thread.html", tip=tip, form=form, error=error, hide_photos=True,
+                  thread_action=_thread_action(tip), status=422)
