@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, session
 from flask_babel import format_datetime
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -23,6 +23,8 @@ def _instance_secret(app: Flask) -> str:
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "vi"  # commands and background work speak Vietnamese
     lang = session.get("lang")
     return lang if lang in ("vi", "en") else "vi"
 

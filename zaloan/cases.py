@@ -428,9 +428,9 @@ def report_finding(
         if assignment.content_hash != digest:
             raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
         return assignment
-    _require_own_open(assignment, by)
-    if assignment.reported_at is not None:
+    if assignment.verifier_id == by.id and assignment.reported_at is not None:
         raise CaseError(_("You have already reported on this task."))
+    _require_own_open(assignment, by)
     if finding not in Finding.ALL:
         raise CaseError(_("Please choose what you found."), 422)
     if len(photos) + len(photo_ids) > MAX_PHOTOS:
