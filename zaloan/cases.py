@@ -66,7 +66,9 @@ def _find_by_key(model, client_key: str | None, digest: str):
     if not client_key:
         return None
     row = db.session.scalar(select(model).where(model.client_key == client_key))
-    if row is not None and row.content_hash not in (None, digest):
+    # A photo's fingerprint is the hash of its cleaned bytes.
+    stored = getattr(row, "content_hash", None) if not isinstance(row, Attachment) else row.sha256
+    if row is not None and stored not in (None, digest):
         raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
     return row
 

@@ -1,0 +1,106 @@
+"""A dropped connection never makes a second record: forms carry a key the server keeps."""
+import io
+import threading
+
+from sqlalchemy import func, select
+
+from zaloan.extensions import db
+from zaloan.models import Attachment, Message, TaskAssignment, Tip
+
+from .test_flow import jpeg_bytes, send_tip
+
+
+def count_tips(app, key):
+    with app.app_context():
+        return db.session.scalar(select(func.count(Tip.id)).where(Tip.client_key == key))
+
+
+def test_same_tip_posted_three_times_is_one_tip(app, login_as):
+    c = login_as("informant")
+    locations = {send_tip(c, app, key="retry-key-0001", photo=False).headers["Location"] for _ in range(3)}
+    assert len(locations) == 1  # every retry lands on the same tip
+    assert count_tips(app, "retry-key-0001") == 1
+
+
+def test_five_concurrent_posts_with_one_key_make_one_tip(app, login_as):
+    clients = [login_as("informant") for _ in range(5)]
+    statuses, start = [], threading.Barrier(5)
+
+    def post(c):
+        start.wait()
+        statuses.append(send_tip(c, app, key="race-key-00001", photo=False).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [303] * 5
+    assert count_tips(app, "race-key-00001") == 1
+
+
+def test_same_key_with_other_content_is_refused(app, login_as):
+    c = login_as("informant")
+    assert send_tip(c, app, key="reuse-key-0001", photo=False).status_code == 303
+    r = send_tip(c, app, key="reuse-key-0001", photo=False, body="Một nội dung hoàn toàn khác.")
+    assert r.status_code == 409
+    assert "đã được gửi với nội dung khác" in r.get_data(as_text=True)
+    assert count_tips(app, "reuse-key-0001") == 1
+    with app.app_context():
+        assert db.session.scalar(select(Tip.body).where(Tip.client_key == "reuse-key-0001")).startswith("Thấy người lạ")
+
+
+def test_a_retried_message_and_report_are_kept_once(app, login_as):
+    c = login_as("informant")
+    send_tip(c, app, key="thread-key-001", photo=False)
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.client_key == "thread-key-001"))
+    for _ in range(3):
+        assert c.post(f"/informant/tips/{tip_id}/messages", data={"body": "Tôi bổ sung.", "client_key": "msg-key-0001"}).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(Message.client_key == "msg-key-0001")) == 1
+    v = login_as("verifier")
+    with app.app_context():
+        from zaloan.models import User
+
+        me = db.session.scalar(select(User.id).where(User.phone == "+84900000020"))
+        a_id = db.session.scalar(select(TaskAssignment.id).where(TaskAssignment.reported_at.is_(None),
+                                                                 TaskAssignment.verifier_id == me))
+    assert a_id is not None
+    for _ in range(2):
+        r = v.post(f"/verifier/tasks/{a_id}/report", data={"finding": "partly", "client_key": "rep-key-00001"})
+        assert r.status_code == 303
+    r = v.post(f"/verifier/tasks/{a_id}/report", data={"finding": "confirmed", "client_key": "rep-key-00001"})
+    assert r.status_code == 409
+
+def test_photos_go_one_by_one_with_their_own_key(app, login_as):
+    c = login_as("informant")
+    ids = set()
+    for _ in range(2):  # the same photo sent twice after a dropped connection
+        r = c.post("/informant/photos", data={"photo": (io.BytesIO(jpeg_bytes()), "a.jpg"), "client_key": "photo-key-001"},
+                   content_type="multipart/form-data")
+        assert r.status_code == 200
+        ids.add(r.get_json()["id"])
+    assert len(ids) == 1
+    photo_id = ids.pop()
+    # Another informant cannot attach it to their tip.
+    other = login_as("informant2")
+    r = send_tip(other, app, key="steal-key-0001", photo=False, photo_ids=str(photo_id))
+    assert r.status_code == 422
+    assert count_tips(app, "steal-key-0001") == 0
+    # Its uploader can.
+    assert send_tip(c, app, key="own-key-000001", photo=False, photo_ids=str(photo_id)).status_code == 303
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.client_key == "own-key-000001"))
+        assert [a.id for a in tip.attachments] == [photo_id]
+        assert db.session.scalar(select(func.count(Attachment.id)).where(Attachment.client_key == "photo-key-001")) == 1
+
+
+def test_a_bad_photo_keeps_the_text_and_says_why(app, login_as):
+    c = login_as("informant")
+    r = send_tip(c, app, key="badphoto-key01", photo=False,
+                 photos=(io.BytesIO(b"<html><script>alert(1)</script></html>"), "anh.jpg"))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert "Chỉ gửi được ảnh" in html and "Thấy người lạ bán hàng cấm" in html
+    assert count_tips(app, "badphoto-key01") == 0
