@@ -60,8 +60,8 @@ def test_demo_commune_has_six_villages_split_between_two_officers(app):
         assert officers == {"+84900000002", "+84900000003"}
 
 
-def test_migrations_build_an_empty_database_that_matches_the_models(tmp_path):
-    app = make_app(tmp_path, f"sqlite:///{tmp_path / 'empty.sqlite'}")
+def test_migrations_build_an_empty_database_that_matches_the_models(tmp_path, empty_database_url):
+    app = make_app(tmp_path, empty_database_url)
     with app.app_context():
         upgrade()
         tables = set(inspect(db.engine).get_table_names())
@@ -90,7 +90,10 @@ def test_audit_chain_detects_an_edited_row(app):
             db.session.commit()
         db.session.rollback()
         # ...so an attacker with file access drops the trigger first; the chain still tells.
-        db.session.execute(text("DROP TRIGGER audit_events_no_update"))
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("DROP TRIGGER audit_events_no_change ON audit_events"))
+        else:
+            db.session.execute(text("DROP TRIGGER audit_events_no_update"))
         db.session.execute(text("UPDATE audit_events SET data='{}' , action='login.success' WHERE id=:i"), {"i": victim.id})
         db.session.commit()
         report = audit.verify_chain()

@@ -52,6 +52,18 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Commander created. Activation code (valid 72 hours, single use): {code}")
         click.echo(f"Open on the commander's own phone: {link}")
 
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_command(path):
+        """Copy the SQLite database to PATH while the app keeps running (online backup)."""
+        from .db_setup import BackupError, backup_sqlite
+
+        try:
+            size = backup_sqlite(db.engine, path)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Backup written to {path} ({size} bytes), integrity checked.")
+
     @app.cli.command("audit-verify")
     def audit_verify_command():
         """Check the audit log's hash chain; name the first bad row."""

@@ -1,6 +1,10 @@
 """Database engine settings: SQLite tuned for a multi-process server."""
+import os
+import sqlite3
+from pathlib import Path
+
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Engine, event
 
 from .extensions import db
 
@@ -40,3 +44,40 @@ def configure_engine(app: Flask) -> None:
         # A write transaction takes the write lock at BEGIN, so it never fails
         # later on a lock upgrade ("database is locked") under several workers.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+class BackupError(Exception):
+    """A backup that could not be made; the message says why."""
+
+
+def backup_sqlite(engine: Engine, target: str) -> int:
+    """Copy a live SQLite database to `target` with SQLite's online backup; return its size.
+
+    Workers keep reading and writing meanwhile. The copy is written under a
+    temporary name, checked with PRAGMA integrity_check, then renamed, so a
+    failed backup never leaves a half-written file behind.
+    """
+    if engine.dialect.name != "sqlite":
+        raise BackupError("This database is not SQLite: back it up with pg_dump (see docs/DEPLOY.md).")
+    source_path = engine.url.database
+    if not source_path or source_path == ":memory:":
+        raise BackupError("This SQLite database is not a file.")
+    final = Path(target)
+    if final.exists():
+        raise BackupError(f"{final} already exists; choose a new file name.")
+    partial = final.with_name(final.name + ".partial")
+    source = sqlite3.connect(source_path, timeout=30)
+    try:
+        copy = sqlite3.connect(partial)
+        try:
+            source.backup(copy)
+            status = copy.execute("PRAGMA integrity_check").fetchone()[0]
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    if status != "ok":
+        partial.unlink(missing_ok=True)
+        raise BackupError(f"The copy failed its integrity check: {status}")
+    os.replace(partial, final)
+    return final.stat().st_size
