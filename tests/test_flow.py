@@ -55,10 +55,10 @@ def test_whole_flow_across_roles(app, login_as):
     # The officer sees it in the queue and triages it.
     queue = officer.get("/officer/").get_data(as_text=True)
     assert code in queue
-    r = officer.post(f"/officer/tips/{tip_id}/triage", data={"t-category_id": str(cat), "t-urgency": "4"})
+    r = officer.post(f"/officer/tips/{tip_id}/triage", data={"category_id": str(cat), "urgency": "4"})
     assert r.status_code == 303
     # ... asks a question in the private thread.
-    r = officer.post(f"/officer/tips/{tip_id}/ask", data={"a-body": "Người đó mặc áo màu gì?", "a-client_key": "ask-key-0001"})
+    r = officer.post(f"/officer/tips/{tip_id}/ask", data={"body": "Người đó mặc áo màu gì?", "client_key": "ask-key-0001"})
     assert r.status_code == 303
 
     # The informant answers.
@@ -70,8 +70,8 @@ def test_whole_flow_across_roles(app, login_as):
     # The officer creates a verification task in their own words, sharing the photo.
     assert "Áo khoác đen." in officer.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
     r = officer.post(f"/officer/tips/{tip_id}/tasks", data={
-        "k-verifier_ids": str(verifier_id), "k-brief": "Kiểm tra góc chợ phía đông vào sáng mai.",
-        "k-place_hint": "Góc chợ phía đông", "k-due_at": "2099-01-01T08:00", "k-photo_ids": str(photo_id),
+        "verifier_ids": str(verifier_id), "brief": "Kiểm tra góc chợ phía đông vào sáng mai.",
+        "place_hint": "Góc chợ phía đông", "due_at": "2099-01-01T08:00", "photo_ids": str(photo_id),
     })
     assert r.status_code == 303, r.get_data(as_text=True)
     with app.app_context():
@@ -96,7 +96,7 @@ def test_whole_flow_across_roles(app, login_as):
     # The officer records the outcome.
     tip_page = officer.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
     assert "Đúng sự thật" in tip_page and "Có người bán hàng lạ" in tip_page
-    r = officer.post(f"/officer/tips/{tip_id}/outcome", data={"o-outcome": "commune_police", "o-note": "Đã xử lý."})
+    r = officer.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "commune_police", "note": "Đã xử lý."})
     assert r.status_code == 303
 
     # The informant sees "đã xử lý", and nothing of the police work.

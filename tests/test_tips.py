@@ -185,8 +185,8 @@ def test_reopen_needs_a_closed_tip_and_a_reason(app, fresh_tip):
 
 def test_outcome_on_a_closed_tip_is_refused_over_http(app, login_as, fresh_tip):
     officer = login_as("officer")
-    assert officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"o-outcome": "mediated"}).status_code == 303
-    r = officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"o-outcome": "sanction"})
+    assert officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"outcome": "mediated"}).status_code == 303
+    r = officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"outcome": "sanction"})
     assert r.status_code == 409
     assert "Tin này đã kết thúc" in r.get_data(as_text=True)
     with app.app_context():
@@ -196,12 +196,12 @@ def test_outcome_on_a_closed_tip_is_refused_over_http(app, login_as, fresh_tip):
 def test_bad_form_input_is_a_field_error_not_a_500(app, login_as, fresh_tip):
     officer = login_as("officer")
     for url, data in [
-        (f"/officer/tips/{fresh_tip}/outcome", {"o-outcome": "bogus"}),
-        (f"/officer/tips/{fresh_tip}/triage", {"t-category_id": "abc", "t-urgency": "99"}),
-        (f"/officer/tips/{fresh_tip}/tasks", {"k-verifier_ids": "x", "k-brief": "", "k-due_at": "yesterday"}),
-        (f"/officer/tips/{fresh_tip}/duplicate", {"d-code": "ZZZZZZ"}),
-        (f"/officer/tips/{fresh_tip}/ask", {"a-body": "", "a-client_key": "k" * 20}),
-        (f"/officer/tips/{fresh_tip}/reopen", {"r-reason": "x"}),
+        (f"/officer/tips/{fresh_tip}/outcome", {"outcome": "bogus"}),
+        (f"/officer/tips/{fresh_tip}/triage", {"category_id": "abc", "urgency": "99"}),
+        (f"/officer/tips/{fresh_tip}/tasks", {"verifier_ids": "x", "brief": "", "due_at": "yesterday"}),
+        (f"/officer/tips/{fresh_tip}/duplicate", {"code": "ZZZZZZ"}),
+        (f"/officer/tips/{fresh_tip}/ask", {"body": "", "client_key": "k" * 20}),
+        (f"/officer/tips/{fresh_tip}/reopen", {"reason": "x"}),
     ]:
         r = officer.post(url, data=data)
         assert r.status_code in (409, 422), (url, r.status_code)
@@ -215,7 +215,7 @@ def test_duplicate_by_code_over_http(app, login_as, fresh_tip):
         other = db.session.scalar(select(Tip).where(Tip.id != fresh_tip, Tip.status == TipStatus.NEW,
                                                     Tip.village_id == db.session.get(Tip, fresh_tip).village_id))
         code, other_id = other.code, other.id
-    r = officer.post(f"/officer/tips/{fresh_tip}/duplicate", data={"d-code": code.lower()})
+    r = officer.post(f"/officer/tips/{fresh_tip}/duplicate", data={"code": code.lower()})
     assert r.status_code == 303
     queue = officer.get("/officer/").get_data(as_text=True)
     assert f"/officer/tips/{fresh_tip}\"" not in queue  # the duplicate left the queue
@@ -226,8 +226,8 @@ def test_duplicate_by_code_over_http(app, login_as, fresh_tip):
 
 def test_htmx_action_returns_the_tip_fragment(login_as, fresh_tip):
     officer = login_as("officer")
-    r = officer.post(f"/officer/tips/{fresh_tip}/ask", data={"a-body": "Bạn thấy lúc mấy giờ?",
-                                                             "a-client_key": "htmx-key-0001"},
+    r = officer.post(f"/officer/tips/{fresh_tip}/ask", data={"body": "Bạn thấy lúc mấy giờ?",
+                                                             "client_key": "htmx-key-0001"},
                      headers={"HX-Request": "true"})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
@@ -276,7 +276,7 @@ def test_queue_poll_is_empty_when_nothing_changed(app, login_as, fresh_tip):
     poll = re.search(r'hx-get="(/officer/queue/poll[^"]+)"', html).group(1).replace("&amp;", "&")
     same = officer.get(poll, headers={"HX-Request": "true"})
     assert same.status_code == 204 and same.get_data() == b""
-    officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"o-outcome": "mediated"})
+    officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"outcome": "mediated"})
     changed = officer.get(poll, headers={"HX-Request": "true"})
     assert changed.status_code == 200 and 'id="queue"' in changed.get_data(as_text=True)
 
@@ -284,8 +284,8 @@ def test_queue_poll_is_empty_when_nothing_changed(app, login_as, fresh_tip):
 def test_other_officer_cannot_open_or_act_on_my_tips(app, login_as, fresh_tip):
     other = login_as("officer2")
     assert other.get(f"/officer/tips/{fresh_tip}").status_code == 404
-    assert other.post(f"/officer/tips/{fresh_tip}/outcome", data={"o-outcome": "mediated"}).status_code == 404
-    assert other.post(f"/officer/tips/{fresh_tip}/ask", data={"a-body": "x", "a-client_key": "k" * 12}).status_code == 404
+    assert other.post(f"/officer/tips/{fresh_tip}/outcome", data={"outcome": "mediated"}).status_code == 404
+    assert other.post(f"/officer/tips/{fresh_tip}/ask", data={"body": "x", "client_key": "k" * 12}).status_code == 404
     with app.app_context():
         assert db.session.get(Tip, fresh_tip).status == TipStatus.NEW
 

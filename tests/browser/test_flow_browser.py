@@ -96,9 +96,7 @@ def informant_sends_a_tip(page, photo):
     form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
     form.locator("input[name=category_id]").first.check()
     form.locator("textarea[name=body]").fill(BODY)
-    village = form.locator("select[name=village_id]")
-    if village.count():
-        village.select_option(index=1)
+    # The village and place start as the informant's own watch point.
     urgency = form.locator("input[name=urgency]")
     if urgency.count():
         urgency.nth(min(2, urgency.count() - 1)).check()
@@ -112,6 +110,7 @@ def officer_triages_and_writes_a_task(page, tip_id):
     page.goto("/officer/")
     check_page(page, "officer-queue")
     page.locator(f"a[href$='/tips/{tip_id}']").first.click()
+    page.wait_for_url(f"**/officer/tips/{tip_id}")
     page.wait_for_load_state("networkidle")
     assert BODY in page.content()  # the officer reads the tip itself
     check_page(page, "officer-tip")
@@ -131,7 +130,8 @@ def verifier_reports(page):
     page.goto("/verifier/")
     assert BRIEF in page.content()
     check_page(page, "verifier-tasks")
-    page.locator("a[href*='/verifier/tasks/']").first.click()
+    page.locator("a[href*='/verifier/tasks/']", has_text=BRIEF[:40]).first.click()
+    page.wait_for_url("**/verifier/tasks/*")
     page.wait_for_load_state("networkidle")
     check_page(page, "verifier-task")
     accept = page.locator("form[action*='accept']")

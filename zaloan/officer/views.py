@@ -125,14 +125,14 @@ def poll():
 
 
 def tip_forms(tip: Tip) -> dict:
-    triage = TriageForm(prefix="t", category_id=tip.category_id, urgency=tip.urgency)
+    triage = TriageForm(category_id=tip.category_id, urgency=tip.urgency)
     triage.category_id.choices = [
         (c.id, f"{c.emoji} {c.name}")
         for c in db.session.scalars(
             select(Category).where(Category.commune_id == tip.commune_id).order_by(Category.position)
         )
     ]
-    task = TaskForm(prefix="k")
+    task = TaskForm()
     verifiers = []
     if tip.village_id:
         verifiers = db.session.scalars(
@@ -145,11 +145,11 @@ def tip_forms(tip: Tip) -> dict:
         task.due_at.data = local_now() + timedelta(hours=24)
     return {
         "triage": triage,
-        "ask": AskForm(prefix="a"),
-        "duplicate": DuplicateForm(prefix="d"),
+        "ask": AskForm(),
+        "duplicate": DuplicateForm(),
         "task": task,
-        "outcome": OutcomeForm(prefix="o"),
-        "reopen": ReopenForm(prefix="r"),
+        "outcome": OutcomeForm(),
+        "reopen": ReopenForm(),
     }
 
 
@@ -207,7 +207,7 @@ def triage(tip_id: int):
 def ask(tip_id: int):
     """Ask the sender a follow-up question in the tip's private thread."""
     t = load_tip(tip_id)
-    form = AskForm(prefix="a")
+    form = AskForm()
     if not form.validate_on_submit():
         return show_tip(t, {"ask": form}, status=422)
     try:
@@ -222,7 +222,7 @@ def ask(tip_id: int):
 def duplicate(tip_id: int):
     """Close the tip as a duplicate of an earlier one (by its code)."""
     t = load_tip(tip_id)
-    form = DuplicateForm(prefix="d")
+    form = DuplicateForm()
     if not form.validate_on_submit():
         return show_tip(t, {"duplicate": form}, status=422)
     code = form.code.data.strip().upper()
@@ -262,7 +262,7 @@ def create_task(tip_id: int):
 def outcome(tip_id: int):
     """Record how the tip ended."""
     t = load_tip(tip_id)
-    form = OutcomeForm(prefix="o")
+    form = OutcomeForm()
     if not form.validate_on_submit():
         return show_tip(t, {"outcome": form}, status=422)
     try:
@@ -277,7 +277,7 @@ def outcome(tip_id: int):
 def reopen(tip_id: int):
     """Open a closed tip again."""
     t = load_tip(tip_id)
-    form = ReopenForm(prefix="r")
+    form = ReopenForm()
     if not form.validate_on_submit():
         return show_tip(t, {"reopen": form}, status=422)
     try:
