@@ -34,7 +34,7 @@ ensure_chromium() {
 
 run_pytest() {
     local status=0
-    "$PY" -m pytest -q "$@" || status=$?
+    "$PY" -m pytest -q -rs "$@" || status=$?
     # 5 is "no tests were collected": a suite that runs nothing has not passed.
     return "$status"
 }
