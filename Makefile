@@ -1,6 +1,6 @@
 # zaloan: two commands for a fresh machine with Python 3.11+ and make.
 #   make run    serve the demo commune on SQLite at http://127.0.0.1:5000
-#   make test   run the whole test suite
+#   make test   run the whole test suite (SQLite; with CI=true also PostgreSQL, see scripts/test.sh)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -111,3 +111,15 @@ def test_gunicorn_serves_login_and_the_session_works_in_every_worker(gunicorn):
     # Without the cookie the same page sends people to the login page.
     status, headers, _ = gunicorn.request("GET", "/officer/")
     assert status == 302 and "/login" in headers["Location"]
+
+
+def test_deploy_guide_names_every_setting_and_fits_the_largest_upload(app):
+    guide = (ROOT / "docs" / "DEPLOY.md").read_text(encoding="utf-8")
+    settings = set(re.findall(r'os\.environ\.get\("([A-Z_]+)"', (ROOT / "zaloan" / "config.py").read_text()))
+    assert {"SECRET_KEY", "DATABASE_URL", "SESSION_COOKIE_SECURE", "PROXY_HOPS"} <= settings
+    assert [name for name in settings if f"`{name}`" not in guide] == []
+    # nginx must let through the largest request the app accepts.
+    body_mb = int(re.search(r"client_max_body_size (\d+)m;", guide).group(1))
+    assert body_mb * 1024 * 1024 > app.config["MAX_CONTENT_LENGTH"]
+    for command in ("db upgrade", "create-commander", "backup", "audit-verify", "pg_dump"):
+        assert command in guide

@@ -12,6 +12,7 @@ from zaloan.models import Role, Unit, UnitKind, User
 
 from ..conftest import PASSWORD, PHONES
 from .checks import check_page, screenshot
+from .phone import login
 
 HOMES = {
     "commander": "/commander/",
@@ -82,12 +83,8 @@ def test_a_new_account_is_activated_from_its_link(app, phone):
     response = again.goto(f"/activate/{code}")
     assert response.status == 410
     # And the new password logs in on another phone.
-    other = phone("0912345678", )
-    assert path_of(other) == "/login"  # demo password: refused
-    other.fill("input[name=password]", "mat-khau-moi-1")
-    other.fill("input[name=phone]", "0912 345 678")
-    with other.expect_navigation():
-        other.click("form button.btn.main")
+    other = phone()
+    login(other, "0912 345 678", "mat-khau-moi-1")
     assert path_of(other) == "/verifier/"
 
 

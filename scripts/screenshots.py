@@ -1,0 +1,94 @@
+"""Take the README's screenshots: each role's main screen on a 360x640 phone, as small PNGs.
+
+    .venv/bin/python scripts/screenshots.py            # into docs/screenshots/
+
+Serves a fresh demo commune (SQLite in a temporary folder) on loopback and
+drives the system Chromium (Debian package `chromium`) through Playwright.
+Each picture is reduced to a palette PNG of at most 60 KB. For the emoji in
+the pages, install the Debian package `fonts-noto-color-emoji` first.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.phone import launch, login, missing_browser, new_phone, serve  # noqa: E402
+
+MAX_BYTES = 60_000
+
+
+def shots(app) -> list[tuple[str, str, str]]:
+    """(file name, phone of the demo account, page) for each main screen."""
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    informant_page = "/informant/tips/new" if "/informant/tips/new" in rules else "/informant/"
+    return [
+        ("informant", "0900000010", informant_page),
+        ("verifier", "0900000020", "/verifier/"),
+        ("officer", "0900000002", "/officer/"),
+    ]
+
+
+def small_png(png: bytes) -> bytes:
+    """Reduce a screenshot to a palette PNG under MAX_BYTES (flat UI colours survive well)."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    for colors in (128, 64, 32, 16):
+        out = io.BytesIO()
+        image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+            out, "PNG", optimize=True)
+        if out.tell() <= MAX_BYTES:
+            break
+    return out.getvalue()
+
+
+def demo_app(folder: Path):
+    from flask_migrate import upgrade
+
+    from zaloan import create_app
+    from zaloan.demo import load_demo
+    from zaloan.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite'}", "SECRET_KEY": "screenshots",
+                      "UPLOAD_FOLDER": str(folder / "uploads")})
+    with app.app_context():
+        upgrade()
+        load_demo()
+        db.session.commit()
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    reason = missing_browser()
+    if reason:
+        sys.exit(f"Cannot take screenshots: {reason}.")
+    from playwright.sync_api import sync_playwright
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="zaloan-shots-") as tmp:
+        app = demo_app(Path(tmp))
+        with serve(app) as base_url, sync_playwright() as playwright:
+            browser = launch(playwright)
+            for name, phone_number, path in shots(app):
+                page = new_phone(browser, base_url)
+                login(page, phone_number)
+                page.goto(path)
+                page.wait_for_load_state("networkidle")
+                data = small_png(page.screenshot())
+                (args.out / f"{name}.png").write_bytes(data)
+                print(f"{args.out / f'{name}.png'}: {path}, {len(data)} bytes")
+                page.context.close()
+            browser.close()
+
+
+if __name__ == "__main__":
+    main()
