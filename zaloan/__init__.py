@@ -86,7 +86,9 @@ def _register_blueprints(app: Flask) -> None:
     from .informant import bp as informant_bp
     from .observer import bp as observer_bp
     from .officer import bp as officer_bp
+    from .people import bp as people_bp
     from .photos import bp as photos_bp
+    from .places import bp as places_bp
     from .public import bp as public_bp
     from .verifier import bp as verifier_bp
 
@@ -97,6 +99,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(commander_bp, url_prefix="/commander")
     app.register_blueprint(observer_bp, url_prefix="/observer")
     app.register_blueprint(photos_bp, url_prefix="/photos")
+    app.register_blueprint(people_bp, url_prefix="/people")
+    app.register_blueprint(places_bp, url_prefix="/places")
     app.register_blueprint(public_bp, url_prefix="/report")
 
 

@@ -285,3 +285,55 @@ def login_delay(phone_key: str, client_key: str) -> timedelta:
 
 def note_attempt(phone_key: str, client_key: str, success: bool) -> None:
     db.session.add(LoginAttempt(phone_key=phone_key, client_key=client_key, success=success))
+
+
+# --- Areas and handover ------------------------------------------------------------------
+
+
+def set_verifier_place(person: User, *, village: Unit, title: str, by: User) -> None:
+    person.village_id = village.id
+    person.title = title
+    audit.record("account.area", actor=by, target=person, village=village.id, title=title)
+
+
+def set_informant_post(informant: Informant, *, handler: User | None, watch_point, time_window, by: User) -> None:
+    """Set an informant's handler and watch point (one post: their own separate channel)."""
+    from .models import InformantPost
+
+    if handler is not None:
+        informant.handler_id = handler.id
+    informant.posts.clear()
+    if watch_point is not None:
+        informant.posts.append(InformantPost(watch_point_id=watch_point.id,
+                                             time_window_id=time_window.id if time_window else None))
+    audit.record("account.area", actor=by, target=informant,
+                 handler=informant.handler_id, watch_point=watch_point.id if watch_point else None)
+
+
+def set_village_officer(village: Unit, officer: User | None, *, by: User) -> None:
+    village.officer_id = officer.id if officer else None
+    audit.record("village.officer", actor=by, target=village, officer=village.officer_id)
+
+
+def handover(leaving: User, receiving: User, *, by: User, disable_leaving: bool = False) -> dict:
+    """Move an officer's villages, informants and so their open tips to another officer, in one step."""
+    if leaving.id == receiving.id or leaving.role != Role.OFFICER or receiving.role != Role.OFFICER:
+        raise AccountError("handover_same")
+    if not receiving.active or leaving.commune_id != receiving.commune_id:
+        raise AccountError("handover_target")
+    from .models import Tip, TipStatus
+
+    villages = leaving.areas()
+    informants = db.session.scalars(select(Informant).where(Informant.handler_id == leaving.id)).all()
+    open_tips = db.session.scalar(
+        select(func.count(Tip.id)).where(Tip.village_id.in_([v.id for v in villages]), Tip.status.in_(TipStatus.OPEN))
+    ) or 0
+    for v in villages:
+        v.officer_id = receiving.id
+    for i in informants:
+        i.handler_id = receiving.id
+    counts = {"villages": len(villages), "informants": len(informants), "open_tips": open_tips}
+    audit.record("officer.handover", actor=by, target=leaving, to=receiving.id, **counts)
+    if disable_leaving:
+        disable(leaving, by=by)
+    return counts
