@@ -122,3 +122,29 @@ def test_text_is_brotli_when_accepted_and_gzip_otherwise(client):
     assert "Content-Encoding" not in plain.headers
     assert "Accept-Encoding" in br.headers["Vary"]
     assert brotli.decompress(br.get_data()) == plain.get_data()
+
+
+def test_queue_with_fifty_tips_fits_20kb_and_an_unchanged_poll_1kb(app, login_as):
+    from sqlalchemy import select
+
+    from zaloan import cases
+    from zaloan.extensions import db
+    from zaloan.models import Category, Unit, User
+
+    with app.app_context():
+        village = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+        cat = db.session.scalar(select(Category).where(Category.code == "theft"))
+        an = db.session.scalar(select(User).where(User.phone == "+84900000010"))
+        for i in range(50):
+            cases.submit_tip(commune=village.commune(), informant=an.informant, category=cat, village=village,
+                             body=f"Tin thử số {i}: mất trộm tài sản ở khu chợ.", uploader=an)
+        db.session.commit()
+    c = login_as("officer")
+    resp = c.get("/officer/", headers=BR)
+    html = brotli.decompress(resp.get_data()).decode()
+    assert html.count('href="/officer/tips/') >= 50
+    assert wire_size(resp) <= 20 * KB, f"queue with 50 tips is {wire_size(resp)} bytes"
+    poll = re.search(r'hx-get="(/officer/queue/poll[^"]+)"', html).group(1).replace("&amp;", "&")
+    unchanged = c.get(poll, headers={**BR, "HX-Request": "true"})
+    wire = len(unchanged.get_data()) + sum(len(k) + len(v) + 4 for k, v in unchanged.headers.items())
+    assert unchanged.status_code == 204 and wire <= KB, f"an unchanged poll costs {wire} bytes"

@@ -192,14 +192,20 @@ def test_a_tip_goes_from_informant_to_outcome(app, phone, photo):
     informant_sees_the_status(informant)
 
 
-def test_a_tip_is_sent_with_javascript_off(app, phone):
-    """The plain form (no htmx, no photo script) reaches the officer too."""
+def test_a_tip_is_sent_with_javascript_off(app, phone, photo):
+    """The plain form (no htmx, no photo script) sends a tip with a photo; the server shrinks it."""
     page = phone("informant", java_script_enabled=False)
     page.goto("/informant/tips/new")
     form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
     form.locator("input[name=category_id]").first.check()
     form.locator("textarea[name=body]").fill(BODY)
+    form.locator("input[name=photos]").set_input_files(str(photo))
     with page.expect_navigation():
         form.locator("button.btn.main").click()
     tip = latest_tip(app)
     assert tip is not None and tip.body == BODY and tip.status == TipStatus.NEW
+    assert tip_state(app, tip.id)["photos"] == 1
+    assert tip.code in page.content()  # the confirmation with the tip's code
+    with app.app_context():
+        stored = db.session.get(Tip, tip.id).attachments[0]
+        assert max(stored.width, stored.height) <= 1600
