@@ -81,6 +81,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from .auditlog import bp as auditlog_bp
     from .auth import bp as auth_bp
     from .commander import bp as commander_bp
     from .informant import bp as informant_bp
@@ -101,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp, url_prefix="/photos")
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(places_bp, url_prefix="/places")
+    app.register_blueprint(auditlog_bp, url_prefix="/audit")
     app.register_blueprint(public_bp, url_prefix="/report")
 
 

@@ -10,7 +10,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
 
 from .extensions import db
 from .models import AuditEvent, utcnow
@@ -93,3 +94,11 @@ def verify_chain() -> ChainReport:
             return ChainReport(False, count, row.id, "content does not match its hash")
         prev = row.hash
     return ChainReport(True, count)
+
+
+@event.listens_for(Session, "before_flush")
+def _append_only(session, _context, _instances):
+    """Refuse, in the app itself, any change or deletion of an audit row."""
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise RuntimeError("audit_events is append-only")

@@ -1,0 +1,234 @@
+"""The route × role matrix, built from app.url_map: a new route fails here until its access rule
+is declared and its URL parameters have a sample below."""
+from __future__ import annotations
+
+import io
+import secrets
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from zaloan import accounts, images
+from zaloan.extensions import db
+from zaloan.models import (
+    Attachment,
+    Category,
+    Role,
+    TaskAssignment,
+    TimeWindow,
+    Tip,
+    Unit,
+    User,
+    UserSession,
+    VerificationTask,
+    WatchPoint,
+    utcnow,
+)
+from zaloan.permissions import ANY_USER, PUBLIC, access_rule
+
+from .conftest import PHONES, make_app
+
+ROLES = ["anonymous", "informant", "informant2", "verifier", "verifier2", "officer", "officer2", "commander", "observer"]
+ROLE_OF = {"informant": Role.INFORMANT, "informant2": Role.INFORMANT, "verifier": Role.VERIFIER,
+           "verifier2": Role.VERIFIER, "officer": Role.OFFICER, "officer2": Role.OFFICER,
+           "commander": Role.COMMANDER, "observer": Role.OBSERVER}
+
+
+def e164(who):
+    return "+84" + PHONES[who][1:]
+
+
+def U(who):
+    return db.session.scalar(select(User).where(User.phone == e164(who)))
+
+
+def demo_objects() -> dict:
+    """Name the demo objects each role owns (and the ones it must not touch)."""
+    v1 = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+    v4 = db.session.scalar(select(Unit).where(Unit.name == "Thôn Trung Tâm"))
+    an_tip = db.session.scalar(select(Tip).where(Tip.informant_id == U("informant").informant.id,
+                                                 Tip.village_id == v1.id).order_by(Tip.id))
+    binh_tip = db.session.scalar(select(Tip).where(Tip.informant_id == U("informant2").informant.id).order_by(Tip.id))
+    v4_tip = db.session.scalar(select(Tip).where(Tip.village_id == v4.id).order_by(Tip.id))
+    a1 = db.session.scalar(select(TaskAssignment).where(TaskAssignment.verifier_id == U("verifier").id))
+    a2 = db.session.scalar(select(TaskAssignment).where(TaskAssignment.verifier_id == U("verifier2").id))
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (10, 120, 10)).save(buf, "JPEG")
+    stored = images.store(buf.getvalue())
+    photo = Attachment(tip_id=an_tip.id, uploader_id=U("informant").id, storage_name=stored.storage_name,
+                       content_type="image/jpeg", width=stored.width, height=stored.height, size=stored.size,
+                       sha256=stored.sha256)
+    db.session.add(photo)
+    point = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Chợ Tân Thành"))
+    cross = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Ngã tư Trung Tâm"))
+    code = accounts.issue_activation(U("verifier"), by=None)
+    task1 = db.session.get(TaskAssignment, a1.id).task
+    task4 = db.session.get(TaskAssignment, a2.id).task
+    db.session.commit()
+    return {
+        "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
+        "a1": a1.id, "a2": a2.id, "photo": photo.id, "point": point.id, "cross": cross.id,
+        "window": point.windows[0].id, "cross_window": cross.windows[0].id,
+        "other_window": db.session.scalar(select(TimeWindow.id).join(WatchPoint).where(
+            WatchPoint.name == "Phố karaoke Tân Lập")),
+        "task_tip": task1.tip_id, "task": task1.id, "task4_tip": task4.tip_id, "task4": task4.id,
+        "category": db.session.scalar(select(Category.id)), "code": code,
+        "users": {w: U(w).id for w in ROLE_OF},
+    }
+
+
+SKIP = object()  # this role owns no such object in the demo commune
+
+
+def own_value(endpoint: str, param: str, who: str, o: dict):
+    """Return a value of URL parameter `param` that belongs to `who` (the row of the table)."""
+    if param == "attachment_id" and who not in ("informant", "officer", "commander"):
+        return SKIP
+    if endpoint in ("people.post", "people.reveal") and who == "officer2":
+        return SKIP  # officer 2 handles no informant in the demo
+    if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
+        key = ("task4" if who == "officer2" else "task") + ("_tip" if param == "tip_id" else "")
+        return o[key]
+    table = {
+        "tip_id": {"informant": o["an_tip"], "informant2": o["binh_tip"], "officer2": o["v4_tip"]}.get(
+            who, o["an_tip"]),
+        "assignment_id": {"verifier": o["a1"], "verifier2": o["a2"]}.get(who, o["a1"]),
+        "attachment_id": o["photo"],
+        "unit_id": o["v4"] if who == "officer2" else o["v1"],
+        "point_id": o["cross"] if who == "officer2" else o["point"],
+        "window_id": {"officer2": o["cross_window"], "commander": o["other_window"]}.get(who, o["window"]),
+        "category_id": o["category"],
+        "code": o["code"],
+        "filename": "app.css",
+    }
+    if param == "user_id":
+        target = {
+            "people.areas": "officer2", "people.handover": "officer2", "people.place": "verifier",
+            "people.post": "informant", "people.reveal": "informant",
+        }.get(endpoint, "verifier")
+        if who == "officer2":
+            target = "verifier2" if target != "officer2" else target
+        if who == "commander" and target == "officer2":
+            return o["users"]["officer2"]
+        return o["users"][target]
+    assert param in table, f"no sample for URL parameter {param!r} of {endpoint}: add one to own_value()"
+    return table[param]
+
+
+def session_client(app, who: str):
+    """A client logged in as `who` through a real server-side session (fast: no password hashing)."""
+    c = app.test_client()
+    if who == "anonymous":
+        return c
+    token = secrets.token_urlsafe(32)
+    with app.app_context():
+        uid = U(who).id
+        db.session.add(UserSession(user_id=uid, token_hash=accounts.sha256(token),
+                                   expires_at=utcnow() + timedelta(days=1)))
+        db.session.commit()
+    with c.session_transaction() as s:
+        s["sid"], s["_user_id"], s["_fresh"] = token, str(uid), True
+    return c
+
+
+def endpoints(app):
+    out = []
+    for rule in app.url_map.iter_rules():
+        methods = sorted(m for m in rule.methods if m not in ("HEAD", "OPTIONS"))
+        out.append((rule.endpoint, rule, methods))
+    return sorted(out, key=lambda e: e[0])
+
+
+def test_every_route_declares_who_may_call_it(app):
+    with app.test_request_context():
+        missing = [e for e, _r, _m in endpoints(app) if access_rule(e) is None]
+    assert not missing, f"routes without an access rule (@allow): {missing}"
+
+
+def all_endpoint_ids():
+    app = make_app_for_listing()
+    return [e for e, _r, _m in endpoints(app)]
+
+
+def make_app_for_listing():
+    import tempfile
+    from pathlib import Path
+
+    tmp = Path(tempfile.mkdtemp())
+    return make_app(tmp, f"sqlite:///{tmp / 'list.sqlite'}")
+
+
+@pytest.mark.parametrize("endpoint", all_endpoint_ids())
+def test_route_answers_each_role_as_declared(app, endpoint):
+    with app.app_context():
+        objects = demo_objects()
+        rule_obj = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        rule = access_rule(endpoint)
+    methods = sorted(m for m in rule_obj.methods if m not in ("HEAD", "OPTIONS"))
+    method = "GET" if "GET" in methods else methods[0]
+    for who in ROLES:
+        values = {p: own_value(endpoint, p, who, objects) for p in rule_obj.arguments}
+        if SKIP in values.values():
+            continue
+        with app.test_request_context():
+            url = app.url_for(endpoint, **values) if False else rule_obj.build(values)[1]
+        c = session_client(app, who)
+        resp = c.open(url, method=method, data={})
+        status = resp.status_code
+        assert status != 500, f"{method} {url} as {who}: 500"
+        if PUBLIC in rule:
+            continue
+        allowed = who != "anonymous" and (ANY_USER in rule or ROLE_OF[who] in rule)
+        if who == "anonymous":
+            assert status in (302, 401) and "/login" in resp.headers.get("Location", resp.headers.get("HX-Redirect", "")), \
+                f"{method} {url} as anonymous: {status}"
+        elif not allowed:
+            assert status == 404, f"{method} {url} as {who}: {status}, expected 404"
+        else:
+            assert status not in (403, 404), f"{method} {url} as {who} (own object): {status}"
+
+
+# --- Objects of someone else: 404, never a hint ------------------------------------------------
+
+IDOR = [
+    # (who, method, url template, object key): another informant, another officer's area, another village.
+    ("informant2", "GET", "/informant/tips/{an_tip}", None),
+    ("informant2", "POST", "/informant/tips/{an_tip}/messages", None),
+    ("informant2", "GET", "/photos/{photo}", None),
+    ("officer2", "GET", "/officer/tips/{an_tip}", None),
+    ("officer2", "POST", "/officer/tips/{an_tip}/outcome", None),
+    ("officer2", "POST", "/officer/tips/{an_tip}/tasks", None),
+    ("officer2", "GET", "/photos/{photo}", None),
+    ("officer", "GET", "/officer/tips/{v4_tip}", None),
+    ("officer2", "GET", "/people/{informant_user}", None),
+    ("officer2", "POST", "/people/{informant_user}/reveal", None),
+    ("officer", "GET", "/places/points/{cross}", None),
+    ("officer", "POST", "/places/windows/{cross_window}/delete", None),
+    ("verifier2", "GET", "/verifier/tasks/{a1}", None),
+    ("verifier2", "POST", "/verifier/tasks/{a1}/report", None),
+    ("verifier", "GET", "/verifier/tasks/{a2}", None),
+    ("verifier", "GET", "/photos/{photo}", None),
+    ("observer", "GET", "/photos/{photo}", None),
+]
+
+
+@pytest.mark.parametrize("who,method,template,_k", IDOR)
+def test_objects_of_others_answer_404(app, who, method, template, _k):
+    with app.app_context():
+        o = demo_objects()
+    o = {**o, "informant_user": o["users"]["informant"]}
+    url = template.format(**o)
+    c = session_client(app, who)
+    resp = c.open(url, method=method, data={"reason": "xem thử", "finding": "confirmed", "body": "x",
+                                            "outcome": "mediated"})
+    assert resp.status_code == 404, f"{method} {url} as {who}: {resp.status_code}"
+    assert "Nguyễn Văn An" not in resp.get_data(as_text=True)
+
+
+def test_unknown_ids_answer_404_like_forbidden_ones(app):
+    c = session_client(app, "officer")
+    for url in ("/officer/tips/999999", "/officer/tips/abc", "/photos/999999", "/people/999999"):
+        assert c.get(url).status_code == 404

@@ -1,0 +1,115 @@
+"""Browse and filter the audit log; check its chain; export it as CSV.
+
+Actors appear by name for police accounts and by alias for informants:
+the audit log never shows who an informant is.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timedelta
+
+from flask import make_response, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..formkit import to_utc
+from ..models import AuditEvent, Role, User
+from ..permissions import allow
+from ..web import render
+from . import bp
+
+PAGE = 50
+
+
+def actor_label(user: User | None) -> str:
+    if user is None:
+        return _("System or anonymous")
+    if user.role == Role.INFORMANT:
+        return user.informant.alias if user.informant else "NT-?"
+    return user.full_name
+
+
+def parse_day(raw: str | None):
+    try:
+        return datetime.strptime(raw or "", "%Y-%m-%d")
+    except ValueError:
+        return None
+
+
+def filtered():
+    q = select(AuditEvent).where(AuditEvent.commune_id == current_user.commune_id)
+    f = {k: (request.values.get(k) or "").strip()[:60] for k in ("action", "actor", "target", "since", "until")}
+    if f["action"]:
+        q = q.where(AuditEvent.action.startswith(f["action"]))
+    if f["actor"].isdigit():
+        q = q.where(AuditEvent.actor_id == int(f["actor"]))
+    if f["target"]:
+        q = q.where(AuditEvent.target_type == f["target"])
+    since, until = parse_day(f["since"]), parse_day(f["until"])
+    if since:
+        q = q.where(AuditEvent.created_at >= to_utc(since))
+    if until:
+        q = q.where(AuditEvent.created_at < to_utc(until + timedelta(days=1)))
+    return q, f
+
+
+@bp.get("/")
+@allow(Role.COMMANDER)
+def index():
+    """List the commune's audit rows, newest first, with filters."""
+    q, f = filtered()
+    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
+    page = max(page, 1)
+    rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    actors = db.session.scalars(
+        select(User).where(User.commune_id == current_user.commune_id, User.role != Role.INFORMANT)
+        .order_by(User.full_name)
+    ).all()
+    actions = sorted(set(db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.commune_id == current_user.commune_id).distinct())))
+    return render("auditlog/index.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, f=f, actors=actors,
+                  actions=actions, actor_label=actor_label, report=None)
+
+
+@bp.post("/verify")
+@allow(Role.COMMANDER)
+def verify():
+    """Check the whole chain and say whether it is intact."""
+    report = audit.verify_chain()
+    audit.record("audit.verify", actor=current_user, ok=report.ok, rows=report.count)
+    db.session.commit()
+    q, f = filtered()
+    rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(PAGE)).all()
+    return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], actions=[],
+                  actor_label=actor_label, report=report)
+
+
+def safe_cell(value) -> str:
+    """Neutralise a spreadsheet formula: a cell starting with = + - @ tab or CR gets a leading apostrophe."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.post("/export.csv")
+@allow(Role.COMMANDER)
+def export():
+    """Export the filtered audit rows as CSV (the export itself is audited)."""
+    q, f = filtered()
+    rows = db.session.scalars(q.order_by(AuditEvent.id)).all()
+    audit.record("export.audit", actor=current_user, rows=len(rows), **{k: v for k, v in f.items() if v})
+    db.session.commit()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "time_utc", "actor", "action", "target_type", "target_id", "data", "hash"])
+    for r in rows:
+        writer.writerow([safe_cell(v) for v in (r.id, r.created_at.isoformat(timespec="seconds"),
+                                                  actor_label(r.actor), r.action, r.target_type, r.target_id,
+                                                  r.data, r.hash)])
+    resp = make_response("\ufeff" + out.getvalue())
+    resp.headers["Content-Type"] = "text/csv; charset=utf-8"
+    resp.headers["Content-Disposition"] = "attachment; filename=nhat-ky.csv"
+    return resp
