@@ -56,7 +56,9 @@ def clean_jpeg(data: bytes) -> tuple[bytes, int, int]:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img = Image.open(io.BytesIO(data))
-        except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise ImageRejected("too_many_pixels") from None
+        except (UnidentifiedImageError, OSError, ValueError):
             raise ImageRejected("not_an_image") from None
         if img.format not in ALLOWED_FORMATS:
             raise ImageRejected("not_an_image")

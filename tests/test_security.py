@@ -1,0 +1,420 @@
+"""Hostile tests: CSRF, headers, brute force across workers, uploads, stored XSS, the audit log."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+import zlib
+
+import pytest
+from PIL import Image
+from sqlalchemy import func, inspect, select, text
+
+from zaloan import audit, images
+from zaloan.extensions import db
+from zaloan.models import AuditEvent, Message, Tip, User, WatchPoint
+
+from .conftest import PASSWORD, PHONES, csrf_token, make_app
+
+
+# --- CSRF ------------------------------------------------------------------------------------------
+
+
+CSRF_ON = pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+
+
+def logged_in(app, who="officer"):
+    c = app.test_client()
+    token = csrf_token(c.get("/login").get_data(as_text=True))
+    r = c.post("/login", data={"phone": PHONES[who], "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302
+    return c
+
+
+def first_tip_id(app):
+    with app.app_context():
+        return db.session.scalar(select(Tip.id).where(Tip.village_id.is_not(None)).order_by(Tip.id))
+
+
+def outcome_of(app, tip_id):
+    with app.app_context():
+        return db.session.get(Tip, tip_id).outcome
+
+
+@CSRF_ON
+def test_post_without_or_with_wrong_token_is_refused_and_changes_nothing(app):
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated"})
+    assert r.status_code == 400 and outcome_of(app, tip_id) is None
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated", "csrf_token": "forged.token"})
+    assert r.status_code == 400 and outcome_of(app, tip_id) is None
+    # A token from another person's session does not work either.
+    other = logged_in(app, "commander")
+    stolen = csrf_token(other.get("/commander/").get_data(as_text=True))
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated", "csrf_token": stolen})
+    assert r.status_code == 400 and outcome_of(app, tip_id) is None
+
+
+@CSRF_ON
+def test_cross_site_post_is_refused_over_https(app):
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    page = c.get(f"/officer/tips/{tip_id}", base_url="https://localhost").get_data(as_text=True)
+    token = csrf_token(page)
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated", "csrf_token": token},
+               base_url="https://localhost", headers={"Referer": "https://evil.example/", "Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 400 and outcome_of(app, tip_id) is None
+    assert "mediated" not in r.get_data(as_text=True)  # no re-offer of what a cross-site page sent
+
+
+@CSRF_ON
+def test_htmx_post_with_the_token_in_the_header_works(app):
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    html = c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    header_token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated"},
+               headers={"HX-Request": "true", "X-CSRFToken": header_token})
+    assert r.status_code == 200 and outcome_of(app, tip_id) == "mediated"
+
+
+@CSRF_ON
+def test_a_stale_tip_form_keeps_the_text_and_offers_to_send_again(app):
+    c = logged_in(app, "informant")
+    payload = "Tối qua <b>có</b> \"người lạ\" tụ tập đánh bạc ở quán nước cuối chợ, khoảng 6 người."
+    r = c.post("/informant/tips/new", data={"body": payload, "csrf_token": "expired.token", "client_key": "stale-key-001"})
+    assert r.status_code == 400
+    html = r.get_data(as_text=True)
+    assert "Tối qua &lt;b&gt;có&lt;/b&gt; &#34;người lạ&#34;" in html or "Tối qua &lt;b&gt;có&lt;/b&gt; &quot;người lạ&quot;" in html
+    fresh = csrf_token(html)
+    assert fresh != "expired.token"
+    assert 'action="/informant/tips/new"' in html
+
+
+def test_no_get_route_changes_anything(app):
+    """GET every parameterless GET route as each role: no table changes (sessions' last-seen aside)."""
+    from .test_access_matrix import session_client
+
+    def snapshot():
+        with app.app_context():
+            counts = {}
+            for table in db.metadata.sorted_tables:
+                counts[table.name] = db.session.scalar(select(func.count()).select_from(table))
+            counts["audit_last"] = db.session.scalar(select(func.max(AuditEvent.id)))
+            counts["tips_updated"] = str(db.session.scalar(select(func.max(Tip.updated_at))))
+            return counts
+
+    routes = [r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and not r.arguments]
+    for who in ("informant", "verifier", "officer", "commander", "observer"):
+        c = session_client(app, who)
+        before = snapshot()
+        for url in routes:
+            c.get(url)
+        after = snapshot()
+        assert before == after, f"a GET as {who} changed the database"
+
+
+# --- Headers ------------------------------------------------------------------------------------------
+
+
+def check_headers(resp, url):
+    h = resp.headers
+    csp = h.get("Content-Security-Policy", "")
+    assert csp, url
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp, url
+    assert "frame-ancestors 'none'" in csp or "sandbox" in csp, url
+    assert h.get("X-Content-Type-Options") == "nosniff", url
+    assert h.get("Referrer-Policy") == "same-origin", url
+
+
+def test_security_headers_everywhere(app):
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    for url in ("/login", "/officer/", f"/officer/tips/{tip_id}", "/nope", "/people/", "/static/app.css"):
+        resp = c.get(url)
+        check_headers(resp, url)
+    for url in ("/officer/", f"/officer/tips/{tip_id}", "/people/"):
+        assert c.get(url).headers["Cache-Control"] == "no-store", url
+    frag = c.get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true"})
+    check_headers(frag, "fragment")
+    assert frag.headers["Cache-Control"] == "no-store"
+
+
+def test_secure_cookie_over_https(tmp_path, database_url):
+    app = make_app(tmp_path, database_url, SESSION_COOKIE_SECURE=True)
+    r = app.test_client().post("/login", data={"phone": PHONES["officer"], "password": PASSWORD},
+                               base_url="https://localhost")
+    cookie = r.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+# --- Brute force across worker processes ----------------------------------------------------------
+
+
+def test_login_throttling_is_shared_by_workers(tmp_path, database_url):
+    # Two app instances on one database: two worker processes as gunicorn runs them.
+    worker_a = make_app(tmp_path, database_url).test_client()
+    worker_b = make_app(tmp_path, database_url).test_client()
+    for i in range(5):
+        (worker_a if i % 2 else worker_b).post("/login", data={"phone": PHONES["officer"], "password": f"sai-{i}"})
+    # The right password, on the other worker, during the delay: refused, and the counter stays.
+    r = worker_b.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.status_code == 429 and "thử lại sau" in r.get_data(as_text=True)
+    r = worker_a.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.status_code == 429
+
+
+def test_the_delay_grows_with_failures(app):
+    from datetime import timedelta
+
+    from zaloan import accounts
+    from zaloan.models import LoginAttempt, utcnow
+
+    with app.test_request_context():
+        key = accounts.keyed("phone:+84900000002")
+        client = accounts.keyed("client:1.2.3.4")
+        delays = []
+        for n in range(5, 9):
+            db.session.query(LoginAttempt).delete()
+            for _ in range(n):
+                accounts.note_attempt(key, client, False)
+            db.session.flush()
+            delays.append(accounts.login_delay(key, client))
+        assert delays[0] > timedelta(0)
+        assert delays == sorted(delays) and delays[-1] > delays[0]
+        db.session.rollback()
+
+
+def test_one_client_trying_many_phones_is_slowed(app):
+    c = app.test_client()
+    for i in range(31):
+        c.post("/login", data={"phone": f"09123450{i:02d}", "password": "doan-mo"})
+    r = c.post("/login", data={"phone": PHONES["commander"], "password": PASSWORD})
+    assert r.status_code == 429
+
+
+# --- Uploads ------------------------------------------------------------------------------------------
+
+
+def jpeg(size=(64, 48), **save):
+    buf = io.BytesIO()
+    Image.new("RGB", size, (120, 40, 40)).save(buf, "JPEG", **save)
+    return buf.getvalue()
+
+
+def test_only_real_photos_are_accepted(app):
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    html = b"<html><body><script>alert(document.cookie)</script></body></html>"
+    gif = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(gif, "GIF")
+    with app.app_context():
+        for bad in (html, svg, gif.getvalue(), jpeg()[:200], b"", b"GIF89a" + b"\0" * 100):
+            with pytest.raises(images.ImageRejected):
+                images.store(bad)
+
+
+def test_a_polyglot_loses_its_payload(app):
+    poly = jpeg() + b"<html><script>alert(1)</script></html>" + b"PK\x03\x04zipzip"
+    with app.app_context():
+        stored = images.store(poly)
+        data = images.path_of(stored.storage_name).read_bytes()
+    assert b"<script" not in data and b"PK\x03\x04" not in data
+    assert Image.open(io.BytesIO(data)).format == "JPEG"
+
+
+def test_a_decompression_bomb_is_refused_fast_without_decoding(app):
+    # A 20000x20000 PNG: tiny on disk, 1.2 GB of pixels if decoded.
+    raw = b"".join(b"\x00" + b"\x00" * 20000 * 3 for _ in range(20000))
+    comp = zlib.compress(raw, 9)
+    del raw
+
+    def chunk(kind, data):
+        import struct
+
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    import struct
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", comp) + chunk(b"IEND", b"")
+    with app.app_context():
+        start = time.perf_counter()
+        with pytest.raises(images.ImageRejected) as err:
+            images.store(png)
+        assert time.perf_counter() - start < 1.0
+    assert err.value.reason in ("too_many_pixels", "too_large")
+
+
+def test_gps_and_camera_serial_are_removed_and_orientation_applied(app):
+    img = Image.new("RGB", (80, 40), (200, 10, 10))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90
+    exif[0xA431] = "SERIAL-123456"  # body serial number
+    exif[0x010F] = "CameraMaker"
+    gps = {1: "N", 2: (21.0, 1.0, 2.0), 3: "E", 4: (106.0, 2.0, 3.0)}
+    exif[0x8825] = gps
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", exif=exif)
+    original = buf.getvalue()
+    assert b"SERIAL-123456" in original
+    with app.app_context():
+        stored = images.store(original)
+        data = images.path_of(stored.storage_name).read_bytes()
+    out = Image.open(io.BytesIO(data))
+    assert len(out.getexif()) == 0
+    assert b"SERIAL-123456" not in data and b"CameraMaker" not in data and b"GPS" not in data
+    assert out.size == (40, 80)  # rotated upright
+
+
+def test_the_served_copy_of_an_uploaded_photo_has_no_gps(app, login_as):
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (21.0, 1.0, 2.0), 3: "E", 4: (106.0, 2.0, 3.0)}
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (1, 2, 3)).save(buf, "JPEG", exif=exif)
+    c = login_as("informant")
+    r = c.post("/informant/photos", data={"photo": (io.BytesIO(buf.getvalue()), "gps.jpg"), "client_key": "gps-key-0001"},
+               content_type="multipart/form-data")
+    photo_id = r.get_json()["id"]
+    served = c.get(f"/photos/{photo_id}")
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert len(Image.open(io.BytesIO(served.data)).getexif()) == 0
+    with app.app_context():
+        from zaloan.models import Attachment
+
+        name = db.session.get(Attachment, photo_id).storage_name
+    assert re.fullmatch(r"[0-9a-f]{32}\.jpg", name)
+    assert not app.config["UPLOAD_FOLDER"].startswith(app.static_folder)
+
+
+@pytest.mark.parametrize("mode", ["I;16", "CMYK", "RGBA", "P"])
+def test_unusual_photo_modes_are_cleaned(app, mode):
+    img = Image.new(mode if mode != "I;16" else "I;16", (30, 20))
+    buf = io.BytesIO()
+    img.save(buf, "PNG" if mode != "CMYK" else "JPEG")
+    with app.app_context():
+        stored = images.store(buf.getvalue())
+    assert stored.content_type == "image/jpeg" and stored.width == 30
+
+
+def test_an_html_file_named_jpg_is_refused_over_http(app, login_as):
+    c = login_as("informant")
+    r = c.post("/informant/photos", data={"photo": (io.BytesIO(b"<html><script>alert(1)</script>"), "x.jpg"),
+                                          "client_key": "html-key-0001"}, content_type="multipart/form-data")
+    assert r.status_code == 422 and "Chỉ gửi được ảnh" in r.get_json()["error"]
+
+
+# --- Stored XSS -----------------------------------------------------------------------------------------
+
+PAYLOADS = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '<div hx-get="/logout" hx-trigger="load">x</div>',
+            "{{7*7}}", "javascript:alert(1)"]
+
+
+def test_stored_payloads_render_escaped_everywhere(app, login_as):
+    from zaloan import cases
+    from zaloan.models import Category, Unit
+
+    with app.app_context():
+        an = db.session.scalar(select(User).where(User.phone == "+84900000010"))
+        village = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+        cat = db.session.scalar(select(Category).where(Category.code == "other"))
+        cat.name = PAYLOADS[1]
+        point = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Chợ Tân Thành"))
+        point.note = PAYLOADS[0]
+        tip, _ = cases.submit_tip(commune=village.commune(), informant=an.informant, category=cat, village=village,
+                                  body=" ".join(PAYLOADS), place_text=PAYLOADS[2], uploader=an)
+        officer = db.session.scalar(select(User).where(User.phone == "+84900000002"))
+        cases.ask(tip, by=officer, body=PAYLOADS[2])
+        officer.full_name = PAYLOADS[1]
+        db.session.commit()
+        tip_id = tip.id
+    pages = [
+        login_as("officer").get(f"/officer/tips/{tip_id}"),
+        login_as("officer").get("/officer/"),
+        login_as("informant").get(f"/informant/tips/{tip_id}"),
+        login_as("informant").get("/informant/tips"),
+        login_as("informant").get("/informant/tips/new"),
+        login_as("commander").get("/people/"),
+        login_as("commander").get("/audit/"),
+        login_as("officer").get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true"}),
+    ]
+    for resp in pages:
+        html = resp.get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html
+        assert "<img src=x onerror" not in html
+        assert '<div hx-get="/logout"' not in html
+        assert "49" not in re.findall(r"\{\{7\*7\}\}|49", html) or "{{7*7}}" in html
+
+
+def test_templates_use_no_raw_markup():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "zaloan" / "templates"
+    for path in root.rglob("*.html"):
+        src = path.read_text(encoding="utf-8")
+        assert "|safe" not in src and "Markup(" not in src and "autoescape false" not in src, path
+
+
+# --- Audit log ----------------------------------------------------------------------------------------
+
+
+@CSRF_ON
+def test_commander_browses_filters_and_checks_the_audit_log(app):
+    c = logged_in(app, "commander")
+    html = c.get("/audit/?action=login").get_data(as_text=True)
+    assert "login.success" in html and "tip.submit ·" not in html
+    for s in ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010"):
+        assert s not in c.get("/audit/").get_data(as_text=True)
+    token = csrf_token(html)
+    r = c.post("/audit/verify", data={"csrf_token": token})
+    assert "còn nguyên vẹn" in r.get_data(as_text=True)
+    assert logged_in(app, "officer").get("/audit/").status_code == 404
+
+
+@CSRF_ON
+def test_audit_export_neutralises_formulas_and_is_audited(app):
+    with app.app_context():
+        audit.record("test.payload", commune_id=1, note="=HYPERLINK(\"http://evil\",\"x\")")
+        db.session.commit()
+    c = logged_in(app, "commander")
+    token = csrf_token(c.get("/audit/").get_data(as_text=True))
+    r = c.post("/audit/export.csv", data={"csrf_token": token})
+    assert r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.get_data(as_text=True).lstrip("\ufeff"))))
+    cells = [cell for row in rows for cell in row]
+    assert not any(cell[:1] in ("=", "+", "-", "@") for cell in cells)
+    assert all(s not in r.get_data(as_text=True) for s in ("Nguyễn Văn An", "+84900000010"))
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "export.audit")) is not None
+    assert c.get("/audit/export.csv").status_code == 404 or c.get("/audit/export.csv").status_code == 405
+
+
+def test_the_app_never_edits_or_deletes_audit_rows(app):
+    with app.app_context():
+        row = db.session.scalars(select(AuditEvent)).first()
+        row.action = "tampered"
+        with pytest.raises(RuntimeError):
+            db.session.flush()
+        db.session.rollback()
+        row = db.session.scalars(select(AuditEvent)).first()
+        db.session.delete(row)
+        with pytest.raises(RuntimeError):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_logins_reveals_and_tip_changes_are_audited(app, login_as):
+    login_as("officer")
+    app.test_client().post("/login", data={"phone": PHONES["officer"], "password": "sai"})
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"login.success", "login.failure", "tip.submit", "tip.triage", "tip.outcome", "task.create",
+            "account.create"} <= actions
+
+
+def test_no_client_address_or_user_agent_is_stored_with_tips_or_messages(app):
+    with app.app_context():
+        for model in (Tip, Message):
+            cols = {c["name"] for c in inspect(db.engine).get_columns(model.__tablename__)}
+            assert not {c for c in cols if re.search(r"(^|_)ip($|_)|addr|agent|remote|(^|_)ua$", c)}, cols
