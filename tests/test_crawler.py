@@ -21,7 +21,7 @@ def crawl(client, start="/", limit=300):
         if url in seen or url.startswith(SKIP):
             continue
         seen.add(url)
-        for headers in ({}, {"HX-Request": "true"}):
+        for headers in ({}, {"HX-Request": "true", "HX-Target": "main"}):
             resp = client.get(url, headers=headers)
             text = resp.get_data(as_text=True) if resp.mimetype.startswith("text") else ""
             bodies.append((url, text + " " + " ".join(f"{k}: {v}" for k, v in resp.headers.items())))

@@ -76,7 +76,7 @@ def test_htmx_post_with_the_token_in_the_header_works(app):
     html = c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
     header_token = re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1)
     r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated"},
-               headers={"HX-Request": "true", "X-CSRFToken": header_token})
+               headers={"HX-Request": "true", "HX-Target": "tip", "X-CSRFToken": header_token})
     assert r.status_code == 200 and outcome_of(app, tip_id) == "mediated"
 
 
@@ -137,7 +137,7 @@ def test_security_headers_everywhere(app):
         check_headers(resp, url)
     for url in ("/officer/", f"/officer/tips/{tip_id}", "/people/"):
         assert c.get(url).headers["Cache-Control"] == "no-store", url
-    frag = c.get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true"})
+    frag = c.get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true", "HX-Target": "tip"})
     check_headers(frag, "fragment")
     assert frag.headers["Cache-Control"] == "no-store"
 
@@ -337,7 +337,7 @@ def test_stored_payloads_render_escaped_everywhere(app, login_as):
         login_as("informant").get("/informant/tips/new"),
         login_as("commander").get("/people/"),
         login_as("commander").get("/audit/"),
-        login_as("officer").get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true"}),
+        login_as("officer").get(f"/officer/tips/{tip_id}", headers={"HX-Request": "true", "HX-Target": "tip"}),
     ]
     for resp in pages:
         html = resp.get_data(as_text=True)

@@ -228,7 +228,7 @@ def test_htmx_action_returns_the_tip_fragment(login_as, fresh_tip):
     officer = login_as("officer")
     r = officer.post(f"/officer/tips/{fresh_tip}/ask", data={"body": "Bạn thấy lúc mấy giờ?",
                                                              "client_key": "htmx-key-0001"},
-                     headers={"HX-Request": "true"})
+                     headers={"HX-Request": "true", "HX-Target": "tip"})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert html.startswith('\n<div id="tip">') or html.lstrip().startswith('<div id="tip">')
@@ -277,7 +277,7 @@ def test_queue_poll_is_empty_when_nothing_changed(app, login_as, fresh_tip):
     same = officer.get(poll, headers={"HX-Request": "true"})
     assert same.status_code == 204 and same.get_data() == b""
     officer.post(f"/officer/tips/{fresh_tip}/outcome", data={"outcome": "mediated"})
-    changed = officer.get(poll, headers={"HX-Request": "true"})
+    changed = officer.get(poll, headers={"HX-Request": "true", "HX-Target": "queue"})
     assert changed.status_code == 200 and 'id="queue"' in changed.get_data(as_text=True)
 
 

@@ -25,7 +25,8 @@ class Config:
     WTF_CSRF_SSL_STRICT = True
 
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024)))
-    MAX_FORM_MEMORY_SIZE = 64 * 1024
+    # Text fields in memory (the multipart parser also buffers file chunks against this limit).
+    MAX_FORM_MEMORY_SIZE = 1024 * 1024
     MAX_FORM_PARTS = 200
 
     BABEL_DEFAULT_LOCALE = "vi"

@@ -8,12 +8,13 @@ from flask import Flask, current_app, make_response, render_template, request, u
 
 
 def wants_fragment() -> bool:
-    """Return True for an htmx request that wants a fragment, not a whole page.
+    """Return True for an htmx request that swaps into a named element and so wants a fragment.
 
-    A boosted link and a history restore both need the whole page.
+    A boosted link, a history restore and an HX-Location navigation (which
+    swaps into <body>, so sends no HX-Target) all need the whole page.
     """
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request
+    return bool(htmx) and not htmx.boosted and not htmx.history_restore_request and bool(htmx.target)
 
 
 def render(template: str, fragment: str | None = None, status: int = 200, **context):
@@ -21,6 +22,7 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
     chosen = fragment if (fragment and wants_fragment()) else template
     resp = make_response(render_template(chosen, **context), status)
     resp.vary.add("HX-Request")
+    resp.vary.add("HX-Target")
     return resp
 
 
