@@ -16,7 +16,7 @@ import random
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from zaloan.extensions import db
 from zaloan.models import Outcome, TaskAssignment, Tip, TipStatus, VerificationTask
@@ -209,3 +209,32 @@ def test_a_tip_is_sent_with_javascript_off(app, phone, photo):
     with app.app_context():
         stored = db.session.get(Tip, tip.id).attachments[0]
         assert max(stored.width, stored.height) <= 1600
+
+
+def test_a_failed_send_keeps_everything_and_the_retry_makes_one_tip(app, phone):
+    """On a dropped connection the text stays, the button says so, and sending again reuses the key."""
+    page = phone("informant")
+    page.goto("/informant/tips/new")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    form.locator("input[name=category_id]").first.check()
+    text = "Mất sóng giữa chừng nhưng tin vẫn phải đến nơi."
+    form.locator("textarea[name=body]").fill(text)
+    key = form.locator("input[name=client_key]").input_value()
+    page.context.set_offline(True)
+    form.locator("button.btn.main").click()
+    page.wait_for_selector("text=Chưa gửi được — thử lại")
+    assert form.locator("textarea[name=body]").input_value() == text
+    # The draft survives a reload while the tip is not confirmed.
+    page.context.set_offline(False)
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    assert form.locator("textarea[name=body]").input_value() == text
+    assert form.locator("input[name=client_key]").input_value() == key  # the retry reuses the key
+    submit(page, form)
+    page.wait_for_selector("[data-clear-draft]")
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Tip.id)).where(Tip.client_key == key)) == 1
+    # Confirmed: the draft is gone from the phone.
+    page.goto("/informant/tips/new")
+    assert page.locator("textarea[name=body]").input_value() == ""
