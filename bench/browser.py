@@ -110,6 +110,7 @@ class Meter:
 def shaped_page(browser, profile, base):
     context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
                                   locale="vi-VN", base_url=base)
+    context.set_default_timeout(900_000)  # a 4 MB upload on 2G takes minutes
     page = context.new_page()
     cdp = context.new_cdp_session(page)
     cdp.send("Network.enable")
