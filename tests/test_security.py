@@ -142,12 +142,18 @@ def test_security_headers_everywhere(app):
     assert frag.headers["Cache-Control"] == "no-store"
 
 
-def test_secure_cookie_over_https(tmp_path, database_url):
-    app = make_app(tmp_path, database_url, SESSION_COOKIE_SECURE=True)
+def test_secure_cookie_over_https_even_behind_the_proxy(tmp_path, database_url):
+    app = make_app(tmp_path, database_url, PROXY_HOPS=1)
     r = app.test_client().post("/login", data={"phone": PHONES["officer"], "password": PASSWORD},
                                base_url="https://localhost")
     cookie = r.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    # nginx speaks HTTPS to the phone and HTTP to the app: X-Forwarded-Proto tells.
+    r = app.test_client().post("/login", data={"phone": PHONES["commander"], "password": PASSWORD},
+                               headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
+    assert "Secure" in r.headers["Set-Cookie"]
+    plain = app.test_client().post("/login", data={"phone": PHONES["observer"], "password": PASSWORD})
+    assert "Secure" not in plain.headers["Set-Cookie"]
 
 
 # --- Brute force across worker processes ----------------------------------------------------------

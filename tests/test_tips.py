@@ -372,3 +372,46 @@ def test_photos_only_for_those_who_may_see_them(app, login_as):
     assert resp.headers["Content-Type"] == "image/jpeg"
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert "no-store" in resp.headers["Cache-Control"]
+
+
+def test_cancel_task_and_refusals(app, fresh_tip):
+    with app.app_context():
+        tip, officer = db.session.get(Tip, fresh_tip), U(OFFICER)
+        task = cases.create_task(tip, by=officer, verifiers=[U(VERIFIER)], brief="Kiểm tra nhà văn hóa thôn.",
+                                 due_at=future())
+        cases.cancel_task(task, by=officer)
+        assert task.status == TaskStatus.CANCELLED and "task_cancelled" in [e.kind for e in tip.events]
+        with pytest.raises(cases.CaseError):
+            cases.cancel_task(task, by=officer)
+        with pytest.raises(cases.CaseError):  # a cancelled task takes no report
+            cases.report_finding(task.assignments[0], by=U(VERIFIER), finding=Finding.CONFIRMED)
+
+
+def test_sending_refusals(app):
+    from zaloan.models import WatchPoint
+
+    with app.app_context():
+        v1 = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+        v4 = db.session.scalar(select(Unit).where(Unit.name == "Thôn Trung Tâm"))
+        market = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Chợ Tân Thành"))
+        cat = db.session.scalar(select(Category).where(Category.code == "theft"))
+        an = U(AN)
+        with pytest.raises(cases.CaseError):  # a watch point of another village
+            cases.submit_tip(commune=v1.commune(), informant=an.informant, category=cat, body="x", village=v4,
+                             watch_point=market, uploader=an)
+        with pytest.raises(cases.CaseError):  # a bogus urgency
+            cases.submit_tip(commune=v1.commune(), informant=an.informant, category=cat, body="x", village=v1,
+                             urgency=9, uploader=an)
+        cat.active = False
+        with pytest.raises(cases.CaseError):  # a retired category
+            cases.submit_tip(commune=v1.commune(), informant=an.informant, category=cat, body="x", village=v1,
+                             uploader=an)
+        tip = db.session.scalar(select(Tip).where(Tip.informant_id == an.informant.id))
+        with pytest.raises(cases.CaseError):  # an empty answer
+            cases.answer(tip, author=an, body="   ")
+        db.session.rollback()
+
+
+def test_the_thread_answer_over_http_refuses_empty_and_keeps_the_page(app, login_as, fresh_tip):
+    r = login_as("informant").post(f"/informant/tips/{fresh_tip}/messages", data={"body": " ", "client_key": "empty-key-001"})
+    assert r.status_code == 422 and "Vui lòng viết nội dung" in r.get_data(as_text=True)

@@ -5,7 +5,8 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, has_request_context, session
+from flask import Flask, has_request_context, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -22,6 +23,13 @@ def _instance_secret(app: Flask) -> str:
     return path.read_text().strip()
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS (directly or via the proxy)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
 def select_locale() -> str:
     if not has_request_context():
         return "vi"  # commands and background work speak Vietnamese
@@ -35,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if test_config:
         app.config.update(test_config)
+    app.session_interface = SessionInterface()
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
