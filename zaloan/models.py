@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -387,6 +388,9 @@ class Tip(db.Model):
     # Idempotency: the key the sender's form made; a retried POST finds this tip.
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    # The officer's queue: tips of some villages by status, most urgent and oldest first.
+    __table_args__ = (Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),)
 
     informant: Mapped[Informant | None] = relationship()
     category: Mapped[Category | None] = relationship()
