@@ -66,14 +66,14 @@ def main(argv: list[str]) -> int:
         catalog = load()
         catalog.update(extracted(), no_fuzzy_matching=True)
         save(catalog)
-        todo = missing(catalog, extracted())
-        print(f"{len(todo)} messages need a Vietnamese translation.")
+        untranslated = missing(catalog, extracted())
+        print(f"{len(untranslated)} messages need a Vietnamese translation.")
         return 0
     if cmd == "missing":
-        todo = missing(load(), extracted())
-        for m in todo:
+        untranslated = missing(load(), extracted())
+        for m in untranslated:
             print(m)
-        return 1 if todo else 0
+        return 1 if untranslated else 0
     if cmd == "set":
         pairs = json.loads(Path(argv[2]).read_text(encoding="utf-8"))
         catalog = load()
