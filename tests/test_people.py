@@ -614,6 +614,18 @@ def test_handover_to_anyone_but_another_active_officer_is_refused(app, login_as,
         assert counts() == before and U("officer").active and len(U("officer").areas()) == 3
 
 
+def test_the_handover_function_itself_refuses_the_wrong_people(app):
+    with app.app_context():
+        officer, officer2, commander, verifier = U("officer"), U("officer2"), U("commander"), U("verifier")
+        for args in ((officer, officer2, officer2), (officer, officer, commander), (officer, verifier, commander),
+                     (verifier, officer2, commander)):
+            with pytest.raises(accounts.AccountError):
+                accounts.handover(*args)
+        assert len(officer.areas()) == 3 and not audits("officer.handover")
+        counts = accounts.handover(officer, officer2, commander)
+        assert counts["villages"] == 3 and counts["informants"] == 2
+
+
 def test_handover_is_for_officers_and_by_the_commander_only(app, login_as):
     c = login_as("commander")
     assert c.get(f"/people/{uid(app, 'verifier')}/handover").status_code == 404

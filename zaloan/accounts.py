@@ -421,30 +421,32 @@ def handover_plan(leaving: User) -> HandoverPlan:
     return HandoverPlan(villages, informants, tips)
 
 
-def handover(leaving: User, receiving: User, *, by: User, disable_leaving: bool = False) -> dict:
+def handover(from_officer: User, to_officer: User, by: User, *, disable_leaving: bool = False) -> dict:
     """Move an officer's villages, informants and open tips to another officer in one step.
 
     The seed's continuity rule: when an officer changes post or loses their
-    phone, the replacement takes over and nothing is lost.
+    phone, the replacement takes over and nothing is lost. Returns the counts
+    written to the single "officer.handover" audit record.
     """
-    if by.role != Role.COMMANDER or by.commune_id != leaving.commune_id:
+    if by.role != Role.COMMANDER or by.commune_id != from_officer.commune_id:
         raise AccountError("not_allowed")
-    if leaving.role != Role.OFFICER or receiving.role != Role.OFFICER or leaving.id == receiving.id:
+    if from_officer.role != Role.OFFICER or to_officer.role != Role.OFFICER or from_officer.id == to_officer.id:
         raise AccountError("handover_same")
-    if not receiving.active or receiving.commune_id != leaving.commune_id:
+    if not to_officer.active or to_officer.commune_id != from_officer.commune_id:
         raise AccountError("handover_target")
-    plan = handover_plan(leaving)
+    plan = handover_plan(from_officer)
     for v in plan.villages:
-        v.officer_id = receiving.id
+        v.officer_id = to_officer.id
     for i in plan.informants:
-        i.handler_id = receiving.id
+        i.handler_id = to_officer.id
     from . import cases
 
+    # Tips follow their village; the timeline of each open tip says who took over its follow-up.
     for tip in plan.open_tips:
-        cases.event(tip, "handed_over", by, to=receiving.id, was=leaving.id)
+        cases.event(tip, "handed_over", by, to=to_officer.id, was=from_officer.id)
     counts = {"villages": len(plan.villages), "informants": len(plan.informants), "open_tips": len(plan.open_tips)}
-    audit.record("officer.handover", actor=by, target=leaving, to=receiving.id,
+    audit.record("officer.handover", actor=by, target=from_officer, to=to_officer.id,
                  disabled=True if disable_leaving else None, **counts)
-    if disable_leaving and leaving.active:
-        disable(leaving, by=by)
+    if disable_leaving and from_officer.active:
+        disable(from_officer, by=by)
     return counts
