@@ -11,6 +11,7 @@ from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import accounts, secrecy
 from ..extensions import db
@@ -213,8 +214,14 @@ def new():
             if role == Role.INFORMANT:
                 accounts.set_informant_posts(person.informant, parse_posts(form.posts.data), by=current_user)
             code = accounts.issue_activation(person, by=current_user)
-            db.session.commit()
-            return render("people/created.html", person=person, **code_context(code))
+            try:
+                db.session.commit()
+            except IntegrityError:
+                # The same phone was added a moment ago by someone else.
+                db.session.rollback()
+                form.phone.errors.append(_("This phone number already has an account."))
+            else:
+                return render("people/created.html", person=person, **code_context(code))
         db.session.rollback()
     return render("people/new.html", form=form, status=422 if request.method == "POST" else 200)
 
