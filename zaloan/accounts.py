@@ -8,23 +8,32 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, session
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from . import audit
 from .extensions import db
 from .models import (
     ActivationCode,
     Informant,
+    InformantPost,
     LoginAttempt,
     Role,
+    TimeWindow,
+    Tip,
+    TipStatus,
     Unit,
+    UnitKind,
     User,
     UserSession,
+    VerifierTitle,
+    WatchPoint,
     utcnow,
 )
+from .permissions import can_use_village
 from .phones import normalize_phone
 
 # Letters and digits that cannot be misread on a small screen (no 0/O, 1/I/L).
@@ -217,6 +226,9 @@ def revoke_sessions(user: User) -> int:
 
 
 def disable(user: User, *, by: User) -> None:
+    """Lock an account: every session ends now and logging in is refused until it is unlocked."""
+    if by is not None and by.id == user.id:
+        raise AccountError("self")
     user.active = False
     user.disabled_at = utcnow()
     revoke_sessions(user)
@@ -224,6 +236,7 @@ def disable(user: User, *, by: User) -> None:
 
 
 def enable(user: User, *, by: User) -> None:
+    """Unlock an account; the person logs in again with their password (old sessions stay ended)."""
     user.active = True
     user.disabled_at = None
     audit.record("account.enable", actor=by, target=user)
@@ -288,52 +301,152 @@ def note_attempt(phone_key: str, client_key: str, success: bool) -> None:
 
 
 # --- Areas and handover ------------------------------------------------------------------
+#
+# Each change below checks what it is given (a tampered form never gets this
+# far, but a second line costs little), writes one audit record naming ids
+# only, and leaves the commit to the caller.
+
+
+def _village_of_commune(village: Unit | None, commune_id: int) -> bool:
+    commune = village.commune() if village is not None else None
+    return village is not None and village.kind == UnitKind.VILLAGE and commune is not None and commune.id == commune_id
 
 
 def set_verifier_place(person: User, *, village: Unit, title: str, by: User) -> None:
-    person.village_id = village.id
-    person.title = title
-    audit.record("account.area", actor=by, target=person, village=village.id, title=title)
+    """Move a verifier to `village` with `title` (one of VerifierTitle)."""
+    if person.role != Role.VERIFIER:
+        raise AccountError("role")
+    if title not in VerifierTitle.ALL:
+        raise AccountError("title")
+    if not _village_of_commune(village, person.commune_id) or not can_use_village(by, village):
+        raise AccountError("village")
+    was = person.village_id
+    person.village_id, person.title = village.id, title
+    audit.record("verifier.place", actor=by, target=person, village=village.id, was=was, title=title)
 
 
-def set_informant_post(informant: Informant, *, handler: User | None, watch_point, time_window, by: User) -> None:
-    """Set an informant's handler and watch point (one post: their own separate channel)."""
-    from .models import InformantPost
+def set_informant_posts(informant: Informant, posts: list[tuple[WatchPoint, TimeWindow | None]], *, by: User) -> None:
+    """Set the watch points (and time windows) an informant keeps watch at.
 
-    if handler is not None:
-        informant.handler_id = handler.id
-    informant.posts.clear()
-    if watch_point is not None:
-        informant.posts.append(InformantPost(watch_point_id=watch_point.id,
-                                             time_window_id=time_window.id if time_window else None))
-    audit.record("account.area", actor=by, target=informant,
-                 handler=informant.handler_id, watch_point=watch_point.id if watch_point else None)
+    Each informant keeps their own channel whatever the post: two informants
+    at one market never see each other (the model's first rule).
+    """
+    wanted: dict[tuple[int, int | None], tuple[WatchPoint, TimeWindow | None]] = {}
+    for point, window in posts:
+        if not _village_of_commune(point.village, informant.commune_id):
+            raise AccountError("post")
+        if window is not None and window.watch_point_id != point.id:
+            raise AccountError("post")
+        wanted[(point.id, window.id if window else None)] = (point, window)
+    # Keep the rows that stay; the unique (informant, point, window) rows are never deleted and re-added.
+    for post in list(informant.posts):
+        if (post.watch_point_id, post.time_window_id) not in wanted:
+            informant.posts.remove(post)
+    have = {(p.watch_point_id, p.time_window_id) for p in informant.posts}
+    for key in wanted:
+        if key not in have:
+            informant.posts.append(InformantPost(watch_point_id=key[0], time_window_id=key[1]))
+    audit.record("informant.posts", actor=by, target=informant, posts=sorted([list(k) for k in wanted],
+                                                                             key=lambda k: (k[0], k[1] or 0)))
 
 
-def set_village_officer(village: Unit, officer: User | None, *, by: User) -> None:
-    village.officer_id = officer.id if officer else None
-    audit.record("village.officer", actor=by, target=village, officer=village.officer_id)
+def set_informant_handler(informant: Informant, handler: User, *, by: User) -> None:
+    """Give an informant to another officer (the commander only)."""
+    if by.role != Role.COMMANDER or by.commune_id != informant.commune_id:
+        raise AccountError("not_allowed")
+    if handler.role != Role.OFFICER or not handler.active or handler.commune_id != informant.commune_id:
+        raise AccountError("handler")
+    if informant.handler_id == handler.id:
+        return
+    was = informant.handler_id
+    informant.handler_id = handler.id
+    audit.record("informant.handler", actor=by, target=informant, handler=handler.id, was=was)
 
 
-def handover(leaving: User, receiving: User, *, by: User, disable_leaving: bool = False) -> dict:
-    """Move an officer's villages, informants and so their open tips to another officer, in one step."""
-    if leaving.id == receiving.id or leaving.role != Role.OFFICER or receiving.role != Role.OFFICER:
-        raise AccountError("handover_same")
-    if not receiving.active or leaving.commune_id != receiving.commune_id:
-        raise AccountError("handover_target")
-    from .models import Tip, TipStatus
+def set_officer_villages(officer: User, villages: list[Unit], *, by: User) -> dict:
+    """Make `villages` exactly the villages `officer` is in charge of (the commander only).
 
-    villages = leaving.areas()
-    informants = db.session.scalars(select(Informant).where(Informant.handler_id == leaving.id)).all()
-    open_tips = db.session.scalar(
-        select(func.count(Tip.id)).where(Tip.village_id.in_([v.id for v in villages]), Tip.status.in_(TipStatus.OPEN))
-    ) or 0
+    A village taken from another officer leaves that officer's area; its
+    tips move with it, since tips belong to the village.
+    """
+    if by.role != Role.COMMANDER or officer.role != Role.OFFICER or officer.commune_id != by.commune_id:
+        raise AccountError("not_allowed")
+    if any(not _village_of_commune(v, officer.commune_id) for v in villages):
+        raise AccountError("village")
+    chosen = {v.id for v in villages}
+    added = [v.id for v in villages if v.officer_id != officer.id]
+    removed = [v.id for v in officer.areas() if v.id not in chosen]
     for v in villages:
-        v.officer_id = receiving.id
-    for i in informants:
-        i.handler_id = receiving.id
-    counts = {"villages": len(villages), "informants": len(informants), "open_tips": open_tips}
-    audit.record("officer.handover", actor=by, target=leaving, to=receiving.id, **counts)
-    if disable_leaving:
-        disable(leaving, by=by)
+        v.officer_id = officer.id
+    for v in officer.areas():
+        if v.id in removed:
+            v.officer_id = None
+    if added or removed:
+        audit.record("officer.villages", actor=by, target=officer, added=sorted(added), removed=sorted(removed))
+    return {"added": added, "removed": removed}
+
+
+@dataclass
+class HandoverPlan:
+    """What moves when an officer hands over: shown before the commander confirms."""
+
+    villages: list[Unit]
+    informants: list[Informant]
+    open_tips: list[Tip]
+
+
+def handover_plan(leaving: User) -> HandoverPlan:
+    """Return the villages, informants and open tips that `leaving` would hand over."""
+    villages = leaving.areas()
+    informants = list(
+        db.session.scalars(select(Informant).where(Informant.handler_id == leaving.id).order_by(Informant.alias))
+    )
+    village_ids = [v.id for v in villages]
+    informant_ids = [i.id for i in informants]
+    # Tips belong to their village; a tip without a village follows its sender's handler.
+    tips = list(
+        db.session.scalars(
+            select(Tip)
+            .where(
+                Tip.commune_id == leaving.commune_id,
+                Tip.status.in_(TipStatus.OPEN),
+                or_(
+                    Tip.village_id.in_(village_ids),
+                    and_(Tip.village_id.is_(None), Tip.informant_id.in_(informant_ids)),
+                ),
+            )
+            .order_by(Tip.id)
+        )
+    )
+    return HandoverPlan(villages, informants, tips)
+
+
+def handover(from_officer: User, to_officer: User, by: User, *, disable_leaving: bool = False) -> dict:
+    """Move an officer's villages, informants and open tips to another officer in one step.
+
+    The seed's continuity rule: when an officer changes post or loses their
+    phone, the replacement takes over and nothing is lost. Returns the counts
+    written to the single "officer.handover" audit record.
+    """
+    if by.role != Role.COMMANDER or by.commune_id != from_officer.commune_id:
+        raise AccountError("not_allowed")
+    if from_officer.role != Role.OFFICER or to_officer.role != Role.OFFICER or from_officer.id == to_officer.id:
+        raise AccountError("handover_same")
+    if not to_officer.active or to_officer.commune_id != from_officer.commune_id:
+        raise AccountError("handover_target")
+    plan = handover_plan(from_officer)
+    for v in plan.villages:
+        v.officer_id = to_officer.id
+    for i in plan.informants:
+        i.handler_id = to_officer.id
+    from . import cases
+
+    # Tips follow their village; the timeline of each open tip says who took over its follow-up.
+    for tip in plan.open_tips:
+        cases.event(tip, "handed_over", by, to=to_officer.id, was=from_officer.id)
+    counts = {"villages": len(plan.villages), "informants": len(plan.informants), "open_tips": len(plan.open_tips)}
+    audit.record("officer.handover", actor=by, target=from_officer, to=to_officer.id,
+                 disabled=True if disable_leaving else None, **counts)
+    if disable_leaving and from_officer.active:
+        disable(from_officer, by=by)
     return counts

@@ -1,10 +1,15 @@
 """Setting up a commune: its place in the unit tree and its default tip categories."""
 from __future__ import annotations
 
+import re
+import unicodedata
+from datetime import time
+
 from sqlalchemy import select
 
+from . import audit
 from .extensions import db
-from .models import Category, Unit, UnitKind
+from .models import Category, InformantPost, Role, TimeWindow, Unit, UnitKind, User, WatchPoint, WatchPointKind
 
 # The commune's starting list; the commander edits it later.
 DEFAULT_CATEGORIES = (
@@ -45,73 +50,165 @@ def create_commune(name: str, province: str, district: str | None = None) -> Uni
     return commune
 
 
-# --- Changes by the commander and officers (each audited) --------------------------------------
+# --- Changes by the commander and officers (each audited; the caller commits) ------------------
+
+
+class PlaceError(ValueError):
+    """A refused change of a place or category; `args[0]` names the field at fault."""
+
+
+def _same_name(query, name: str) -> bool:
+    """Return True if a row of `query` already has `name` (ignoring case and spaces)."""
+    wanted = " ".join(name.split()).casefold()
+    return any(" ".join(n.split()).casefold() == wanted for n in db.session.scalars(query))
 
 
 def add_village(commune: Unit, name: str, *, by) -> Unit:
-    from . import audit
-
-    village = Unit(name=name.strip(), kind=UnitKind.VILLAGE, parent=commune)
+    """Add a village (thôn, bản, khu phố, tổ dân phố) to the commune."""
+    name = " ".join(name.split())
+    if _same_name(select(Unit.name).where(Unit.parent_id == commune.id, Unit.kind == UnitKind.VILLAGE), name):
+        raise PlaceError("name")
+    village = Unit(name=name, kind=UnitKind.VILLAGE, parent=commune)
     db.session.add(village)
     db.session.flush()
-    audit.record("village.add", actor=by, target=village)
+    audit.record("village.add", actor=by, target=village, commune_id=commune.id)
     return village
 
 
-def rename_unit(unit: Unit, name: str, *, by) -> None:
-    from . import audit
+def rename_village(village: Unit, name: str, *, by) -> None:
+    name = " ".join(name.split())
+    if name == village.name:
+        return
+    siblings = select(Unit.name).where(Unit.parent_id == village.parent_id, Unit.kind == UnitKind.VILLAGE,
+                                       Unit.id != village.id)
+    if _same_name(siblings, name):
+        raise PlaceError("name")
+    village.name = name
+    audit.record("village.rename", actor=by, target=village)
 
-    unit.name = name.strip()
-    audit.record("village.rename", actor=by, target=unit)
+
+def set_village_officer(village: Unit, officer: User | None, *, by) -> None:
+    """Put `officer` (or nobody) in charge of a village; its tips and verifiers go with it."""
+    if officer is not None and (officer.role != Role.OFFICER or not officer.active
+                                or officer.commune_id != village.commune().id):
+        raise PlaceError("officer_id")
+    if village.officer_id == (officer.id if officer else None):
+        return
+    was = village.officer_id
+    village.officer_id = officer.id if officer else None
+    audit.record("village.officer", actor=by, target=village, officer=village.officer_id, was=was)
 
 
-def save_watch_point(point, *, village: Unit, name: str, kind: str, note: str, active: bool, by):
+def save_watch_point(point: WatchPoint | None, *, village: Unit, name: str, kind: str, note: str, active: bool,
+                     by) -> WatchPoint:
     """Create (point is None) or change a watch point of `village`."""
-    from . import audit
-    from .models import WatchPoint
-
+    if kind not in WatchPointKind.ALL:
+        raise PlaceError("kind")
+    name = " ".join(name.split())
+    others = select(WatchPoint.name).where(WatchPoint.village_id == village.id)
+    if point is not None:
+        others = others.where(WatchPoint.id != point.id)
+    if _same_name(others, name):
+        raise PlaceError("name")
     created = point is None
     if created:
         point = WatchPoint(village_id=village.id)
         db.session.add(point)
-    point.name, point.kind, point.note, point.active = name.strip(), kind, note.strip(), active
+    point.name, point.kind, point.note, point.active = name, kind, note.strip(), active
     db.session.flush()
-    audit.record("watch_point.add" if created else "watch_point.edit", actor=by, target=point)
+    audit.record("watch_point.add" if created else "watch_point.edit", actor=by, target=point,
+                 village=village.id, active=active)
     return point
 
 
-def add_window(point, *, starts, ends, label: str, by):
-    from . import audit
-    from .models import TimeWindow
-
-    window = TimeWindow(watch_point_id=point.id, starts=starts, ends=ends, label=label.strip())
-    db.session.add(window)
+def save_window(window: TimeWindow | None, *, point: WatchPoint | None = None, starts: time, ends: time,
+                label: str, by) -> TimeWindow:
+    """Create (window is None, on `point`) or change a time window; it may cross midnight (20:00–02:00)."""
+    if starts == ends:
+        raise PlaceError("ends")
+    created = window is None
+    if created:
+        window = TimeWindow(watch_point_id=point.id)
+        db.session.add(window)
+    window.starts, window.ends, window.label = starts, ends, " ".join(label.split())
     db.session.flush()
-    audit.record("time_window.add", actor=by, target=window)
+    audit.record("time_window.add" if created else "time_window.edit", actor=by, target=window,
+                 watch_point=window.watch_point_id, starts=f"{starts:%H:%M}", ends=f"{ends:%H:%M}")
     return window
 
 
-def remove_window(window, *, by) -> None:
-    """Remove a time window; informants posted to it keep their watch point."""
-    from . import audit
-    from .models import InformantPost
-
-    for post in db.session.scalars(select(InformantPost).where(InformantPost.time_window_id == window.id)):
-        post.time_window_id = None
-    audit.record("time_window.remove", actor=by, target=window)
+def remove_window(window: TimeWindow, *, by) -> None:
+    """Remove a time window; informants posted to it keep their watch point (at any time)."""
+    posts = list(db.session.scalars(select(InformantPost).where(InformantPost.time_window_id == window.id)))
+    for post in posts:
+        twin = db.session.scalar(select(InformantPost.id).where(
+            InformantPost.informant_id == post.informant_id, InformantPost.watch_point_id == post.watch_point_id,
+            InformantPost.time_window_id.is_(None)))
+        if twin is not None:
+            db.session.delete(post)  # already posted there at any time
+        else:
+            post.time_window_id = None
+    audit.record("time_window.remove", actor=by, target=window, watch_point=window.watch_point_id)
     db.session.delete(window)
 
 
-def save_category(category, *, commune: Unit, name: str, emoji: str, position: int, active: bool, by):
-    from . import audit
-    import re as _re
+# --- Tip categories: never deleted, old tips keep theirs ------------------------------------------
 
-    created = category is None
-    if created:
-        code = _re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:20] or "cat"
-        category = Category(commune_id=commune.id, code=f"{code}_{commune.id}_{position}")
-        db.session.add(category)
-    category.name, category.emoji, category.position, category.active = name.strip(), emoji.strip(), position, active
+
+def categories_of(commune_id: int) -> list[Category]:
+    return list(db.session.scalars(
+        select(Category).where(Category.commune_id == commune_id).order_by(Category.position, Category.id)
+    ))
+
+
+def _new_code(commune_id: int, name: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "_", unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+                  .encode("ascii", "ignore").decode().lower()).strip("_")[:24] or "category"
+    taken = set(db.session.scalars(select(Category.code).where(Category.commune_id == commune_id)))
+    code, n = base, 2
+    while code in taken:
+        code, n = f"{base[:24]}_{n}", n + 1
+    return code
+
+
+def add_category(commune: Unit, *, name: str, emoji: str, by) -> Category:
+    """Add a category at the end of the commune's list."""
+    name = " ".join(name.split())
+    if _same_name(select(Category.name).where(Category.commune_id == commune.id), name):
+        raise PlaceError("name")
+    last = max((c.position for c in categories_of(commune.id)), default=-1)
+    category = Category(commune_id=commune.id, code=_new_code(commune.id, name), name=name, emoji=emoji.strip(),
+                        position=last + 1, active=True)
+    db.session.add(category)
     db.session.flush()
-    audit.record("category.add" if created else "category.edit", actor=by, target=category)
+    audit.record("category.add", actor=by, target=category, commune_id=commune.id)
     return category
+
+
+def edit_category(category: Category, *, name: str, emoji: str, active: bool, by) -> None:
+    """Rename a category or take it out of use (or back); its tips keep it either way."""
+    name = " ".join(name.split())
+    others = select(Category.name).where(Category.commune_id == category.commune_id, Category.id != category.id)
+    if _same_name(others, name):
+        raise PlaceError("name")
+    changed = {k: True for k, old, new in (("renamed", category.name, name), ("emoji", category.emoji, emoji.strip()))
+               if old != new}
+    if category.active != active:
+        changed["active"] = active
+    if not changed:
+        return
+    category.name, category.emoji, category.active = name, emoji.strip(), active
+    audit.record("category.edit", actor=by, target=category, **changed)
+
+
+def move_category(category: Category, step: int, *, by) -> None:
+    """Move a category one place up (step -1) or down (+1) in the list people choose from."""
+    rows = categories_of(category.commune_id)
+    i = next(n for n, c in enumerate(rows) if c.id == category.id)
+    j = i + (1 if step > 0 else -1)
+    if not 0 <= j < len(rows):
+        return
+    rows[i], rows[j] = rows[j], rows[i]
+    for n, c in enumerate(rows):
+        c.position = n
+    audit.record("category.move", actor=by, target=category, position=j)

@@ -18,7 +18,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from .extensions import db
-from .models import Informant, Role, Unit, User, UnitKind
+from .models import Category, Informant, Role, TimeWindow, Unit, UnitKind, User, WatchPoint
 
 PUBLIC = "public"  # anyone, logged in or not
 ANY_USER = "any_user"  # any logged-in account
@@ -195,6 +195,44 @@ def register_predicate(func: Callable) -> Callable:
     return func
 
 
+# --- Places, categories, handover ---------------------------------------------------
+
+
+@register_predicate
+def can_edit_place(actor: User, obj) -> bool:
+    """A watch point or time window: the commander, and the officer of its village."""
+    if isinstance(obj, TimeWindow):
+        obj = obj.watch_point
+    if isinstance(obj, WatchPoint):
+        obj = obj.village
+    return isinstance(obj, Unit) and can_use_village(actor, obj)
+
+
+@register_predicate
+def can_run_commune(actor: User, obj) -> bool:
+    """Villages, officers' areas and the category list: the commander of the same commune."""
+    if actor is None or obj is None or actor.role != Role.COMMANDER:
+        return False
+    if isinstance(obj, Unit):
+        commune = obj.commune()
+        return obj.kind == UnitKind.VILLAGE and commune is not None and commune.id == actor.commune_id
+    if isinstance(obj, Category):
+        return obj.commune_id == actor.commune_id
+    return False
+
+
+@register_predicate
+def can_hand_over(actor: User, officer: User) -> bool:
+    """Only the commander hands an officer of the commune over to another."""
+    return (
+        actor is not None
+        and officer is not None
+        and actor.role == Role.COMMANDER
+        and officer.role == Role.OFFICER
+        and same_commune(actor, officer)
+    )
+
+
 # --- Loaders -----------------------------------------------------------------------
 
 
@@ -204,6 +242,8 @@ def get_or_404(model, ident, check: Callable | None = None):
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
+    if not 0 < ident < 2**63:
+        abort(404)  # no such row; a huge number would overflow the database's integer
     obj = db.session.get(model, ident)
     if obj is None or (check is not None and not check(current_user, obj)):
         abort(404)

@@ -1,45 +1,129 @@
-"""Forms for creating people and changing their place."""
+"""Forms for creating people, changing their place, showing an informant's identity, handing over.
+
+Choices are filled by the view from what the current user may use, so a
+value outside them (another officer's village, a role one may not create)
+is refused with a plain message on its field.
+"""
+import unicodedata
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.forms import PhoneField
 
 
+def clean_text(value):
+    """Drop control characters (a NUL byte cannot even be stored) and outer spaces from typed text."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+class Pick(RadioField):
+    """One of a few choices, as big radio buttons; a value not offered gets `message`."""
+
+    def __init__(self, label=None, validators=None, message=None, **kwargs):
+        kwargs.setdefault("invalid_choice_message", message)
+        kwargs.setdefault("invalid_value_message", message)
+        super().__init__(label, validators, **kwargs)
+
+
+class PickMany(SelectMultipleField):
+    """Several of a few choices, as big checkboxes; a value not offered gets `message`."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, validators=None, message=None, **kwargs):
+        kwargs.setdefault("invalid_choice_message", message)
+        kwargs.setdefault("invalid_value_message", message)
+        super().__init__(label, validators, **kwargs)
+
+    def pre_validate(self, form):
+        # WTForms names the refused values in English; say it plainly instead.
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(str(self.invalid_choice_message)) from None
+
+
 class PersonForm(FlaskForm):
-    role = SelectField(_l("Role"), validators=[DataRequired()])
-    full_name = StringField(_l("Full name"), validators=[DataRequired(_l("Please enter the name.")), Length(max=120)])
-    phone = PhoneField(_l("Phone number"), validators=[DataRequired(_l("Please enter your phone number."))])
-    village_id = SelectField(_l("Village (verifiers)"), coerce=int, validators=[Optional()])
-    title = SelectField(_l("Title (verifiers)"), validators=[Optional()])
-    watch_point = SelectField(_l("Watch point and time (informants)"), validators=[Optional()])
-    handler_id = SelectField(_l("Handler officer (informants)"), coerce=int, validators=[Optional()])
-    position = StringField(_l("Position (officers, commander)"), validators=[Length(max=120)])
+    """A new account. Which fields count depends on the role (see `role_fields`)."""
+
+    role = Pick(_l("Who is this person?"), message=_l("Please choose a role you may create."))
+    full_name = StringField(_l("Full name"), filters=[clean_text],
+                            validators=[DataRequired(_l("Please enter the name.")), Length(max=120)])
+    phone = PhoneField(_l("Phone number"), validators=[DataRequired(_l("Please enter the phone number."))])
+    village_id = Pick(_l("Village"), message=_l("Please choose one of your villages."))
+    title = Pick(_l("Title"), message=_l("Please choose the verifier's title."))
+    handler_id = Pick(_l("Handler officer"), message=_l("Please choose an active officer of the commune."))
+    posts = PickMany(_l("Watch point and time"), message=_l("Please choose watch points of your villages."))
+    position = StringField(_l("Position"), filters=[clean_text], validators=[Length(max=120)])
+
+    # Fields that count for each role; the others are ignored.
+    ROLE_FIELDS = {
+        "informant": ("handler_id", "posts"),
+        "verifier": ("village_id", "title"),
+        "officer": ("position",),
+        "commander": ("position",),
+        "observer": ("position",),
+    }
+
+    def validate(self, extra_validators=None):
+        """Validate the common fields and the role's own; ignore the other roles' fields."""
+        role = self.role.data
+        used = self.ROLE_FIELDS.get(role, ())
+        skipped = [name for name in ("village_id", "title", "handler_id", "posts") if name not in used]
+        for name in skipped:
+            self[name].validate_choice = False
+        ok = super().validate(extra_validators)
+        for name in skipped:
+            self[name].errors = []
+        ok = not any(self[name].errors for name in self._fields)
+        if role == "informant" and not self.errors.get("posts") and not self.posts.data:
+            self.posts.errors.append(str(_l("Please choose at least one watch point.")))
+            ok = False
+        return ok
 
 
 class VerifierPlaceForm(FlaskForm):
-    village_id = SelectField(_l("Village"), coerce=int)
-    title = SelectField(_l("Title"))
+    village_id = Pick(_l("Village"), message=_l("Please choose one of your villages."))
+    title = Pick(_l("Title"), message=_l("Please choose the verifier's title."))
 
 
 class InformantPostForm(FlaskForm):
-    watch_point = SelectField(_l("Watch point and time"), validators=[Optional()])
-    handler_id = SelectField(_l("Handler officer"), coerce=int, validators=[Optional()])
+    posts = PickMany(_l("Watch point and time"), message=_l("Please choose watch points of your villages."))
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if ok and not self.posts.data:
+            self.posts.errors.append(str(_l("Please choose at least one watch point.")))
+            return False
+        return ok
 
 
-class RevealForm(FlaskForm):
-    reason = StringField(_l("Why do you need to see who this is?"),
-                         validators=[DataRequired(_l("Please state the reason.")),
-                                     Length(min=5, max=500, message=_l("Please state the reason in a few words."))])
+class HandlerForm(FlaskForm):
+    handler_id = Pick(_l("Handler officer"), message=_l("Please choose an active officer of the commune."))
 
 
 class OfficerVillagesForm(FlaskForm):
-    village_ids = SelectMultipleField(_l("Villages in charge"), coerce=int, widget=ListWidget(prefix_label=False),
-                                      option_widget=CheckboxInput())
+    village_ids = PickMany(_l("Villages in charge"), message=_l("Please choose villages of this commune."))
+
+
+class RevealForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why do you need to see who this is?"),
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please state the reason.")),
+            Length(min=5, max=500, message=_l("Please state the reason in a few words.")),
+        ],
+    )
 
 
 class HandoverForm(FlaskForm):
-    to_id = SelectField(_l("Hand over to"), coerce=int, validators=[DataRequired()])
+    to_id = Pick(_l("Hand over to"), message=_l("Choose another active officer of the commune."))
     disable = BooleanField(_l("Also lock the leaving officer's account"))

@@ -1,184 +1,292 @@
 """Account pages: list, create with a one-time activation code, lock, lost phone, place, identity, handover.
 
-Informants appear by alias in every list; their name and phone are shown
-only through the audited "show identity" action (zaloan.secrecy).
+The commander manages every account of the commune; an officer only the
+informants they handle and the verifiers of their villages. Informants
+appear by alias in every list and page; their name and phone are shown only
+through the audited "show identity" action (zaloan.secrecy).
 """
 from __future__ import annotations
 
-from flask import abort, request, url_for
+from flask import abort, current_app, flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 
 from .. import accounts, secrecy
 from ..extensions import db
-from ..labels import ROLES, VERIFIER_TITLES
-from ..models import Informant, Role, TimeWindow, Unit, User, VerifierTitle, WatchPoint
-from ..permissions import can_create_role, can_manage_user, can_use_village, get_user_or_404
-from ..permissions import allow
+from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
+from ..models import (
+    Informant,
+    InformantPost,
+    Role,
+    TimeWindow,
+    Unit,
+    User,
+    VerifierTitle,
+    WatchPoint,
+)
+from ..permissions import allow, can_create_role, can_hand_over, can_manage_user, can_use_village, get_user_or_404
 from ..phones import PhoneError
 from ..web import redirect_to, render
 from . import bp
-from .forms import HandoverForm, InformantPostForm, OfficerVillagesForm, PersonForm, RevealForm, VerifierPlaceForm
+from .forms import (
+    HandlerForm,
+    HandoverForm,
+    InformantPostForm,
+    OfficerVillagesForm,
+    PersonForm,
+    RevealForm,
+    VerifierPlaceForm,
+)
 
 MANAGERS = (Role.OFFICER, Role.COMMANDER)
 
 
+# --- What the current user may choose from ---------------------------------------------------
+
+
 def usable_villages() -> list[Unit]:
+    """The villages the current user may place people in: all for the commander, their own for an officer."""
     return [v for v in current_user.commune.villages() if can_use_village(current_user, v)]
 
 
-def officers() -> list[User]:
-    return db.session.scalars(
-        select(User).where(User.commune_id == current_user.commune_id, User.role == Role.OFFICER,
-                           User.active.is_(True)).order_by(User.full_name)
-    ).all()
+def active_officers(but: User | None = None) -> list[User]:
+    q = select(User).where(User.commune_id == current_user.commune_id, User.role == Role.OFFICER,
+                           User.active.is_(True))
+    if but is not None:
+        q = q.where(User.id != but.id)
+    return list(db.session.scalars(q.order_by(User.full_name)))
 
 
-def post_choices(villages: list[Unit]) -> list[tuple[str, str]]:
-    """Watch points of these villages with their time windows, as 'point:window' values."""
-    out = [("", _("None"))]
-    points = db.session.scalars(
-        select(WatchPoint).where(WatchPoint.village_id.in_([v.id for v in villages]), WatchPoint.active.is_(True))
-        .order_by(WatchPoint.name)
-    ).all()
-    for p in points:
-        out.append((f"{p.id}:", p.name))
-        out.extend((f"{p.id}:{w.id}", f"{p.name} ({w})") for w in p.windows)
+def post_value(point_id: int, window_id: int | None) -> str:
+    return f"{point_id}:{window_id or ''}"
+
+
+def post_choices(villages: list[Unit], also: list[InformantPost] = ()) -> list[tuple[str, str]]:
+    """Watch points of `villages` with their time windows, as 'point:window' values.
+
+    A point with time windows is offered once per window; a point without any,
+    once for any time. Posts the informant already has stay offered.
+    """
+    village_ids = {v.id for v in villages}
+    points = list(db.session.scalars(
+        select(WatchPoint).where(WatchPoint.village_id.in_(village_ids), WatchPoint.active.is_(True))
+    ))
+    points += [p.watch_point for p in also if p.watch_point.village_id in village_ids and p.watch_point not in points]
+    out = []
+    any_time = _("any time")
+    for p in sorted(points, key=lambda p: (p.village.name, p.name)):
+        head = f"{WATCH_POINT_EMOJI.get(p.kind, '')} {p.name} ({p.village.name})"
+        if p.windows:
+            out.extend((post_value(p.id, w.id), f"{head} · {w}{' ' + w.label if w.label else ''}") for w in p.windows)
+        else:
+            out.append((post_value(p.id, None), f"{head} · {any_time}"))
+    for post in also:
+        value = post_value(post.watch_point_id, post.time_window_id)
+        if post.watch_point.village_id in village_ids and value not in dict(out):
+            out.append((value, f"{post.watch_point.name} ({post.watch_point.village.name})"))
     return out
 
 
-def parse_post(value: str, villages: list[Unit]) -> tuple[WatchPoint | None, TimeWindow | None]:
-    """Return the watch point and window of a 'point:window' value, only in `villages`; else raise ValueError."""
-    if not value:
-        return None, None
-    point_id, _sep, window_id = value.partition(":")
-    point = db.session.get(WatchPoint, int(point_id)) if point_id.isdigit() else None
-    if point is None or point.village_id not in {v.id for v in villages}:
-        raise ValueError
-    window = None
-    if window_id:
-        window = db.session.get(TimeWindow, int(window_id)) if window_id.isdigit() else None
-        if window is None or window.watch_point_id != point.id:
-            raise ValueError
-    return point, window
+def parse_posts(values: list[str]) -> list[tuple[WatchPoint, TimeWindow | None]]:
+    """Return the watch points and windows of already validated 'point:window' values."""
+    out = []
+    for value in values:
+        point_id, _sep, window_id = value.partition(":")
+        point = db.session.get(WatchPoint, int(point_id))
+        window = db.session.get(TimeWindow, int(window_id)) if window_id else None
+        out.append((point, window))
+    return out
+
+
+def role_choices() -> list[tuple[str, str]]:
+    return [(r, ROLES[r]) for r in Role.ALL if can_create_role(current_user, r)]
+
+
+def title_choices() -> list[tuple[str, str]]:
+    return [(t, VERIFIER_TITLES[t]) for t in VerifierTitle.ALL]
+
+
+# --- List ------------------------------------------------------------------------------------
 
 
 def scoped_people():
-    """Everyone the current user manages."""
-    q = select(User).where(User.commune_id == current_user.commune_id, User.id != current_user.id)
+    """Select everyone the current user may see in the list."""
+    q = select(User).where(User.commune_id == current_user.commune_id)
     if current_user.role == Role.OFFICER:
         village_ids = [v.id for v in current_user.areas()]
         handled = select(Informant.user_id).where(Informant.handler_id == current_user.id)
-        q = q.where(
-            ((User.role == Role.VERIFIER) & User.village_id.in_(village_ids))
-            | ((User.role == Role.INFORMANT) & User.id.in_(handled))
-        )
+        q = q.where(or_(
+            (User.role == Role.VERIFIER) & User.village_id.in_(village_ids),
+            (User.role == Role.INFORMANT) & User.id.in_(handled),
+        ))
     return q
+
+
+def in_village(village_id: int):
+    """Condition: the verifiers of a village, the informants posted there, its officer."""
+    posted = (
+        select(Informant.user_id)
+        .join(InformantPost, InformantPost.informant_id == Informant.id)
+        .join(WatchPoint, WatchPoint.id == InformantPost.watch_point_id)
+        .where(WatchPoint.village_id == village_id)
+    )
+    officer = exists().where(Unit.id == village_id, Unit.officer_id == User.id)
+    return or_(
+        (User.role == Role.VERIFIER) & (User.village_id == village_id),
+        (User.role == Role.INFORMANT) & User.id.in_(posted),
+        (User.role == Role.OFFICER) & officer,
+    )
 
 
 @bp.get("/")
 @allow(*MANAGERS)
 def index():
-    """List the people the current user manages; informants by alias only."""
-    role = request.args.get("role", "")
-    q = scoped_people()
-    if role in Role.ALL:
-        q = q.where(User.role == role)
-    people = db.session.scalars(q.order_by(User.role, User.full_name)).all()
+    """List the accounts the current user manages; informants by alias only, never name or phone."""
     roles = Role.ALL if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
-    return render("people/index.html", people=people, role=role, roles=roles)
+    role = request.args.get("role", "")
+    role = role if role in roles else ""
+    villages = usable_villages()
+    raw = request.args.get("village", "")
+    village = next((v for v in villages if raw.isdigit() and v.id == int(raw)), None)
+    q = scoped_people()
+    if role:
+        q = q.where(User.role == role)
+    if village is not None:
+        q = q.where(in_village(village.id))
+    people = list(db.session.scalars(q))
+    # Informants by alias, everyone else by name; the list never sorts by an informant's name.
+    order = {r: n for n, r in enumerate(Role.ALL)}
+    people.sort(key=lambda p: (order.get(p.role, 9), p.informant.alias if p.informant else p.full_name))
+    return render("people/index.html", people=people, roles=roles, role=role, villages=villages, village=village,
+                  creatable=role_choices())
+
+
+# --- Create ----------------------------------------------------------------------------------
 
 
 def person_form() -> PersonForm:
     form = PersonForm()
-    roles = [r for r in Role.ALL if can_create_role(current_user, r)]
-    form.role.choices = [(r, ROLES[r]) for r in roles]
     villages = usable_villages()
-    form.village_id.choices = [(0, "—")] + [(v.id, v.name) for v in villages]
-    form.title.choices = [("", "—")] + [(t, VERIFIER_TITLES[t]) for t in VerifierTitle.ALL]
-    form.watch_point.choices = post_choices(villages)
-    form.handler_id.choices = [(0, "—")] + [(o.id, o.full_name) for o in officers()]
+    form.role.choices = role_choices()
+    form.village_id.choices = [(str(v.id), v.name) for v in villages]
+    form.title.choices = title_choices()
+    form.posts.choices = post_choices(villages)
+    if current_user.role == Role.COMMANDER:
+        form.handler_id.choices = [(str(o.id), o.full_name) for o in active_officers()]
+    else:
+        # An officer's informants are their own: the only handler on offer is themselves.
+        form.handler_id.choices = [(str(current_user.id), current_user.full_name)]
+        form.handler_id.invalid_choice_message = _("The informants you add are handled by you.")
+        if request.method == "POST" and "handler_id" not in request.form:
+            form.handler_id.data = str(current_user.id)
     return form
 
 
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def new():
-    """Create an account; the person sets their own password with a one-time code."""
+    """Create an account; the person sets their own password with a one-time code on their own phone."""
     form = person_form()
-    if request.method == "GET" and request.args.get("role") in dict(form.role.choices):
-        form.role.data = request.args["role"]
-    if form.validate_on_submit():
+    if request.method == "GET":
+        wanted = request.args.get("role", "")
+        form.role.data = wanted if wanted in dict(form.role.choices) else None
+        if form.role.data is None and len(form.role.choices) == 1:
+            form.role.data = form.role.choices[0][0]
+    elif form.validate_on_submit():
         role = form.role.data
-        villages = usable_villages()
-        village = next((v for v in villages if v.id == form.village_id.data), None)
-        handler = current_user if current_user.role == Role.OFFICER else None
-        ok = True
-        if role == Role.VERIFIER:
-            if village is None:
-                form.village_id.errors.append(_("Please choose the verifier's village."))
-                ok = False
-            if form.title.data not in VerifierTitle.ALL:
-                form.title.errors.append(_("Please choose the verifier's title."))
-                ok = False
-        if role == Role.INFORMANT and current_user.role == Role.COMMANDER:
-            handler = next((o for o in officers() if o.id == form.handler_id.data), None)
-            if handler is None:
-                form.handler_id.errors.append(_("Please choose the handler officer."))
-                ok = False
+        village = db.session.get(Unit, int(form.village_id.data)) if role == Role.VERIFIER else None
+        handler = db.session.get(User, int(form.handler_id.data)) if role == Role.INFORMANT else None
         try:
-            point, window = parse_post(form.watch_point.data or "", villages)
-        except ValueError:
-            form.watch_point.errors.append(_("Please choose a watch point of your villages."))
-            ok = False
-        if ok:
+            person = accounts.create_user(
+                by=current_user, phone=form.phone.data, full_name=form.full_name.data, role=role,
+                commune=current_user.commune, village=village,
+                title=form.title.data if role == Role.VERIFIER else None,
+                position=(form.position.data or "") if role not in (Role.INFORMANT, Role.VERIFIER) else "",
+                handler=handler,
+            )
+        except accounts.AccountError:
+            form.phone.errors.append(_("This phone number already has an account."))
+        except PhoneError:
+            form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
+        else:
+            if role == Role.INFORMANT:
+                accounts.set_informant_posts(person.informant, parse_posts(form.posts.data), by=current_user)
+            code = accounts.issue_activation(person, by=current_user)
             try:
-                person = accounts.create_user(
-                    by=current_user, phone=form.phone.data, full_name=form.full_name.data, role=role,
-                    commune=current_user.commune, village=village, title=form.title.data or None,
-                    position=form.position.data or "", handler=handler,
-                )
-            except accounts.AccountError:
-                form.phone.errors.append(_("This phone number already has an account."))
-            except PhoneError:
-                form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
-            else:
-                if role == Role.INFORMANT and point is not None:
-                    accounts.set_informant_post(person.informant, handler=None, watch_point=point,
-                                                time_window=window, by=current_user)
-                code = accounts.issue_activation(person, by=current_user)
                 db.session.commit()
-                return show_person(person, code=code)
-    return render("people/new.html", form=form, status=422 if form.errors else 200)
+            except IntegrityError:
+                # The same phone was added a moment ago by someone else.
+                db.session.rollback()
+                form.phone.errors.append(_("This phone number already has an account."))
+            else:
+                return render("people/created.html", person=person, **code_context(code))
+        db.session.rollback()
+    return render("people/new.html", form=form, status=422 if request.method == "POST" else 200)
 
 
-def show_person(person: User, code: str | None = None, identity=None, forms: dict | None = None,
-                status: int = 200):
-    villages = usable_villages()
-    place = VerifierPlaceForm(village_id=person.village_id, title=person.title)
-    place.village_id.choices = [(v.id, v.name) for v in villages]
-    place.title.choices = [(t, VERIFIER_TITLES[t]) for t in VerifierTitle.ALL]
-    post = InformantPostForm()
-    post.watch_point.choices = post_choices(villages)
-    post.handler_id.choices = [(o.id, o.full_name) for o in officers()]
-    if person.informant:
-        first = person.informant.posts[0] if person.informant.posts else None
-        post.watch_point.data = f"{first.watch_point_id}:{first.time_window_id or ''}" if first else ""
-        post.handler_id.data = person.informant.handler_id
-    areas = OfficerVillagesForm(village_ids=[v.id for v in person.areas()] if person.role == Role.OFFICER else [])
-    areas.village_ids.choices = [(v.id, v.name) for v in current_user.commune.villages()]
-    handover = HandoverForm()
-    handover.to_id.choices = [(o.id, o.full_name) for o in officers() if o.id != person.id]
-    all_forms = {"place": place, "post": post, "reveal": RevealForm(), "areas": areas, "handover": handover}
-    all_forms.update(forms or {})
-    link = url_for("auth.activate", code=code, _external=True) if code else None
-    return render("people/person.html", person=person, code=code, link=link, identity=identity,
-                  forms=all_forms, status=status)
+def code_context(code: str | None) -> dict:
+    """What the page needs to show a one-time code: the code, its link, how long it lasts."""
+    if not code:
+        return {"code": None}
+    return {
+        "code": code,
+        "link": url_for("auth.activate", code=code, _external=True),
+        "hours": current_app.config["ACTIVATION_HOURS"],
+    }
 
 
-def managed(user_id: int) -> User:
+# --- One person -------------------------------------------------------------------------------
+
+
+def managed(user_id) -> User:
     return get_user_or_404(user_id, can_manage_user)
+
+
+def bound(cls, formdata, data: dict):
+    """Return a form of `cls`: from the posted `formdata` when given, else filled with `data`."""
+    return cls(formdata=formdata) if formdata is not None else cls(formdata=None, data=data)
+
+
+def person_forms(person: User, formdata=None) -> dict:
+    """The forms of a person's page: filled with what the person has now, or with what was posted."""
+    villages = usable_villages()
+    forms: dict = {"reveal": RevealForm(formdata=formdata)}
+    if person.role == Role.VERIFIER:
+        f = bound(VerifierPlaceForm, formdata, {"village_id": str(person.village_id), "title": person.title})
+        f.village_id.choices = [(str(v.id), v.name) for v in villages]
+        f.title.choices = title_choices()
+        forms["place"] = f
+    if person.informant is not None:
+        inf = person.informant
+        f = bound(InformantPostForm, formdata,
+                  {"posts": [post_value(p.watch_point_id, p.time_window_id) for p in inf.posts]})
+        f.posts.choices = post_choices(villages, inf.posts)
+        forms["post"] = f
+        h = bound(HandlerForm, formdata, {"handler_id": str(inf.handler_id)})
+        h.handler_id.choices = [(str(o.id), o.full_name) for o in active_officers()]
+        forms["handler"] = h
+    if person.role == Role.OFFICER:
+        f = bound(OfficerVillagesForm, formdata, {"village_ids": [str(v.id) for v in person.areas()]})
+        f.village_ids.choices = [(str(v.id), officer_village_label(v, person)) for v in current_user.commune.villages()]
+        forms["areas"] = f
+    return forms
+
+
+def officer_village_label(village: Unit, officer: User) -> str:
+    if village.officer is not None and village.officer_id != officer.id:
+        return f"{village.name} ({village.officer.full_name})"
+    return village.name
+
+
+def show_person(person: User, *, code: str | None = None, identity=None, forms: dict | None = None,
+                error: str | None = None, status: int = 200):
+    """Render a person's page; `forms` replaces the blank forms by ones with errors."""
+    all_forms = person_forms(person)
+    all_forms.update(forms or {})
+    return render("people/person.html", person=person, identity=identity, forms=all_forms, error=error,
+                  status=status, **code_context(code))
 
 
 @bp.get("/<int:user_id>")
@@ -193,8 +301,12 @@ def person(user_id: int):
 def disable(user_id: int):
     """Lock the account; every session of it ends now."""
     p = managed(user_id)
-    accounts.disable(p, by=current_user)
+    try:
+        accounts.disable(p, by=current_user)
+    except accounts.AccountError:
+        abort(404)
     db.session.commit()
+    flash(_("The account is locked. It can no longer be used."))
     return redirect_to("people.person", user_id=p.id)
 
 
@@ -205,14 +317,17 @@ def enable(user_id: int):
     p = managed(user_id)
     accounts.enable(p, by=current_user)
     db.session.commit()
+    flash(_("The account is unlocked."))
     return redirect_to("people.person", user_id=p.id)
 
 
 @bp.post("/<int:user_id>/lost-phone")
 @allow(*MANAGERS)
 def lost_phone(user_id: int):
-    """End every session and the old password; give a new activation code for the new phone."""
+    """End every session and the old password; show a new activation code for the new phone."""
     p = managed(user_id)
+    if not p.active:
+        return show_person(p, error=_("Unlock the account first."), status=409)
     code = accounts.lost_phone(p, by=current_user)
     db.session.commit()
     return show_person(p, code=code)
@@ -221,10 +336,10 @@ def lost_phone(user_id: int):
 @bp.post("/<int:user_id>/code")
 @allow(*MANAGERS)
 def new_code(user_id: int):
-    """Give a new one-time activation code (the old one stops working)."""
+    """Show a new one-time activation code (the earlier one stops working)."""
     p = managed(user_id)
     if not p.active:
-        return show_person(p, status=409)
+        return show_person(p, error=_("Unlock the account first."), status=409)
     code = accounts.issue_activation(p, by=current_user)
     db.session.commit()
     return show_person(p, code=code)
@@ -237,47 +352,62 @@ def place(user_id: int):
     p = managed(user_id)
     if p.role != Role.VERIFIER:
         abort(404)
-    form = VerifierPlaceForm()
-    form.village_id.choices = [(v.id, v.name) for v in usable_villages()]
-    form.title.choices = [(t, VERIFIER_TITLES[t]) for t in VerifierTitle.ALL]
+    form = person_forms(p, request.form)["place"]
     if not form.validate_on_submit():
         return show_person(p, forms={"place": form}, status=422)
-    village = db.session.get(Unit, form.village_id.data)
-    accounts.set_verifier_place(p, village=village, title=form.title.data, by=current_user)
+    try:
+        accounts.set_verifier_place(p, village=db.session.get(Unit, int(form.village_id.data)),
+                                    title=form.title.data, by=current_user)
+    except accounts.AccountError:
+        form.village_id.errors.append(_("Please choose one of your villages."))
+        return show_person(p, forms={"place": form}, status=422)
     db.session.commit()
+    flash(_("Saved."))
     return redirect_to("people.person", user_id=p.id)
 
 
 @bp.post("/<int:user_id>/post")
 @allow(*MANAGERS)
 def post(user_id: int):
-    """Change an informant's watch point (and, for the commander, their handler)."""
+    """Change an informant's watch points and time windows (and, for the commander, their handler)."""
     p = managed(user_id)
     if p.informant is None:
         abort(404)
-    form = InformantPostForm()
-    villages = usable_villages()
-    form.watch_point.choices = post_choices(villages)
-    form.handler_id.choices = [(o.id, o.full_name) for o in officers()]
-    if not form.validate_on_submit():
-        return show_person(p, forms={"post": form}, status=422)
-    handler = None
-    if current_user.role == Role.COMMANDER:
-        handler = next((o for o in officers() if o.id == form.handler_id.data), None)
+    inf = p.informant
+    forms = person_forms(p, request.form)
+    form, handler_form = forms["post"], forms["handler"]
+    changes_handler = current_user.role == Role.COMMANDER and "handler_id" in request.form
+    ok = form.validate_on_submit()
+    if "handler_id" in request.form and current_user.role != Role.COMMANDER:
+        # Only the commander gives an informant to another officer.
+        form.posts.errors.append(_("Only the commander can change the handler officer."))
+        ok = False
+    if changes_handler and not handler_form.validate():
+        ok = False
+    if not ok:
+        return show_person(p, forms={"post": form, "handler": handler_form}, status=422)
+    usable = {v.id for v in usable_villages()}
+    # Posts in villages the current user does not run are kept as they are.
+    kept = [(x.watch_point, x.time_window) for x in inf.posts if x.watch_point.village_id not in usable]
     try:
-        point, window = parse_post(form.watch_point.data or "", villages)
-    except ValueError:
-        form.watch_point.errors.append(_("Please choose a watch point of your villages."))
-        return show_person(p, forms={"post": form}, status=422)
-    accounts.set_informant_post(p.informant, handler=handler, watch_point=point, time_window=window, by=current_user)
+        if changes_handler:
+            accounts.set_informant_handler(inf, db.session.get(User, int(handler_form.handler_id.data)),
+                                           by=current_user)
+        accounts.set_informant_posts(inf, parse_posts(form.posts.data) + kept, by=current_user)
+    except accounts.AccountError:
+        db.session.rollback()
+        abort(404)
     db.session.commit()
+    flash(_("Saved."))
+    if not can_manage_user(current_user, p):
+        return redirect_to("people.index")
     return redirect_to("people.person", user_id=p.id)
 
 
 @bp.post("/<int:user_id>/reveal")
 @allow(*MANAGERS)
 def reveal(user_id: int):
-    """Show an informant's name and phone, for a stated reason; the view is audited."""
+    """Show an informant's name and phone for a stated reason, in this response only; the view is audited."""
     p = managed(user_id)
     if p.informant is None:
         abort(404)
@@ -288,6 +418,9 @@ def reveal(user_id: int):
         identity = secrecy.reveal_identity(current_user, p.informant, form.reason.data)
     except secrecy.NotAllowed:
         abort(404)
+    except ValueError:
+        form.reason.errors.append(_("Please state the reason in a few words."))
+        return show_person(p, forms={"reveal": form}, status=422)
     db.session.commit()
     return show_person(p, identity=identity)
 
@@ -299,41 +432,37 @@ def areas(user_id: int):
     p = managed(user_id)
     if p.role != Role.OFFICER:
         abort(404)
-    form = OfficerVillagesForm()
-    villages = current_user.commune.villages()
-    form.village_ids.choices = [(v.id, v.name) for v in villages]
+    form = person_forms(p, request.form)["areas"]
     if not form.validate_on_submit():
         return show_person(p, forms={"areas": form}, status=422)
-    chosen = set(form.village_ids.data or [])
-    for v in villages:
-        if v.id in chosen and v.officer_id != p.id:
-            accounts.set_village_officer(v, p, by=current_user)
-        elif v.id not in chosen and v.officer_id == p.id:
-            accounts.set_village_officer(v, None, by=current_user)
+    chosen = [v for v in current_user.commune.villages() if str(v.id) in set(form.village_ids.data or [])]
+    accounts.set_officer_villages(p, chosen, by=current_user)
     db.session.commit()
+    flash(_("Saved."))
     return redirect_to("people.person", user_id=p.id)
 
 
-@bp.post("/<int:user_id>/handover")
+# --- Handover ---------------------------------------------------------------------------------
+
+
+@bp.route("/<int:user_id>/handover", methods=["GET", "POST"])
 @allow(Role.COMMANDER)
 def handover(user_id: int):
-    """Move an officer's villages, informants and open tips to another officer in one step."""
-    p = managed(user_id)
-    if p.role != Role.OFFICER:
-        abort(404)
+    """Show what an officer would hand over, then move it all to another officer in one step."""
+    leaving = get_user_or_404(user_id, can_hand_over)
     form = HandoverForm()
-    form.to_id.choices = [(o.id, o.full_name) for o in officers() if o.id != p.id]
-    if not form.validate_on_submit():
-        return show_person(p, forms={"handover": form}, status=422)
-    to = db.session.get(User, form.to_id.data)
-    try:
-        counts = accounts.handover(p, to, by=current_user, disable_leaving=form.disable.data)
-    except accounts.AccountError:
-        form.to_id.errors.append(_("Choose another active officer of the commune."))
-        return show_person(p, forms={"handover": form}, status=422)
-    db.session.commit()
-    from flask import flash
-
-    flash(_("Handed over: %(v)s villages, %(i)s informants, %(t)s open tips.", v=counts["villages"],
-            i=counts["informants"], t=counts["open_tips"]))
-    return redirect_to("people.person", user_id=p.id)
+    form.to_id.choices = [(str(o.id), o.full_name) for o in active_officers(but=leaving)]
+    plan = accounts.handover_plan(leaving)
+    if form.validate_on_submit():
+        receiving = db.session.get(User, int(form.to_id.data))
+        try:
+            counts = accounts.handover(leaving, receiving, by=current_user, disable_leaving=form.disable.data)
+        except accounts.AccountError:
+            form.to_id.errors.append(_("Choose another active officer of the commune."))
+        else:
+            db.session.commit()
+            flash(_("Handed over to %(name)s: %(v)s villages, %(i)s informants, %(t)s open tips.",
+                    name=receiving.full_name, v=counts["villages"], i=counts["informants"], t=counts["open_tips"]))
+            return redirect_to("people.person", user_id=receiving.id)
+    return render("people/handover.html", leaving=leaving, plan=plan, form=form,
+                  status=422 if request.method == "POST" else 200)
