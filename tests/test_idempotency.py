@@ -44,7 +44,10 @@ def test_same_key_with_other_content_is_refused(app, login_as):
     assert send_tip(c, app, key="reuse-key-0001", photo=False).status_code == 303
     r = send_tip(c, app, key="reuse-key-0001", photo=False, body="Một nội dung hoàn toàn khác.")
     assert r.status_code == 409
-    assert "đã được gửi với nội dung khác" in r.get_data(as_text=True)
+    html = r.get_data(as_text=True)
+    assert "đã đến nơi, với nội dung khác" in html and "Một nội dung hoàn toàn khác." in html
+    # The form comes back with a new key, so pressing Send again makes the new tip.
+    assert 'value="reuse-key-0001"' not in html and 'name="client_key"' in html
     assert count_tips(app, "reuse-key-0001") == 1
     with app.app_context():
         assert db.session.scalar(select(Tip.body).where(Tip.client_key == "reuse-key-0001")).startswith("Thấy người lạ")
@@ -104,3 +107,37 @@ def test_a_bad_photo_keeps_the_text_and_says_why(app, login_as):
     html = r.get_data(as_text=True)
     assert "Chỉ gửi được ảnh" in html and "Thấy người lạ bán hàng cấm" in html
     assert count_tips(app, "badphoto-key01") == 0
+
+
+def test_concurrent_identical_reports_and_outcomes_count_once(app, login_as):
+    """Double taps on a slow network: the same report and the same outcome, five times at once."""
+    from zaloan.models import TipEvent, User
+
+    with app.app_context():
+        me = db.session.scalar(select(User.id).where(User.phone == "+84900000020"))
+        a = db.session.scalar(select(TaskAssignment).where(TaskAssignment.reported_at.is_(None),
+                                                           TaskAssignment.verifier_id == me))
+        a_id, tip_id = a.id, a.task.tip_id
+
+    def at_once(who, url, data):
+        clients = [login_as(who) for _ in range(5)]
+        statuses, start = [], threading.Barrier(5)
+
+        def post(c):
+            start.wait()
+            statuses.append(c.post(url, data=data).status_code)
+
+        threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sorted(statuses)
+
+    assert at_once("verifier", f"/verifier/tasks/{a_id}/report",
+                   {"finding": "partly", "client_key": "race-report-01"}) == [303] * 5
+    statuses = at_once("officer", f"/officer/tips/{tip_id}/outcome", {"outcome": "mediated"})
+    assert statuses.count(303) == 1 and statuses.count(409) == 4
+    with app.app_context():
+        kinds = list(db.session.scalars(select(TipEvent.kind).where(TipEvent.tip_id == tip_id)))
+    assert kinds.count("task_reported") == 1 and kinds.count("outcome") == 1

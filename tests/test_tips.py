@@ -220,8 +220,13 @@ def test_duplicate_by_code_over_http(app, login_as, fresh_tip):
     queue = officer.get("/officer/").get_data(as_text=True)
     assert f"/officer/tips/{fresh_tip}\"" not in queue  # the duplicate left the queue
     assert f"/officer/tips/{other_id}\"" in queue
-    # Its sender still sees a status.
-    assert "Đã xử lý" in login_as("informant").get(f"/informant/tips/{fresh_tip}").get_data(as_text=True)
+    # Its sender still sees a status: the one of the tip it joined, not "dealt with" while nothing was done.
+    informant = login_as("informant")
+    page = informant.get(f"/informant/tips/{fresh_tip}").get_data(as_text=True)
+    assert "Đã nhận" in page and "Đã xử lý" not in page
+    assert officer.post(f"/officer/tips/{other_id}/outcome", data={"outcome": "commune_police"}).status_code == 303
+    assert "Đã xử lý" in informant.get(f"/informant/tips/{fresh_tip}").get_data(as_text=True)
+    assert "Đã xử lý" in informant.get("/informant/tips").get_data(as_text=True)
 
 
 def test_htmx_action_returns_the_tip_fragment(login_as, fresh_tip):

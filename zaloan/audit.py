@@ -46,6 +46,11 @@ def _lock_chain() -> None:
     # (BEGIN IMMEDIATE, see zaloan.db_setup), which already serialises writers.
 
 
+def lock_writers() -> None:
+    """Take, until commit, the lock every audited change takes; a domain check made after it sees the latest state."""
+    _lock_chain()
+
+
 def record(action: str, *, actor=None, target=None, commune_id: int | None = None, **data) -> AuditEvent:
     """Add an audit row to the current transaction; the caller commits.
 

@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit
@@ -57,6 +57,14 @@ class CaseError(ValueError):
         self.status = status
 
 
+class KeyReused(CaseError):
+    """The form's key came before with other content: nothing is saved, and the form needs a new key."""
+
+    def __init__(self):
+        super().__init__(_("What this form sent before has already arrived, with other content. "
+                           "Nothing new was saved: check it and press Send again."))
+
+
 def content_hash(**fields) -> str:
     payload = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
@@ -69,7 +77,7 @@ def _find_by_key(model, client_key: str | None, digest: str):
     # A photo's fingerprint is the hash of its cleaned bytes.
     stored = getattr(row, "content_hash", None) if not isinstance(row, Attachment) else row.sha256
     if row is not None and stored not in (None, digest):
-        raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
+        raise KeyReused()
     return row
 
 
@@ -97,6 +105,18 @@ def event(tip: Tip, kind: str, actor: User | None, **data) -> TipEvent:
     db.session.add(ev)
     tip.updated_at = utcnow()
     return ev
+
+
+def _hold(*rows) -> None:
+    """Re-read `rows` under the writers' lock, so two requests at once never both pass the same check.
+
+    A double tap on a slow network sends one change twice at the same moment:
+    the second must see what the first did (a closed tip, a sent report).
+    """
+    audit.lock_writers()
+    db.session.flush()
+    for row in rows:
+        db.session.refresh(row)
 
 
 def new_code() -> str:
@@ -235,6 +255,7 @@ def _require_open(tip: Tip) -> None:
 
 def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> None:
     """Set the tip's category and urgency."""
+    _hold(tip)
     _require_open(tip)
     if category.commune_id != tip.commune_id:
         raise CaseError(_("Please choose a type of incident."), 422)
@@ -251,6 +272,7 @@ def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> None:
 
 def ask(tip: Tip, *, by: User, body: str, client_key: str | None = None) -> Message:
     """Ask the sender a follow-up question in the tip's private thread."""
+    _hold(tip)
     _require_open(tip)
     body = body.strip()
     if not body:
@@ -306,6 +328,7 @@ def answer(
 
 def mark_duplicate(tip: Tip, *, of: Tip, by: User, note: str = "") -> None:
     """Close `tip` as a duplicate of `of`, linked both ways."""
+    _hold(*sorted((tip, of), key=lambda t: t.id))
     _require_open(tip)
     if of.id == tip.id or of.commune_id != tip.commune_id:
         raise CaseError(_("Choose another tip of this commune."), 422)
@@ -333,6 +356,7 @@ def _close(tip: Tip, by: User, outcome: str, note: str) -> None:
 
 def record_outcome(tip: Tip, *, by: User, outcome: str, note: str = "") -> None:
     """Record how the tip ended; open verification tasks are cancelled."""
+    _hold(tip)
     _require_open(tip)
     if outcome not in Outcome.ALL or outcome == Outcome.DUPLICATE:
         raise CaseError(_("Please choose an outcome (for a duplicate, use “Mark as duplicate”)."), 422)
@@ -342,6 +366,7 @@ def record_outcome(tip: Tip, *, by: User, outcome: str, note: str = "") -> None:
 
 def reopen(tip: Tip, *, by: User, reason: str) -> None:
     """Open a closed tip again (a duplicate link is undone)."""
+    _hold(tip)
     if tip.is_open:
         raise CaseError(_("This tip is already open."))
     reason = reason.strip()
@@ -365,6 +390,7 @@ def create_task(
     shared_photo_ids: list[int] = (),
 ) -> VerificationTask:
     """Ask verifiers of the tip's village to check on the ground, in the officer's own words."""
+    _hold(tip)
     _require_open(tip)
     if tip.village_id is None:
         raise CaseError(_("Set the tip's village before asking for verification."), 422)
@@ -412,6 +438,7 @@ def _require_own_open(assignment: TaskAssignment, by: User) -> None:
 
 def accept_task(assignment: TaskAssignment, *, by: User) -> None:
     """The verifier takes the task on."""
+    _hold(assignment, assignment.task)
     _require_own_open(assignment, by)
     if assignment.accepted_at is not None:
         raise CaseError(_("You have already accepted this task."))
@@ -425,10 +452,12 @@ def report_finding(
     photo_ids: list[int] = (), client_key: str | None = None,
 ) -> TaskAssignment:
     """The verifier reports what they found, once."""
+    # Every assignment: the last report of several verifiers closes the task.
+    _hold(assignment.task, *assignment.task.assignments)
     digest = content_hash(a=assignment.id, f=finding, n=notes.strip(), ph=sorted(photo_ids))
     if client_key and assignment.client_key == client_key:
         if assignment.content_hash != digest:
-            raise CaseError(_("This form was already sent with different content. Please reload the page and send again."))
+            raise KeyReused()
         return assignment
     if assignment.verifier_id == by.id and assignment.reported_at is not None:
         raise CaseError(_("You have already reported on this task."))
@@ -456,12 +485,36 @@ def report_finding(
     return assignment
 
 
+def last_word(tip_ids, *, police: bool) -> set[int]:
+    """Return the open tips among `tip_ids` whose thread ends with a message from the police (or the sender).
+
+    The sender's pages mark a question waiting for them; the queue marks an answer waiting for the officer.
+    """
+    if not tip_ids:
+        return set()
+    last = (
+        select(Message.tip_id, func.max(Message.id).label("last_id"))
+        .where(Message.tip_id.in_(list(tip_ids)))
+        .group_by(Message.tip_id)
+        .subquery()
+    )
+    return set(
+        db.session.scalars(
+            select(last.c.tip_id)
+            .join(Message, Message.id == last.c.last_id)
+            .join(Tip, Tip.id == last.c.tip_id)
+            .where(Message.from_police.is_(police), Tip.status.in_(TipStatus.OPEN))
+        )
+    )
+
+
 def open_tasks_of(tip: Tip) -> list[VerificationTask]:
     return [t for t in tip.tasks if t.status == TaskStatus.OPEN]
 
 
 def cancel_task(task: VerificationTask, *, by: User) -> None:
     """Withdraw a task that is no longer needed."""
+    _hold(task)
     if task.status != TaskStatus.OPEN:
         raise CaseError(_("This task is no longer open."))
     task.status = TaskStatus.CANCELLED

@@ -30,6 +30,14 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def renew_key(form, exc) -> None:
+    """Give the form a new key after its old one was refused as reused, so the next send is a new record."""
+    from .cases import KeyReused
+
+    if isinstance(exc, KeyReused):
+        form.client_key.data = new_key()
+
+
 class ClientKeyField(HiddenField):
     """A key made when the form is shown; a retried POST carries the same key."""
 

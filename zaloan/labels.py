@@ -56,6 +56,13 @@ SENDER_STATUSES = {
     TipStatus.CLOSED: _l("Dealt with"),
 }
 
+
+
+def sender_state(tip) -> str:
+    """Return the status the sender sees (words in SENDER_STATUSES): a duplicate follows the tip it joined."""
+    return (tip.duplicate_of or tip).status
+
+
 URGENCIES = {
     Urgency.LOW: _l("Not urgent"),
     Urgency.NORMAL: _l("Normal"),

@@ -1,24 +1,55 @@
 """The sender's pages: send a tip, see their own tips, answer the officer."""
 from __future__ import annotations
 
-from flask import abort, jsonify, request, url_for
+from flask import jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from .. import cases, images
 from ..extensions import db
-from ..formkit import PHOTO_PROBLEMS, check_past, discard, local_now, photo_ids, stored_photos
-from ..models import Category, Role, Tip, TipStatus, Unit, WatchPoint
+from ..formkit import PHOTO_PROBLEMS, check_past, discard, local_now, photo_ids, renew_key, stored_photos
+from ..models import Category, Message, Role, Tip, TipStatus, Unit, WatchPoint
 from ..permissions import allow, get_or_404, is_tip_sender
-from ..web import redirect_to, render
+from ..web import redirect_to, render, wants_fragment
 from . import bp
 from .forms import AnswerForm, TipForm
 
 
 def my_tips_query():
     return select(Tip).where(Tip.informant_id == current_user.informant.id)
+
+
+def spent_tip_keys() -> list[str]:
+    """Return the keys of the informant's latest tips: a draft still holding one of them was sent."""
+    return list(
+        db.session.scalars(
+            my_tips_query().with_only_columns(Tip.client_key).where(Tip.client_key.is_not(None))
+            .order_by(Tip.id.desc()).limit(5)
+        )
+    )
+
+
+def spent_message_keys(tip: Tip, author_id: int | None) -> list[str]:
+    """Return the keys of the sender's latest answers on `tip` (a draft holding one of them was sent)."""
+    return list(
+        db.session.scalars(
+            select(Message.client_key)
+            .where(Message.tip_id == tip.id, Message.from_police.is_(False), Message.client_key.is_not(None),
+                   Message.author_id == author_id if author_id else Message.author_id.is_(None))
+            .order_by(Message.id.desc()).limit(5)
+        )
+    )
+
+
+def show_thread(t: Tip, form: AnswerForm | None = None, error: str | None = None, status: int = 200,
+                answered: bool = False):
+    """Render the tip with its thread (the page), or the thread alone for htmx."""
+    return render("informant/tip.html", "informant/_thread.html", tip=t, form=form or AnswerForm(formdata=None), error=error,
+                  status=status, sent=request.args.get("sent") == "1", answered=answered,
+                  spent=spent_message_keys(t, current_user.id))
 
 
 def fill_choices(form: TipForm, commune: Unit) -> None:
@@ -75,6 +106,7 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
     except cases.CaseError as exc:
         discard(photos)
         db.session.rollback()
+        renew_key(form, exc)
         return None, exc
     if not created:
         discard(photos)
@@ -90,8 +122,12 @@ def home():
             select(Tip.status, func.count(Tip.id)).where(Tip.informant_id == current_user.informant.id).group_by(Tip.status)
         ).all()
     )
+    open_ids = db.session.scalars(
+        my_tips_query().with_only_columns(Tip.id).where(Tip.status.in_(TipStatus.OPEN))
+    ).all()
     return render("informant/home.html", informant=current_user.informant, total=sum(counts.values()),
-                  open_count=sum(n for s, n in counts.items() if s in TipStatus.OPEN))
+                  open_count=sum(n for s, n in counts.items() if s in TipStatus.OPEN),
+                  questions=len(cases.last_word(open_ids, police=True)))
 
 
 @bp.route("/tips/new", methods=["GET", "POST"])
@@ -109,7 +145,7 @@ def new_tip():
             return redirect_to("informant.tip", tip_id=tip.id, sent=1)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("informant/new_tip.html", "informant/_tip_form.html", form=form,
-                  error=getattr(error, "message", error), status=status)
+                  error=getattr(error, "message", error), status=status, spent=spent_tip_keys())
 
 
 @bp.post("/photos")
@@ -144,8 +180,11 @@ def photo_upload_response():
 @allow(Role.INFORMANT)
 def tips():
     """List the informant's own tips with a plain-words status."""
-    rows = db.session.scalars(my_tips_query().order_by(Tip.created_at.desc()).limit(200)).all()
-    return render("informant/tips.html", tips=rows)
+    rows = db.session.scalars(
+        my_tips_query().options(selectinload(Tip.category), selectinload(Tip.duplicate_of))
+        .order_by(Tip.created_at.desc()).limit(200)
+    ).all()
+    return render("informant/tips.html", tips=rows, questions=cases.last_word([t.id for t in rows], police=True))
 
 
 @bp.get("/tips/<int:tip_id>")
@@ -153,8 +192,7 @@ def tips():
 def tip(tip_id: int):
     """Show one of the informant's tips: its status and the private thread."""
     t = get_or_404(Tip, tip_id, is_tip_sender)
-    return render("informant/tip.html", "informant/_thread.html", tip=t, form=AnswerForm(),
-                  sent=request.args.get("sent") == "1")
+    return show_thread(t, answered=request.args.get("answered") == "1")
 
 
 @bp.post("/tips/<int:tip_id>/messages")
@@ -163,7 +201,7 @@ def answer(tip_id: int):
     """Answer the officer in the tip's thread (text, photos)."""
     t = get_or_404(Tip, tip_id, is_tip_sender)
     form = AnswerForm()
-    error = None
+    error, status = None, 422
     if form.validate_on_submit():
         try:
             photos = stored_photos()
@@ -173,10 +211,14 @@ def answer(tip_id: int):
             try:
                 cases.answer(t, author=current_user, body=form.body.data or "", photos=photos,
                              photo_ids=photo_ids(), client_key=form.client_key.data)
-                db.session.commit()
-                return redirect_to("informant.tip", tip_id=t.id, _anchor="thread")
             except cases.CaseError as exc:
                 discard(photos)
                 db.session.rollback()
-                error = exc.message
-    return render("informant/tip.html", "informant/_thread.html", tip=t, form=form, error=error, status=422)
+                renew_key(form, exc)
+                error, status = exc.message, exc.status
+            else:
+                db.session.commit()
+                if wants_fragment():
+                    return show_thread(t, answered=True)
+                return redirect_to("informant.tip", tip_id=t.id, answered=1, _anchor="thread")
+    return show_thread(t, form, error=error, status=status)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import cases
 from ..extensions import db
-from ..formkit import local_now, to_utc
+from ..formkit import local_now, renew_key, to_utc
 from ..models import Category, Informant, Role, Tip, TipStatus, Unit, User, utcnow
 from ..permissions import allow, can_work_tip, get_or_404
 from ..web import render, wants_fragment
@@ -91,6 +91,7 @@ def queue_context() -> dict:
     ).all()
     return {
         "tips": rows[:PAGE_SIZE],
+        "answered": cases.last_word([t.id for t in rows[:PAGE_SIZE]], police=False),
         "more": len(rows) > PAGE_SIZE,
         "page": page,
         "f": f,
@@ -124,15 +125,20 @@ def poll():
 # --- One tip -----------------------------------------------------------------------------------
 
 
-def tip_forms(tip: Tip) -> dict:
-    triage = TriageForm(category_id=tip.category_id, urgency=tip.urgency)
+def tip_forms(tip: Tip, posted: str | None = None) -> dict:
+    """Build the tip page's forms; only the one named `posted` reads the request, the others start blank."""
+
+    def data(name):
+        return {} if name == posted else {"formdata": None}
+
+    triage = TriageForm(category_id=tip.category_id, urgency=tip.urgency, **data("triage"))
     triage.category_id.choices = [
         (c.id, f"{c.emoji} {c.name}")
         for c in db.session.scalars(
             select(Category).where(Category.commune_id == tip.commune_id).order_by(Category.position)
         )
     ]
-    task = TaskForm()
+    task = TaskForm(**data("task"))
     verifiers = []
     if tip.village_id:
         verifiers = db.session.scalars(
@@ -145,11 +151,11 @@ def tip_forms(tip: Tip) -> dict:
         task.due_at.data = local_now() + timedelta(hours=24)
     return {
         "triage": triage,
-        "ask": AskForm(),
-        "duplicate": DuplicateForm(),
+        "ask": AskForm(**data("ask")),
+        "duplicate": DuplicateForm(**data("duplicate")),
         "task": task,
-        "outcome": OutcomeForm(),
-        "reopen": ReopenForm(),
+        "outcome": OutcomeForm(**data("outcome")),
+        "reopen": ReopenForm(**data("reopen")),
     }
 
 
@@ -191,7 +197,7 @@ def tip(tip_id: int):
 def triage(tip_id: int):
     """Set category and urgency."""
     t = load_tip(tip_id)
-    form = tip_forms(t)["triage"]
+    form = tip_forms(t, posted="triage")["triage"]
     if not form.validate_on_submit():
         return show_tip(t, {"triage": form}, status=422)
     category = db.session.get(Category, form.category_id.data)
@@ -213,6 +219,7 @@ def ask(tip_id: int):
     try:
         cases.ask(t, by=current_user, body=form.body.data, client_key=form.client_key.data)
     except cases.CaseError as exc:
+        renew_key(form, exc)
         return refused(t, exc, {"ask": form})
     return after_action(t)
 
@@ -242,7 +249,7 @@ def duplicate(tip_id: int):
 def create_task(tip_id: int):
     """Ask verifiers of the tip's village to check on the ground."""
     t = load_tip(tip_id)
-    form = tip_forms(t)["task"]
+    form = tip_forms(t, posted="task")["task"]
     if not form.validate_on_submit():
         return show_tip(t, {"task": form}, status=422)
     verifiers = [db.session.get(User, i) for i in form.verifier_ids.data]

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 
-from flask import abort, request, session
+from flask import abort, current_app, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,11 +20,11 @@ from .. import cases
 from ..accounts import CODE_ALPHABET, clean_code
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
-from ..informant.views import fill_choices, tip_from_form
+from ..formkit import local_now, renew_key
+from ..informant.views import fill_choices, spent_message_keys, tip_from_form
 from ..models import Tip, Unit, UnitKind
-from ..formkit import local_now
 from ..permissions import PUBLIC, allow
-from ..web import redirect_to, render
+from ..web import redirect_to, render, wants_fragment
 from . import bp
 
 
@@ -49,6 +48,31 @@ def the_commune() -> Unit:
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def follow_up_key(client_key: str) -> str:
+    """Return the follow-up key of the tip sent with this form key (8 letters and digits).
+
+    It is derived from the form's key with the app's secret, so a retried
+    send (the first answer lost on a weak connection) shows the same key
+    again; only its hash is stored.
+    """
+    secret = current_app.secret_key
+    secret = secret if isinstance(secret, bytes) else str(secret).encode()
+    number = int.from_bytes(hmac.new(secret, b"follow-up:" + client_key.encode(), hashlib.sha256).digest(), "big")
+    out = []
+    for _ in range(8):
+        number, index = divmod(number, len(CODE_ALPHABET))
+        out.append(CODE_ALPHABET[index])
+    return "".join(out)
+
+
+def spent_tip_keys() -> list[str]:
+    """Return the form keys of the tips this browser sent (a draft still holding one of them was sent)."""
+    ids = session.get("anon_tips", [])
+    if not ids:
+        return []
+    return list(db.session.scalars(select(Tip.client_key).where(Tip.id.in_(ids), Tip.client_key.is_not(None))))
 
 
 def allowed_tip(tip_id: int) -> Tip:
@@ -77,18 +101,18 @@ def new():
         form.occurred_at.data = local_now()
     error = None
     if form.validate_on_submit():
-        key = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+        key = follow_up_key(form.client_key.data)
         tip, error = tip_from_form(form, commune, informant=None, uploader=None, anon_secret=key)
         if tip is not None:
             db.session.commit()
             unlock(tip)
             if tip.anon_secret_hash != key_hash(key):
-                key = None  # a retried send: the key was shown the first time
+                key = None  # the app's secret changed since the first send: that key cannot be shown again
             return render("public/sent.html", tip=tip, key=key)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
                   action=request.path + (f"?commune={commune.id}" if request.args.get("commune") else ""),
-                  upload_url="", draft="anon", commune=commune, status=status)
+                  upload_url="", draft="anon", commune=commune, status=status, spent=spent_tip_keys())
 
 
 @bp.route("/status", methods=["GET", "POST"])
@@ -112,19 +136,19 @@ def lookup():
     return render("public/lookup.html", form=form, error=error, status=404 if error else (422 if form.errors else 200))
 
 
+def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = None, status: int = 200,
+                answered: bool = False):
+    """Render the anonymous tip's status with its thread (the page), or the thread alone for htmx."""
+    return render("public/status.html", "informant/_thread.html", tip=tip, form=form or AnswerForm(formdata=None), error=error,
+                  status=status, answered=answered, hide_photos=True, spent=spent_message_keys(tip, None),
+                  thread_action=url_for("public.answer", tip_id=tip.id))
+
+
 @bp.get("/status/<int:tip_id>")
 @allow(PUBLIC)
 def status(tip_id: int):
     """Show an anonymous tip's status and its thread."""
-    tip = allowed_tip(tip_id)
-    return render("public/status.html", "informant/_thread.html", tip=tip, form=AnswerForm(), hide_photos=True,
-                  thread_action=_thread_action(tip))
-
-
-def _thread_action(tip: Tip) -> str:
-    from flask import url_for
-
-    return url_for("public.answer", tip_id=tip.id)
+    return show_status(allowed_tip(tip_id), answered=request.args.get("answered") == "1")
 
 
 @bp.post("/status/<int:tip_id>/messages")
@@ -133,14 +157,17 @@ def answer(tip_id: int):
     """Answer the officer's question on an anonymous tip (text only)."""
     tip = allowed_tip(tip_id)
     form = AnswerForm()
-    error = None
+    error, status = None, 422
     if form.validate_on_submit():
         try:
             cases.answer(tip, author=None, body=form.body.data or "", client_key=form.client_key.data)
-            db.session.commit()
-            return redirect_to("public.status", tip_id=tip.id)
         except cases.CaseError as exc:
             db.session.rollback()
-            error = exc.message
-    return render("public/status.html", "informant/_thread.html", tip=tip, form=form, error=error, hide_photos=True,
-                  thread_action=_thread_action(tip), status=422)
+            renew_key(form, exc)
+            error, status = exc.message, exc.status
+        else:
+            db.session.commit()
+            if wants_fragment():
+                return show_status(tip, answered=True)
+            return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
+    return show_status(tip, form, error=error, status=status)

@@ -57,6 +57,11 @@
     if (!raw) return;
     var data;
     try { data = JSON.parse(raw); } catch (e) { return; }
+    // The server already has what this draft's key sent: keep the draft no longer.
+    if (data.client_key && (" " + (form.getAttribute("data-spent") || "") + " ").indexOf(" " + data.client_key + " ") >= 0) {
+      store.removeItem(draftName(form));
+      return;
+    }
     $$("input[name],textarea[name],select[name]", form).forEach(function (f) {
       if (!(f.name in data) || f.type === "file" || f.name === "csrf_token") return;
       if (f.type === "radio" || f.type === "checkbox") f.checked = f.value === data[f.name];
@@ -178,11 +183,11 @@
   }, true);
 
   function init(root) {
-    $$("form", root).forEach(function (f) { if (!f._z) { f._z = 1; enhanceForm(f); } });
-    // The server confirmed: forget the draft it names.
+    // The server confirmed: forget the draft it names (before any form could bring it back).
     $$("[data-clear-draft]", root).forEach(function (x) {
       if (store) store.removeItem("draft:" + x.getAttribute("data-clear-draft"));
     });
+    $$("form", root).forEach(function (f) { if (!f._z) { f._z = 1; enhanceForm(f); } });
     $$(".nav a", root).forEach(function (a) {
       if (a.pathname === location.pathname) a.setAttribute("aria-current", "page");
     });

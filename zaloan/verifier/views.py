@@ -13,11 +13,11 @@ from wtforms.validators import ValidationError
 
 from .. import cases
 from ..extensions import db
-from ..formkit import discard, photo_ids, stored_photos
+from ..formkit import discard, photo_ids, renew_key, stored_photos
 from ..informant.views import photo_upload_response
 from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
 from ..permissions import allow, get_or_404, is_assignee
-from ..web import redirect_to, render
+from ..web import redirect_to, render, wants_fragment
 from . import bp
 from .forms import ReportForm
 
@@ -42,7 +42,15 @@ def show(assignment: TaskAssignment, form: ReportForm | None = None, error: str 
     task = assignment.task
     point = task.tip.watch_point  # the place and its time windows, never the tip's text
     return render("verifier/task.html", "verifier/_task.html", a=assignment, task=task, point=point,
-                  form=form or ReportForm(), error=error, status=status, now=utcnow())
+                  form=form or ReportForm(formdata=None), error=error, status=status, now=utcnow())
+
+
+def done(assignment: TaskAssignment):
+    """Commit, then show the task again: the fragment for htmx, a redirect otherwise."""
+    db.session.commit()
+    if wants_fragment():
+        return show(assignment)
+    return redirect_to("verifier.task", assignment_id=assignment.id)
 
 
 @bp.get("/tasks/<int:assignment_id>")
@@ -62,8 +70,7 @@ def accept(assignment_id: int):
     except cases.CaseError as exc:
         db.session.rollback()
         return show(a, error=exc.message, status=exc.status)
-    db.session.commit()
-    return redirect_to("verifier.task", assignment_id=a.id)
+    return done(a)
 
 
 @bp.post("/tasks/<int:assignment_id>/report")
@@ -84,9 +91,9 @@ def report(assignment_id: int):
     except cases.CaseError as exc:
         discard(photos)
         db.session.rollback()
+        renew_key(form, exc)
         return show(a, form, error=exc.message, status=exc.status)
-    db.session.commit()
-    return redirect_to("verifier.task", assignment_id=a.id)
+    return done(a)
 
 
 @bp.post("/photos")

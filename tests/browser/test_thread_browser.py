@@ -1,0 +1,101 @@
+"""The tip's private thread on a phone: answers go once, and the box is empty after each."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from zaloan.extensions import db
+from zaloan.models import Message, Tip, User
+
+from .checks import check_page
+from .test_flow_browser import submit
+
+
+def tip_with_a_question(app) -> int:
+    """Return the demo tip of informant 0900000011 whose thread has the officer's question."""
+    with app.app_context():
+        binh = db.session.scalar(select(User).where(User.phone == "+84900000011"))
+        tip = db.session.scalar(
+            select(Tip).join(Message).where(Tip.informant_id == binh.informant.id, Message.from_police.is_(True))
+        )
+        return tip.id
+
+
+def answers(app, tip_id) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(
+            select(Message.body).where(Message.tip_id == tip_id, Message.from_police.is_(False)).order_by(Message.id)
+        ))
+
+
+def test_two_answers_in_a_row_are_two_messages(app, phone):
+    tip_id = tip_with_a_question(app)
+    before = answers(app, tip_id)
+    page = phone("informant2")
+    page.goto(f"/informant/tips/{tip_id}")
+    check_page(page, "informant-thread")
+    for text in ("Lúc đó khoảng 9 giờ tối.", "Tôi nhớ thêm: xe không có gương."):
+        form = page.locator("#thread form")
+        form.locator("textarea[name=body]").fill(text)
+        submit(page, form)
+        page.wait_for_selector(f"text={text}")
+        # The answer went: the box is empty again, with a new key, even after a reload.
+        assert page.locator("#thread textarea[name=body]").input_value() == ""
+        page.reload()
+        page.wait_for_load_state("networkidle")
+        assert page.locator("#thread textarea[name=body]").input_value() == ""
+    assert answers(app, tip_id) == before + ["Lúc đó khoảng 9 giờ tối.", "Tôi nhớ thêm: xe không có gương."]
+
+
+def lose_the_answer(page, path):
+    """Let the next POST to `path` reach the server, but drop its answer on the way back (a weak signal)."""
+
+    def handle(route):
+        route.fetch()  # the server receives and saves it
+        route.abort("connectionreset")
+
+    page.route(f"**{path}", handle)
+
+
+def test_an_answer_whose_reply_was_lost_is_not_offered_again(app, phone):
+    """After a reload the draft of a message that did arrive is dropped, instead of being refused forever."""
+    tip_id = tip_with_a_question(app)
+    before = answers(app, tip_id)
+    page = phone("informant2")
+    page.goto(f"/informant/tips/{tip_id}")
+    page.wait_for_load_state("networkidle")
+    form = page.locator("#thread form")
+    form.locator("textarea[name=body]").fill("Trả lời khi sóng yếu.")
+    lose_the_answer(page, f"/informant/tips/{tip_id}/messages")
+    form.locator("button.btn.main").click()
+    page.wait_for_selector("text=Chưa gửi được — thử lại")
+    page.unroute(f"**/informant/tips/{tip_id}/messages")
+    assert answers(app, tip_id) == before + ["Trả lời khi sóng yếu."]
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert "Trả lời khi sóng yếu." in page.locator("#thread ol").inner_text()
+    assert page.locator("#thread textarea[name=body]").input_value() == ""
+    # Something new goes as a new message, not refused as a changed copy of the first.
+    form = page.locator("#thread form")
+    form.locator("textarea[name=body]").fill("Thêm một ý nữa.")
+    submit(page, form)
+    assert answers(app, tip_id) == before + ["Trả lời khi sóng yếu.", "Thêm một ý nữa."]
+
+
+def test_a_tip_whose_reply_was_lost_is_not_offered_again(app, phone):
+    page = phone("informant")
+    page.goto("/informant/tips/new")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    form.locator("input[name=category_id]").first.check()
+    form.locator("textarea[name=body]").fill("Tin gửi đi nhưng không nhận được trả lời.")
+    key = form.locator("input[name=client_key]").input_value()
+    lose_the_answer(page, "/informant/tips/new")
+    form.locator("button.btn.main").click()
+    page.wait_for_selector("text=Chưa gửi được — thử lại")
+    page.unroute("**/informant/tips/new")
+    with app.app_context():
+        assert db.session.scalar(select(Tip.body).where(Tip.client_key == key)) == "Tin gửi đi nhưng không nhận được trả lời."
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    assert form.locator("textarea[name=body]").input_value() == ""
+    assert form.locator("input[name=client_key]").input_value() != key
