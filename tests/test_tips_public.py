@@ -1,0 +1,156 @@
+"""Anonymous tips: any villager sends one without an account and follows it with a code and a key."""
+import io
+import re
+
+from sqlalchemy import func, select, text
+
+from zaloan.extensions import db
+from zaloan.models import Attachment, Category, Message, Tip, TipStatus, Unit, WatchPoint
+
+from .test_flow import jpeg_bytes
+
+ADDRESS, AGENT = "203.0.113.77", "ZaloTestAgent/9.9 (village phone)"
+
+
+def form_data(app, body="Có người lạ đi xe không biển số quanh trường học.", key="anon-key-000001", **extra):
+    with app.app_context():
+        cat = db.session.scalar(select(Category.id).where(Category.code == "suspicious"))
+        village = db.session.scalar(select(Unit.id).where(Unit.name == "Thôn Đồng Bé"))
+    data = {"category_id": str(cat), "body": body, "village_id": str(village), "watch_point_id": "0",
+            "place_text": "Cổng trường tiểu học", "urgency": "2", "client_key": key}
+    data.update(extra)
+    return data
+
+
+def send(client, app, **kw):
+    return client.post("/report/", data=form_data(app, **kw), content_type="multipart/form-data",
+                       environ_base={"REMOTE_ADDR": ADDRESS}, headers={"User-Agent": AGENT})
+
+
+def receipt(html):
+    codes = re.findall(r'<span class="code">([A-Z0-9]+)</span>', html)
+    assert len(codes) == 2, html
+    return codes  # the tip code, the follow-up key
+
+
+def test_the_public_form_needs_no_login_and_carries_a_key(client):
+    r = client.get("/report/")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert re.search(r'name="client_key" type="hidden" value="[A-Za-z0-9_-]{16,}"', html)
+    assert 'enctype="multipart/form-data"' in html and 'name="photos"' in html
+    assert "data-upload-url" not in html  # no account: photos go with the form itself
+
+
+def test_an_anonymous_tip_gets_a_code_and_a_key_and_reaches_the_officer(app, client, login_as):
+    r = send(client, app, photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+    assert r.status_code == 200
+    code, key = receipt(r.get_data(as_text=True))
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.code == code))
+        assert tip.informant_id is None and tip.status == TipStatus.NEW and len(tip.attachments) == 1
+        assert tip.anon_secret_hash and key not in tip.anon_secret_hash  # only a hash is kept
+        assert tip.attachments[0].uploader_id is None
+        tip_id = tip.id
+    page = login_as("officer").get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert "Cổng trường tiểu học" in page and "Người báo tin ẩn danh" in page
+    assert code in login_as("officer").get("/officer/").get_data(as_text=True)
+
+
+def test_no_client_address_or_user_agent_is_stored(app, client):
+    r = send(client, app)
+    code, _ = receipt(r.get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    client.post(f"/report/status/{tip_id}/messages", data={"body": "Tôi bổ sung.", "client_key": "anon-msg-00001"},
+                environ_base={"REMOTE_ADDR": ADDRESS}, headers={"User-Agent": AGENT})
+    with app.app_context():
+        for table in ("tips", "messages", "tip_events", "attachments", "audit_events"):
+            rows = db.session.execute(text(f"SELECT * FROM {table}")).all()
+            dump = repr(rows)
+            assert ADDRESS not in dump and "ZaloTestAgent" not in dump, table
+
+
+def test_a_retried_anonymous_send_shows_the_same_code_and_key(app, client):
+    first = receipt(send(client, app).get_data(as_text=True))
+    again = receipt(send(client, app).get_data(as_text=True))  # the first answer never reached the phone
+    assert first == again
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Tip.id)).where(Tip.client_key == "anon-key-000001")) == 1
+    other = send(client, app, body="Một chuyện khác hẳn.")
+    assert other.status_code == 409 and "đã đến nơi" in other.get_data(as_text=True)
+
+
+def test_follow_up_with_code_and_key_then_answer(app, client, login_as):
+    code, key = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    officer = login_as("officer")
+    assert officer.post(f"/officer/tips/{tip_id}/ask", data={"body": "Xe màu gì vậy?", "client_key": "ask-anon-0001"}
+                        ).status_code == 303
+    stranger = app.test_client()
+    assert stranger.get(f"/report/status/{tip_id}").status_code == 404  # not unlocked in this browser
+    wrong = stranger.post("/report/status", data={"code": code, "key": "AAAAAAAA"})
+    assert wrong.status_code == 404 and "Xe màu gì" not in wrong.get_data(as_text=True)
+    r = stranger.post("/report/status", data={"code": code.lower(), "key": f" {key[:4]}-{key[4:]} "})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/report/status/{tip_id}")
+    page = stranger.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    assert "Xe màu gì vậy?" in page and "Đã nhận" in page
+    r = stranger.post(f"/report/status/{tip_id}/messages", data={"body": "Xe màu đỏ.", "client_key": "anon-ans-0001"})
+    assert r.status_code == 303
+    assert "Xe màu đỏ." in officer.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    # The officer's queue marks the answer waiting.
+    assert "Người báo đã trả lời" in officer.get("/officer/").get_data(as_text=True)
+    officer.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "no_violation", "note": "Đã kiểm tra."})
+    page = stranger.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    assert "Đã xử lý" in page and "Đã kiểm tra." not in page
+
+
+def test_an_unlocked_anonymous_tip_does_not_open_informants_tips(app, client):
+    code, key = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        informant_tip = db.session.scalar(select(Tip.id).where(Tip.informant_id.is_not(None)))
+    assert client.get(f"/report/status/{informant_tip}").status_code == 404
+    assert client.post(f"/report/status/{informant_tip}/messages",
+                       data={"body": "x", "client_key": "anon-x-000001"}).status_code == 404
+    # An informant's tip code cannot be looked up on the public page, whatever the key.
+    with app.app_context():
+        informant_code = db.session.get(Tip, informant_tip).code
+    assert client.post("/report/status", data={"code": informant_code, "key": key}).status_code == 404
+
+
+def test_anonymous_answers_keep_once_and_a_changed_copy_gets_a_new_key(app, client):
+    code, _ = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    for _ in range(2):
+        assert client.post(f"/report/status/{tip_id}/messages",
+                           data={"body": "Thêm thông tin.", "client_key": "anon-same-0001"}).status_code == 303
+    r = client.post(f"/report/status/{tip_id}/messages", data={"body": "Khác rồi.", "client_key": "anon-same-0001"})
+    assert r.status_code == 409
+    html = r.get_data(as_text=True)
+    assert "Khác rồi." in html and 'value="anon-same-0001"' not in html
+    # The page lists the keys already used, so a phone's old draft of that answer is dropped.
+    assert re.search(r'data-spent="[^"]*anon-same-0001', html)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(Message.tip_id == tip_id)) == 1
+
+
+def test_anonymous_photos_are_never_served_to_the_public(app, client):
+    r = send(client, app, photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+    code, _ = receipt(r.get_data(as_text=True))
+    with app.app_context():
+        photo = db.session.scalar(select(Attachment.id).join(Tip).where(Tip.code == code))
+    assert client.get(f"/photos/{photo}").status_code in (302, 401)  # photos need an account
+    assert f"/photos/{photo}" not in r.get_data(as_text=True)
+
+
+def test_a_watch_point_alone_sets_the_village(app, client):
+    with app.app_context():
+        point = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Chợ Tân Thành"))
+        point_id, village_id = point.id, point.village_id
+    r = send(client, app, village_id="0", watch_point_id=str(point_id), key="anon-point-0001")
+    code, _ = receipt(r.get_data(as_text=True))
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.code == code))
+        assert tip.village_id == village_id and tip.watch_point_id == point_id
