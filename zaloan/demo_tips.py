@@ -11,7 +11,7 @@ from .models import Category, Finding, Outcome, Unit, Urgency, User, WatchPoint,
 
 
 def load(commune: Unit) -> None:
-    """Add tips: new, triaged with a thread, being verified (one task overdue), closed, a duplicate pair."""
+    """Add tips: new, triaged with a thread, being verified (a question waiting, one task overdue), closed, a duplicate pair."""
     def user(phone):
         return db.session.scalar(select(User).where(User.phone == phone))
 
@@ -55,6 +55,8 @@ def load(commune: Unit) -> None:
                              brief="Kiểm tra quán nước cạnh chợ vào buổi chiều, xem có tụ tập đánh bạc không.")
     db.session.flush()
     cases.accept_task(task.assignments[0], by=cuong)
+    # A question still waiting for the sender's answer.
+    cases.ask(checking, by=officer_a, body="Anh có biết nhóm đó thường tụ tập từ mấy giờ đến mấy giờ không?")
     late = tip(None, "theft", "Nhà tôi ở gần ngã tư bị mất trộm hai con gà đêm qua.", v4, crossroads,
                Urgency.NORMAL, hours_ago=80)
     overdue = cases.create_task(late, by=officer_b, verifiers=[dung], due_at=now + timedelta(hours=1),
