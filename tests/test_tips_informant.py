@@ -52,13 +52,13 @@ def test_a_question_waiting_is_shown_on_home_and_in_my_tips_until_answered(app, 
     assert "Cán bộ đang hỏi thêm bạn về 2 tin" in c.get("/informant/").get_data(as_text=True)
     mine = c.get("/informant/tips").get_data(as_text=True)
     assert mine.count("❓") == 2
-    row = re.search(rf'<a class="row-link" href="/informant/tips/{tip_id}">(.*?)</a>', mine, re.S).group(1)
+    row = re.search(rf'<a class="row-link stacked" href="/informant/tips/{tip_id}">(.*?)</a>', mine, re.S).group(1)
     assert "Cán bộ hỏi thêm" in row
     assert c.post(f"/informant/tips/{tip_id}/messages", data={"body": "Hai người.", "client_key": "ans-q-000001"}
                   ).status_code == 303
     mine = c.get("/informant/tips").get_data(as_text=True)
     assert mine.count("❓") == 1
-    assert "Cán bộ hỏi thêm" not in re.search(rf'<a class="row-link" href="/informant/tips/{tip_id}">(.*?)</a>',
+    assert "Cán bộ hỏi thêm" not in re.search(rf'<a class="row-link stacked" href="/informant/tips/{tip_id}">(.*?)</a>',
                                               mine, re.S).group(1)
     # Another informant's questions never show on this informant's pages, and theirs are all answered.
     assert "Cán bộ đang hỏi thêm" not in login_as("informant2").get("/informant/").get_data(as_text=True)
