@@ -9,6 +9,7 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 CHROMIUM = os.environ.get("ZALOAN_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -62,6 +63,42 @@ def login(page, phone: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     with page.expect_navigation():
         page.click("form button.btn.main")
+
+
+# Before a send: remember that this page is waiting for htmx to finish swapping the answer in.
+_MARK = """() => {
+  window.__zaloanSettled = false;
+  const done = () => { window.__zaloanSettled = true; };
+  for (const name of ["htmx:afterSettle", "htmx:sendError", "htmx:swapError"]) {
+    document.addEventListener(name, done, {once: true});
+  }
+  // An answer with nothing to swap in (204) is settled as soon as it arrives.
+  document.addEventListener("htmx:afterRequest", (e) => { if (e.detail.xhr.status === 204) done(); });
+}"""
+
+
+def sent(page, act, path: str | None = None) -> None:
+    """Run `act` (a click that sends a form or follows a link) and return once its answer is on screen.
+
+    With htmx the answer is on screen when the swap has settled; without it
+    (JavaScript off, or a plain form or link) when the new page has loaded.
+    A page that merely went idle is not enough: the click may not have
+    started anything yet. `path` limits the wait to a POST to that path.
+    """
+    htmx = page.evaluate("() => !!window.htmx")
+    if not htmx:
+        with page.expect_navigation():
+            act()
+        return
+    page.evaluate(_MARK)
+    if path is None:
+        act()
+    else:
+        with page.expect_response(lambda r: r.request.method == "POST" and urlsplit(r.url).path == path):
+            act()
+    # A new document has no mark (undefined !== false); an htmx swap sets it to true.
+    page.wait_for_function("() => window.__zaloanSettled !== false")
+    page.wait_for_load_state("load")
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from zaloan.extensions import db
 from zaloan.models import Outcome, TaskAssignment, Tip, TipStatus, VerificationTask
 
 from .checks import check_page
+from .phone import sent
 
 BODY = "Có nhóm người lạ tụ tập ở cổng chợ lúc sáng, nghi mua bán hàng cấm."
 BRIEF = "Kiểm tra khu vực cổng chợ Tân Thành buổi sáng, có nhóm người lạ tụ tập hay không."
@@ -59,9 +60,7 @@ def path_of(page) -> str:
 def submit(page, form):
     """Submit `form` with its main button and wait until the answer is on screen (htmx or not)."""
     action = urlsplit(form.get_attribute("action") or page.url).path
-    with page.expect_response(lambda r: r.request.method == "POST" and urlsplit(r.url).path == action):
-        form.locator("button.btn.main, button[type=submit]").first.click()
-    page.wait_for_load_state("networkidle")
+    sent(page, form.locator("button.btn.main, button[type=submit]").first.click, action)
 
 
 def latest_tip(app) -> Tip | None:

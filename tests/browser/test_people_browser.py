@@ -11,6 +11,7 @@ from zaloan.extensions import db
 from zaloan.models import User, WatchPoint
 
 from .checks import check_page
+from .phone import sent
 
 IDENTITY = ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010", "0900000010", "+84900000010")
 
@@ -55,9 +56,7 @@ def test_the_commander_manages_accounts_on_a_phone(app, phone):
     page.get_by_label("Số điện thoại").fill("0912 345 610")
     page.get_by_label("Thôn Hạ Lý").check()
     page.get_by_label("Trưởng thôn").check()
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Tạo tài khoản").click()
-    page.wait_for_load_state("networkidle")
+    sent(page, page.get_by_role("button", name="Tạo tài khoản").click)
     code = page.locator("p.code").inner_text()
     assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
     assert f"/activate/{code.replace('-', '')}" in page.content()
@@ -66,9 +65,7 @@ def test_the_commander_manages_accounts_on_a_phone(app, phone):
     # The identity, for a reason.
     page.goto(f"/people/{o['informant']}")
     page.get_by_label("Vì sao cần xem danh tính người này?").fill("Mời lên làm việc")
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Xem tên và số điện thoại").click()
-    page.wait_for_load_state("networkidle")
+    sent(page, page.get_by_role("button", name="Xem tên và số điện thoại").click)
     assert "Nguyễn Văn An" in page.content()
     check_page(page, "people-identity")
 
@@ -88,9 +85,7 @@ def test_the_commander_runs_places_on_a_phone(app, phone):
     page.get_by_label("Tên gọi (không bắt buộc), ví dụ: Chợ sáng").fill("Chợ chiều")
     page.get_by_label("Từ").fill("15:00")
     page.get_by_label("Đến").fill("15:00")
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Thêm khung giờ").click()
-    page.wait_for_load_state("networkidle")
+    sent(page, page.get_by_role("button", name="Thêm khung giờ").click)
     assert page.get_by_role("alert").filter(has_text="Giờ kết thúc phải khác giờ bắt đầu.").is_visible()
     assert page.get_by_label("Tên gọi (không bắt buộc), ví dụ: Chợ sáng").input_value() == "Chợ chiều"
     check_page(page, "places-window-error")
@@ -99,8 +94,7 @@ def test_the_commander_runs_places_on_a_phone(app, phone):
 def test_an_officer_sees_their_people_and_places_on_a_phone(app, phone):
     page = phone("officer")
     assert path_of(page) == "/officer/"
-    page.get_by_role("link", name="Người của tôi").click()
-    page.wait_for_load_state("networkidle")
+    sent(page, page.get_by_role("link", name="Người của tôi").click)
     assert path_of(page) == "/people/"
     check_page(page, "officer-people")
     fits(page)
