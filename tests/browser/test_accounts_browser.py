@@ -12,7 +12,7 @@ from zaloan.models import Role, Unit, UnitKind, User
 
 from ..conftest import PASSWORD, PHONES
 from .checks import check_page, screenshot
-from .phone import login
+from .phone import login, sent
 
 HOMES = {
     "commander": "/commander/",
@@ -52,8 +52,7 @@ def test_wrong_password_is_said_on_the_page(phone):
     page.goto("/login")
     page.fill("input[name=phone]", PHONES["officer"])
     page.fill("input[name=password]", "sai-mat-khau")
-    page.click("form button.btn.main")
-    page.wait_for_load_state()
+    sent(page, lambda: page.click("form button.btn.main"))
     assert path_of(page) == "/login"
     assert page.get_by_role("alert").filter(has_text="Sai số điện thoại hoặc mật khẩu.").is_visible()
     check_page(page, "login-wrong-password")
