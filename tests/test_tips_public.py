@@ -1,11 +1,12 @@
 """Anonymous tips: any villager sends one without an account and follows it with a code and a key."""
 import io
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
 from zaloan.extensions import db
-from zaloan.models import Attachment, Category, Message, Tip, TipStatus, Unit, WatchPoint
+from zaloan.models import Attachment, Category, Message, PublicAttempt, Tip, TipStatus, Unit, WatchPoint
 
 from .test_flow import jpeg_bytes
 
@@ -65,7 +66,7 @@ def test_no_client_address_or_user_agent_is_stored(app, client):
     client.post(f"/report/status/{tip_id}/messages", data={"body": "Tôi bổ sung.", "client_key": "anon-msg-00001"},
                 environ_base={"REMOTE_ADDR": ADDRESS}, headers={"User-Agent": AGENT})
     with app.app_context():
-        for table in ("tips", "messages", "tip_events", "attachments", "audit_events"):
+        for table in ("tips", "messages", "tip_events", "attachments", "audit_events", "public_attempts"):
             rows = db.session.execute(text(f"SELECT * FROM {table}")).all()
             dump = repr(rows)
             assert ADDRESS not in dump and "ZaloTestAgent" not in dump, table
@@ -154,3 +155,59 @@ def test_a_watch_point_alone_sets_the_village(app, client):
     with app.app_context():
         tip = db.session.scalar(select(Tip).where(Tip.code == code))
         assert tip.village_id == village_id and tip.watch_point_id == point_id
+
+
+def age_counts(app, hours: float) -> None:
+    """Move every counted use of the public forms `hours` back in time."""
+    with app.app_context():
+        for row in db.session.scalars(select(PublicAttempt)):
+            row.created_at -= timedelta(hours=hours)
+        db.session.commit()
+
+
+def tip_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Tip.id)))
+
+
+def test_a_flood_of_anonymous_tips_from_one_connection_is_slowed_and_loses_nothing(app, client):
+    for n in range(10):
+        assert send(client, app, key=f"flood-key-{n:06d}").status_code == 200
+    before = tip_count(app)
+    r = send(client, app, body="Tin thứ mười một trong một giờ.", key="flood-key-000010")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 429 and "Đã có nhiều tin gửi từ kết nối này trong một giờ qua" in html
+    assert "Tin thứ mười một trong một giờ." in html  # the text is still in the form
+    assert tip_count(app) == before
+    # A send retried after a lost answer is answered with its receipt, limit or not, and counts nothing.
+    again = send(client, app, key="flood-key-000003")
+    assert again.status_code == 200 and len(receipt(again.get_data(as_text=True))) == 2
+    assert tip_count(app) == before
+    # Another connection (another phone in the village) is not held back.
+    other = client.post("/report/", data=form_data(app, key="flood-key-other1"), content_type="multipart/form-data",
+                        environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert other.status_code == 200 and tip_count(app) == before + 1
+    # An hour later the first connection sends again; counts older than the limit are forgotten.
+    age_counts(app, 1.01)
+    assert send(client, app, key="flood-key-000011").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PublicAttempt.id))) == 1
+
+
+def test_guessing_follow_up_keys_is_stopped(app, client):
+    code, key = receipt(send(client, app).get_data(as_text=True))
+    guesser = app.test_client()
+    for n in range(20):
+        wrong = guesser.post("/report/status", data={"code": code, "key": f"WRONG{n:03d}"},
+                             environ_base={"REMOTE_ADDR": ADDRESS})
+        assert wrong.status_code == 404
+    # Even the right pair is refused now from this connection: guessing it would be no different.
+    r = guesser.post("/report/status", data={"code": code, "key": key}, environ_base={"REMOTE_ADDR": ADDRESS})
+    assert r.status_code == 429 and "Đã thử sai quá nhiều lần từ kết nối này" in r.get_data(as_text=True)
+    # The sender, on another connection, follows their tip as before.
+    ok = app.test_client().post("/report/status", data={"code": code, "key": key},
+                                environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    assert ok.status_code == 303
+    age_counts(app, 1.01)
+    r = guesser.post("/report/status", data={"code": code, "key": key}, environ_base={"REMOTE_ADDR": ADDRESS})
+    assert r.status_code == 303

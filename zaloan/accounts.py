@@ -11,12 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, session
-from sqlalchemy import and_, func, or_, select, update
+from flask import current_app, request, session
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from . import audit
 from .extensions import db
 from .models import (
+    PublicAttempt,
     ActivationCode,
     Informant,
     InformantPost,
@@ -298,6 +299,45 @@ def login_delay(phone_key: str, client_key: str) -> timedelta:
 
 def note_attempt(phone_key: str, client_key: str, success: bool) -> None:
     db.session.add(LoginAttempt(phone_key=phone_key, client_key=client_key, success=success))
+
+
+def client_key() -> str:
+    """Return the keyed hash of the client's address (behind the proxy, the address it saw)."""
+    return keyed("client:" + (request.remote_addr or "unknown"))
+
+
+# --- Forms open to anyone ----------------------------------------------------------------
+#
+# Anonymous tips and follow-up codes need no account, so they are counted per
+# client address, in the database (shared by all workers). The limits are
+# generous: one mobile carrier address can serve a whole village.
+
+PUBLIC_LIMITS = {
+    "tip": (10, timedelta(hours=1)),  # anonymous tips sent
+    "lookup": (20, timedelta(hours=1)),  # wrong code and key pairs tried
+}
+
+
+def public_wait(kind: str, client: str) -> timedelta:
+    """Return how long this client must wait before using the `kind` form again (zero: go ahead)."""
+    limit, window = PUBLIC_LIMITS[kind]
+    now = utcnow()
+    times = db.session.scalars(
+        select(PublicAttempt.created_at)
+        .where(PublicAttempt.kind == kind, PublicAttempt.client_key == client, PublicAttempt.created_at >= now - window)
+        .order_by(PublicAttempt.created_at.desc())
+        .limit(limit)
+    ).all()
+    if len(times) < limit:
+        return timedelta(0)
+    return max(times[-1] + window - now, timedelta(seconds=1))
+
+
+def note_public(kind: str, client: str) -> None:
+    """Count one use of the `kind` form by this client, and forget counts older than any limit."""
+    db.session.add(PublicAttempt(kind=kind, client_key=client))
+    oldest = max(window for _, window in PUBLIC_LIMITS.values())
+    db.session.execute(delete(PublicAttempt).where(PublicAttempt.created_at < utcnow() - oldest))
 
 
 # --- Areas and handover ------------------------------------------------------------------

@@ -341,6 +341,19 @@ class LoginAttempt(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class PublicAttempt(db.Model):
+    """One use of a form open to anyone (an anonymous tip sent, a wrong code tried), counted per client."""
+
+    __tablename__ = "public_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    client_key: Mapped[str] = mapped_column(String(64))  # keyed hash, not the address
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_public_attempts_kind_client", "kind", "client_key", "created_at"),)
+
+
 # --- Tips and the work on them ------------------------------------------------
 
 

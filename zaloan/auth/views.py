@@ -36,10 +36,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def client_address() -> str:
-    return request.remote_addr or "unknown"
-
-
 @bp.get("/")
 @allow(PUBLIC)
 def index():
@@ -59,7 +55,7 @@ def login():
     error = None
     if form.validate_on_submit():
         phone_key = accounts.keyed("phone:" + form.phone.data)
-        client_key = accounts.keyed("client:" + client_address())
+        client_key = accounts.client_key()
         wait = accounts.login_delay(phone_key, client_key)
         if wait.total_seconds() > 0:
             minutes = max(1, math.ceil(wait.total_seconds() / 60))

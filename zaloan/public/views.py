@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+from datetime import timedelta
 
 from flask import abort, current_app, request, session, url_for
 from flask_babel import gettext as _
@@ -17,7 +19,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import cases
-from ..accounts import CODE_ALPHABET, clean_code
+from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
 from ..formkit import local_now, renew_key
@@ -44,6 +46,10 @@ def the_commune() -> Unit:
         if wanted.isdigit() and c.id == int(wanted):
             return c
     return communes[0]
+
+
+def minutes(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds() / 60))
 
 
 def key_hash(key: str) -> str:
@@ -102,8 +108,20 @@ def new():
     error = None
     if form.validate_on_submit():
         key = follow_up_key(form.client_key.data)
-        tip, error = tip_from_form(form, commune, informant=None, uploader=None, anon_secret=key)
+        client = client_key()
+        # A send retried after a lost answer is the same tip: it never counts twice, nor is it refused.
+        retry = db.session.scalar(select(Tip.id).where(Tip.client_key == form.client_key.data)) is not None
+        wait = timedelta(0) if retry else public_wait("tip", client)
+        if wait:
+            error = cases.CaseError(_("Many tips were sent from this connection in the last hour. Please send again "
+                                      "in %(n)s minutes: what you wrote is kept. If it is urgent, call the commune "
+                                      "police.", n=minutes(wait)), 429)
+            tip = None
+        else:
+            tip, error = tip_from_form(form, commune, informant=None, uploader=None, anon_secret=key)
         if tip is not None:
+            if not retry:
+                note_public("tip", client)
             db.session.commit()
             unlock(tip)
             if tip.anon_secret_hash != key_hash(key):
@@ -122,6 +140,12 @@ def lookup():
     form = LookupForm()
     error = None
     if form.validate_on_submit():
+        client = client_key()
+        wait = public_wait("lookup", client)
+        if wait:
+            error = _("Too many wrong codes were tried from this connection. Please try again in %(n)s minutes.",
+                      n=minutes(wait))
+            return render("public/lookup.html", form=form, error=error, status=429)
         tip = db.session.scalar(select(Tip).where(Tip.code == clean_code(form.code.data)))
         ok = (
             tip is not None
@@ -132,6 +156,8 @@ def lookup():
         if ok:
             unlock(tip)
             return redirect_to("public.status", tip_id=tip.id)
+        note_public("lookup", client)
+        db.session.commit()
         error = _("No tip matches this code and key. Please check them.")
     return render("public/lookup.html", form=form, error=error, status=404 if error else (422 if form.errors else 200))
 
