@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from zaloan import cases
 from zaloan.extensions import db
-from zaloan.models import Attachment, Message, Tip, User
+from zaloan.models import Attachment, AuditEvent, Message, Tip, User
 
 from .test_flow import jpeg_bytes, send_tip
 
@@ -188,3 +188,39 @@ def test_my_tips_show_plain_words_and_no_police_work(app, login_as):
     assert all(t.code in html for t in tips)
     for hidden in briefs + notes + ["Đã hòa giải", "Trùng tin đã có", "Hoàng Văn Cường", alias, "Đã phân loại"]:
         assert hidden not in html
+
+
+def test_photos_never_sent_are_purged_after_a_week_and_nothing_else(app, login_as):
+    """A photo uploaded on its own and left behind goes after 7 days; sent photos and fresh ones stay."""
+    from datetime import timedelta
+
+    from zaloan import images
+
+    c = login_as("informant")
+
+    def upload(n):
+        r = c.post("/informant/photos", content_type="multipart/form-data",
+                   data={"photo": (io.BytesIO(jpeg_bytes(color=(n, 0, 0))), "p.jpg"), "client_key": f"purge-{n:08d}"})
+        return r.get_json()["id"]
+
+    left, fresh, used = upload(1), upload(2), upload(3)
+    tip_id = an_open_tip(app)
+    assert c.post(f"/informant/tips/{tip_id}/messages", data={"body": "Ảnh đây.", "client_key": "purge-ans-001",
+                                                            "photo_ids": str(used)}).status_code == 303
+    with app.app_context():
+        files = {i: images.path_of(db.session.get(Attachment, i).storage_name) for i in (left, fresh, used)}
+        for i in (left, used):
+            db.session.get(Attachment, i).created_at -= timedelta(days=8)
+        db.session.commit()
+    assert all(p.exists() for p in files.values())
+    result = app.test_cli_runner().invoke(args=["purge-photos"])
+    assert result.exit_code == 0 and "Unused photos deleted: 1" in result.output
+    with app.app_context():
+        assert db.session.get(Attachment, left) is None
+        assert db.session.get(Attachment, fresh) is not None and db.session.get(Attachment, used) is not None
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == "photos.purge")) == 1
+    assert not files[left].exists() and files[fresh].exists() and files[used].exists()
+    # The used photo is still shown in the thread; nothing left to purge the next night.
+    assert c.get(f"/photos/{used}").status_code == 200
+    assert "Unused photos deleted: 0" in app.test_cli_runner().invoke(args=["purge-photos"]).output

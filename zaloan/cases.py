@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit
 from .accounts import CODE_ALPHABET
 from .extensions import db
-from .images import StoredImage
+from .images import StoredImage, path_of
 from .models import (
     Attachment,
     Category,
@@ -156,6 +156,37 @@ def own_unlinked_photos(uploader: User | None, ids: list[int]) -> list[Attachmen
     ):
         raise CaseError(_("These photos cannot be used."), 422)
     return list(rows)
+
+
+UNUSED_PHOTO_DAYS = 7
+
+
+def purge_unused_photos(older_than: timedelta = timedelta(days=UNUSED_PHOTO_DAYS)) -> int:
+    """Delete photos sent on their own but never attached to a tip, answer or report; return how many.
+
+    Such a photo is left when a phone uploads it and then never sends the
+    form (a reload, a change of mind). A form still open holds its photos by
+    id, so only photos older than `older_than` go. Commits; the files are
+    removed once the rows are gone.
+    """
+    rows = db.session.scalars(
+        select(Attachment).where(
+            Attachment.tip_id.is_(None),
+            Attachment.message_id.is_(None),
+            Attachment.assignment_id.is_(None),
+            Attachment.created_at < utcnow() - older_than,
+        )
+    ).all()
+    if not rows:
+        return 0
+    names = [r.storage_name for r in rows]
+    for r in rows:
+        db.session.delete(r)
+    audit.record("photos.purge", count=len(names), days=older_than.days)
+    db.session.commit()
+    for name in names:
+        path_of(name).unlink(missing_ok=True)
+    return len(names)
 
 
 def upload_photo(uploader: User, photo: StoredImage, client_key: str | None) -> Attachment:

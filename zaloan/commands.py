@@ -64,6 +64,18 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Backup written to {path} ({size} bytes), integrity checked.")
 
+    @app.cli.command("purge-photos")
+    @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
+                  help="Keep unused photos younger than this many days (a form may still be open).")
+    def purge_photos_command(days: int):
+        """Delete photos uploaded on their own but never sent with a tip, answer or report."""
+        from datetime import timedelta
+
+        from .cases import purge_unused_photos
+
+        count = purge_unused_photos(timedelta(days=days))
+        click.echo(f"Unused photos deleted: {count} (older than {days} days).")
+
     @app.cli.command("audit-verify")
     def audit_verify_command():
         """Check the audit log's hash chain; name the first bad row."""
