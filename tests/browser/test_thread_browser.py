@@ -99,3 +99,21 @@ def test_a_tip_whose_reply_was_lost_is_not_offered_again(app, phone):
     form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
     assert form.locator("textarea[name=body]").input_value() == ""
     assert form.locator("input[name=client_key]").input_value() != key
+
+
+def test_a_refused_send_brings_its_reason_into_view(app, phone):
+    """The form is long on a phone: after a refused send the first error is on screen, not above it."""
+    from playwright.sync_api import expect
+
+    from .phone import sent
+
+    page = phone("informant")
+    page.goto("/informant/tips/new")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    button = form.locator("button.btn.main")
+    button.scroll_into_view_if_needed()
+    sent(page, button.click, "/informant/tips/new")
+    error = page.locator(".err[role=alert]").first
+    expect(error).to_be_in_viewport()
+    assert error.inner_text().strip()
+    check_page(page, "informant-tip-refused")

@@ -177,6 +177,12 @@
       if (btn) btn.textContent = btn.getAttribute("data-label");
     }
   });
+  // A refused send: bring the first words saying why into view (they may sit above the button).
+  d.addEventListener("htmx:afterSettle", function (e) {
+    if (!e.detail.xhr || e.detail.xhr.status < 400) return;
+    var m = $$(".err[role=alert]").filter(function (x) { return x.textContent.trim(); })[0];
+    if (m) { m.tabIndex = -1; m.focus({preventScroll: true}); m.scrollIntoView({block: "center"}); }
+  });
   // A form waits for photos still uploading, then goes by itself.
   d.addEventListener("submit", function (e) {
     if (e.target._pending > 0) { e.preventDefault(); e.stopImmediatePropagation(); e.target._go = 1; }
