@@ -2,6 +2,7 @@
 import io
 import re
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select, text
 
@@ -211,3 +212,52 @@ def test_guessing_follow_up_keys_is_stopped(app, client):
     age_counts(app, 1.01)
     r = guesser.post("/report/status", data={"code": code, "key": key}, environ_base={"REMOTE_ADDR": ADDRESS})
     assert r.status_code == 303
+
+
+def test_an_anonymous_answer_carries_a_photo_shown_only_to_its_sender_and_the_police(app, client, login_as):
+    code, _ = receipt(send(client, app, photos=(io.BytesIO(jpeg_bytes()), "anh.jpg")).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+        tip_photo = db.session.scalar(select(Attachment.id).where(Attachment.tip_id == tip_id))
+        other_photo = db.session.scalar(select(Attachment.id).where(Attachment.tip_id != tip_id))
+    page = client.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    assert 'name="photos"' in page and "data-upload-url" not in page  # plain multipart, no account
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    for _ in range(2):  # the second is a retry after a lost answer: one message, no file left over
+        r = client.post(f"/report/status/{tip_id}/messages", content_type="multipart/form-data",
+                        data={"body": "Ảnh chụp chiếc xe.", "client_key": "anon-photo-0001",
+                              "photos": (io.BytesIO(jpeg_bytes(color=(0, 90, 0))), "xe.jpg")})
+        assert r.status_code == 303
+    with app.app_context():
+        msg = db.session.scalar(select(Message).where(Message.tip_id == tip_id, Message.from_police.is_(False)))
+        assert len(msg.attachments) == 1 and msg.attachments[0].uploader_id is None
+        photo = msg.attachments[0].id
+        names = set(db.session.scalars(select(Attachment.storage_name)))
+    assert {p.name for p in uploads.iterdir()} == names
+    url = f"/report/status/{tip_id}/photos/{photo}"
+    assert url in client.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    r = client.get(url)
+    assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.headers["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in r.headers["Cache-Control"]
+    # Another browser, the tip's own photo, another tip's photo, a photo under another tip: 404.
+    assert app.test_client().get(url).status_code == 404
+    assert client.get(f"/report/status/{tip_id}/photos/{tip_photo}").status_code == 404
+    assert client.get(f"/report/status/{tip_id}/photos/{other_photo}").status_code == 404
+    assert f"/photos/{tip_photo}" not in client.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    # The officer sees it on the tip page, through the checked photo route.
+    officer = login_as("officer")
+    assert f"/photos/{photo}" in officer.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert officer.get(f"/photos/{photo}").status_code == 200
+
+
+def test_a_bad_photo_in_an_anonymous_answer_is_refused_and_keeps_the_text(app, client):
+    code, _ = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    r = client.post(f"/report/status/{tip_id}/messages", content_type="multipart/form-data",
+                    data={"body": "Kèm ảnh.", "client_key": "anon-bad-00001",
+                          "photos": (io.BytesIO(b"<html><script>alert(1)</script>"), "x.jpg")})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "Chỉ gửi được ảnh" in html and "Kèm ảnh." in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Message.id)).where(Message.tip_id == tip_id)) == 0

@@ -101,3 +101,17 @@ def discard(photos: list[images.StoredImage]) -> None:
     """Remove stored files of a request that did not create anything."""
     for p in photos:
         images.path_of(p.storage_name).unlink(missing_ok=True)
+
+
+def discard_unattached(photos: list[images.StoredImage]) -> None:
+    """After a commit, remove the files no attachment names (a retried send answered with the first one)."""
+    if not photos:
+        return
+    from sqlalchemy import select
+
+    from .extensions import db
+    from .models import Attachment
+
+    names = [p.storage_name for p in photos]
+    kept = set(db.session.scalars(select(Attachment.storage_name).where(Attachment.storage_name.in_(names))))
+    discard([p for p in photos if p.storage_name not in kept])

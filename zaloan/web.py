@@ -84,4 +84,6 @@ def set_headers(resp):
 def init_web(app: Flask) -> None:
     app.extensions["asset_hashes"] = _asset_hashes(app)
     app.jinja_env.globals["asset_url"] = asset_url
+    # Where a page links a photo; the anonymous follow-up page passes its own.
+    app.jinja_env.globals["photo_url"] = lambda a: url_for("photos.show", attachment_id=a.id)
     app.after_request(set_headers)

@@ -10,7 +10,16 @@ from wtforms.validators import ValidationError
 
 from .. import cases, images
 from ..extensions import db
-from ..formkit import PHOTO_PROBLEMS, check_past, discard, local_now, photo_ids, renew_key, stored_photos
+from ..formkit import (
+    PHOTO_PROBLEMS,
+    check_past,
+    discard,
+    discard_unattached,
+    local_now,
+    photo_ids,
+    renew_key,
+    stored_photos,
+)
 from ..models import Category, Message, Role, Tip, TipStatus, Unit, WatchPoint
 from ..permissions import allow, get_or_404, is_tip_sender
 from ..web import redirect_to, render, wants_fragment
@@ -218,6 +227,7 @@ def answer(tip_id: int):
                 error, status = exc.message, exc.status
             else:
                 db.session.commit()
+                discard_unattached(photos)
                 if wants_fragment():
                     return show_thread(t, answered=True)
                 return redirect_to("informant.tip", tip_id=t.id, answered=1, _anchor="thread")

@@ -11,7 +11,11 @@ from . import bp
 @allow(ANY_USER)
 def show(attachment_id: int):
     """Send a photo with a safe type, never cached by shared caches."""
-    photo = get_or_404(Attachment, attachment_id, can_see_photo)
+    return send_photo(get_or_404(Attachment, attachment_id, can_see_photo))
+
+
+def send_photo(photo: Attachment):
+    """Send a stored photo the caller has checked, as a JPEG no other origin or cache may reuse."""
     path = images.path_of(photo.storage_name)
     if not path.is_file():
         abort(404)

@@ -16,16 +16,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from .. import cases
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
-from ..formkit import local_now, renew_key
+from ..formkit import discard, discard_unattached, local_now, renew_key, stored_photos
 from ..informant.views import fill_choices, spent_message_keys, tip_from_form
-from ..models import Tip, Unit, UnitKind
+from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
+from ..photos.views import send_photo
 from ..web import redirect_to, render, wants_fragment
 from . import bp
 
@@ -166,8 +167,34 @@ def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = No
                 answered: bool = False):
     """Render the anonymous tip's status with its thread (the page), or the thread alone for htmx."""
     return render("public/status.html", "informant/_thread.html", tip=tip, form=form or AnswerForm(formdata=None), error=error,
-                  status=status, answered=answered, hide_photos=True, spent=spent_message_keys(tip, None),
-                  thread_action=url_for("public.answer", tip_id=tip.id))
+                  status=status, answered=answered, spent=spent_message_keys(tip, None), upload_url="",
+                  thread_action=url_for("public.answer", tip_id=tip.id),
+                  photo_url=lambda a: url_for("public.photo", tip_id=tip.id, attachment_id=a.id))
+
+
+def sent_photo(tip: Tip, attachment_id: int) -> Attachment:
+    """Return a photo the anonymous sender sent in `tip`'s thread; 404 for any other.
+
+    Like the tip's text, the photos sent with the tip itself are not shown
+    back: a code and key that fall into other hands show only the thread.
+    """
+    photo = db.session.get(Attachment, attachment_id)
+    if (
+        photo is None
+        or photo.uploader_id is not None  # only what came without an account: never the police's
+        or photo.assignment_id is not None  # never a verifier's report photo
+        or photo.message_id is None
+        or photo.message.tip_id != tip.id
+    ):
+        abort(404)
+    return photo
+
+
+@bp.get("/status/<int:tip_id>/photos/<int:attachment_id>")
+@allow(PUBLIC)
+def photo(tip_id: int, attachment_id: int):
+    """A photo the anonymous sender sent, for the browser that unlocked the tip."""
+    return send_photo(sent_photo(allowed_tip(tip_id), attachment_id))
 
 
 @bp.get("/status/<int:tip_id>")
@@ -180,20 +207,28 @@ def status(tip_id: int):
 @bp.post("/status/<int:tip_id>/messages")
 @allow(PUBLIC)
 def answer(tip_id: int):
-    """Answer the officer's question on an anonymous tip (text only)."""
+    """Answer the officer's question on an anonymous tip (text, photos, or both)."""
     tip = allowed_tip(tip_id)
     form = AnswerForm()
     error, status = None, 422
     if form.validate_on_submit():
         try:
-            cases.answer(tip, author=None, body=form.body.data or "", client_key=form.client_key.data)
-        except cases.CaseError as exc:
-            db.session.rollback()
-            renew_key(form, exc)
-            error, status = exc.message, exc.status
-        else:
-            db.session.commit()
-            if wants_fragment():
-                return show_status(tip, answered=True)
-            return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
+            photos = stored_photos()
+        except ValidationError as exc:
+            photos, error = None, str(exc)
+        if photos is not None:
+            try:
+                cases.answer(tip, author=None, body=form.body.data or "", photos=photos,
+                             client_key=form.client_key.data)
+            except cases.CaseError as exc:
+                discard(photos)
+                db.session.rollback()
+                renew_key(form, exc)
+                error, status = exc.message, exc.status
+            else:
+                db.session.commit()
+                discard_unattached(photos)
+                if wants_fragment():
+                    return show_status(tip, answered=True)
+                return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
     return show_status(tip, form, error=error, status=status)
