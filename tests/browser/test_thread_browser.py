@@ -1,13 +1,14 @@
 """The tip's private thread on a phone: answers go once, and the box is empty after each."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from zaloan.extensions import db
 from zaloan.models import Message, Tip, User
 
 from .checks import check_page
-from .test_flow_browser import submit
+from .test_flow_browser import photo, submit  # noqa: F401 (photo is a fixture)
 
 
 def tip_with_a_question(app) -> int:
@@ -117,3 +118,32 @@ def test_a_refused_send_brings_its_reason_into_view(app, phone):
     expect(error).to_be_in_viewport()
     assert error.inner_text().strip()
     check_page(page, "informant-tip-refused")
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["htmx", "no-js"])
+def test_an_anonymous_sender_answers_with_a_photo(app, phone, photo, js):
+    """Without an account: send a tip, open it from the receipt, answer with a photo, see it in the thread."""
+    from .phone import sent
+
+    page = phone(java_script_enabled=js)
+    page.goto("/report/")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    form.locator("input[name=category_id]").first.check()
+    form.locator("textarea[name=body]").fill("Có người lạ hỏi đường vào xóm.")
+    sent(page, form.locator("button.btn.main").click, "/report/")
+    sent(page, page.get_by_role("link", name="Xem tin của tôi").click)
+    if js:
+        check_page(page, "anonymous-status")
+    thread = page.locator("#thread form")
+    thread.locator("textarea[name=body]").fill("Ảnh người đó đây.")
+    thread.locator("input[name=photos]").set_input_files(str(photo))
+    sent(page, thread.locator("button.btn.main").click)
+    img = page.locator("#thread ol img.thumb").first
+    assert "/photos/" in img.get_attribute("src") and "/report/status/" in img.get_attribute("src")
+    if js:
+        img.scroll_into_view_if_needed()
+        page.wait_for_function("(i) => i.complete && i.naturalWidth > 0", arg=img.element_handle())
+        check_page(page, "anonymous-answered")
+    with app.app_context():
+        msg = db.session.scalar(select(Message).where(Message.body == "Ảnh người đó đây."))
+        assert len(msg.attachments) == 1 and msg.attachments[0].uploader_id is None
