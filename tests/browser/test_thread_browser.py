@@ -147,3 +147,45 @@ def test_an_anonymous_sender_answers_with_a_photo(app, phone, photo, js):
     with app.app_context():
         msg = db.session.scalar(select(Message).where(Message.body == "Ảnh người đó đây."))
         assert len(msg.attachments) == 1 and msg.attachments[0].uploader_id is None
+
+
+def test_an_anonymous_photo_is_shrunk_on_the_phone_before_it_goes(app, phone, tmp_path):
+    """No account, so no upload one by one: the form's own photo is made small in place, then sent."""
+    import io
+    import random
+
+    from PIL import Image
+
+    from .phone import sent
+
+    rng = random.Random(3)
+    img = Image.new("RGB", (80, 60))
+    img.putdata([(rng.randrange(256), rng.randrange(256), rng.randrange(256)) for _ in range(80 * 60)])
+    big = tmp_path / "may-anh.jpg"
+    buf = io.BytesIO()
+    img.resize((4000, 3000)).save(buf, "JPEG", quality=95)
+    big.write_bytes(buf.getvalue())
+    page = phone()
+    page.goto("/report/")
+    form = page.locator("form[method=post]", has=page.locator("textarea[name=body]"))
+    form.locator("input[name=category_id]").first.check()
+    form.locator("textarea[name=body]").fill("Ảnh chụp từ xa.")
+    form.locator("input[name=photos]").set_input_files(str(big))
+    sizes = []  # what reached the server: the browser does not hand a file body to the test
+    inner = app.wsgi_app
+
+    def measure(environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/report/":
+            sizes.append(int(environ.get("CONTENT_LENGTH") or 0))
+        return inner(environ, start_response)
+
+    app.wsgi_app = measure
+    try:
+        sent(page, form.locator("button.btn.main").click, "/report/")
+    finally:
+        app.wsgi_app = inner
+    assert len(sizes) == 1 and sizes[0] < big.stat().st_size / 3, (sizes, big.stat().st_size)
+    assert page.locator("span.code").count() == 2  # the receipt: the tip went, with its photo
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.body == "Ảnh chụp từ xa."))
+        assert len(tip.attachments) == 1 and max(tip.attachments[0].width, tip.attachments[0].height) == 1600

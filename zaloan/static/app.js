@@ -85,6 +85,12 @@
     }, fallback);
   }
 
+  // One piece of photo work is over; a send that waited for it goes now.
+  function settle(form) {
+    form._pending--;
+    if (!form._pending && form._go) { form._go = 0; form.requestSubmit ? form.requestSubmit() : form.submit(); }
+  }
+
   function uploadOne(box, form, file) {
     var row = el("div", "up"), bar = el("progress"), label = el("span", "pct", "0%");
     var cancel = el("button", "btn", T.cancel), ck = key(), xhr;
@@ -94,10 +100,7 @@
     row.appendChild(bar); row.appendChild(label); row.appendChild(cancel);
     box.appendChild(row);
     form._pending = (form._pending || 0) + 1;
-    function finish() {
-      form._pending--; cancel.remove();
-      if (!form._pending && form._go) { form._go = 0; form.requestSubmit ? form.requestSubmit() : form.submit(); }
-    }
+    function finish() { cancel.remove(); settle(form); }
     function send(blob) {
       var fd = new FormData();
       fd.append("photo", blob, "photo.jpg");
@@ -139,7 +142,31 @@
     shrink(file, send);
   }
 
+  // Without an account the photos go with the form itself: shrink them in place first.
+  function shrinkInPlace(input, form) {
+    if (!window.DataTransfer || !window.File) return;
+    input.addEventListener("change", function () {
+      var files = Array.prototype.slice.call(input.files || []), out = [], left = files.length;
+      if (!left) return;
+      form._pending = (form._pending || 0) + 1;
+      files.forEach(function (f, i) {
+        shrink(f, function (b) {
+          out[i] = b === f ? f : new File([b], "anh-" + (i + 1) + ".jpg", { type: "image/jpeg" });
+          if (--left) return;
+          try {
+            var dt = new DataTransfer();
+            out.forEach(function (x) { dt.items.add(x); });
+            input.files = dt.files;
+          } catch (e) { /* the photos go as they are */ }
+          settle(form);
+        });
+      });
+    });
+  }
+
   function enhancePhotos(form) {
+    var plain = $("input[type=file]:not([data-upload-url])", form);
+    if (plain) shrinkInPlace(plain, form);
     var input = $("input[type=file][data-upload-url]", form);
     if (!input || !window.FormData || !window.XMLHttpRequest) return;
     var box = el("div", "uploads");
