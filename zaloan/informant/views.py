@@ -204,31 +204,39 @@ def tip(tip_id: int):
     return show_thread(t, answered=request.args.get("answered") == "1")
 
 
+def take_answer(t: Tip, form: AnswerForm, *, author) -> tuple[bool, str | None, int]:
+    """Keep the sender's answer in `form` (text, photos) on `t`: (sent, error, status). Commits when sent.
+
+    Shared by informants and anonymous senders (`author` None).
+    """
+    if not form.validate_on_submit():
+        return False, None, 422
+    try:
+        photos = stored_photos()
+    except ValidationError as exc:
+        return False, str(exc), 422
+    try:
+        cases.answer(t, author=author, body=form.body.data or "", photos=photos, photo_ids=photo_ids(),
+                     client_key=form.client_key.data)
+    except cases.CaseError as exc:
+        discard(photos)
+        db.session.rollback()
+        renew_key(form, exc)
+        return False, exc.message, exc.status
+    db.session.commit()
+    discard_unattached(photos)  # a retry answered with the first send keeps no second copy
+    return True, None, 200
+
+
 @bp.post("/tips/<int:tip_id>/messages")
 @allow(Role.INFORMANT)
 def answer(tip_id: int):
     """Answer the officer in the tip's thread (text, photos)."""
     t = get_or_404(Tip, tip_id, is_tip_sender)
     form = AnswerForm()
-    error, status = None, 422
-    if form.validate_on_submit():
-        try:
-            photos = stored_photos()
-        except ValidationError as exc:
-            photos, error = None, str(exc)
-        if photos is not None:
-            try:
-                cases.answer(t, author=current_user, body=form.body.data or "", photos=photos,
-                             photo_ids=photo_ids(), client_key=form.client_key.data)
-            except cases.CaseError as exc:
-                discard(photos)
-                db.session.rollback()
-                renew_key(form, exc)
-                error, status = exc.message, exc.status
-            else:
-                db.session.commit()
-                discard_unattached(photos)
-                if wants_fragment():
-                    return show_thread(t, answered=True)
-                return redirect_to("informant.tip", tip_id=t.id, answered=1, _anchor="thread")
+    sent, error, status = take_answer(t, form, author=current_user)
+    if sent:
+        if wants_fragment():
+            return show_thread(t, answered=True)
+        return redirect_to("informant.tip", tip_id=t.id, answered=1, _anchor="thread")
     return show_thread(t, form, error=error, status=status)

@@ -16,14 +16,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import StringField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms.validators import DataRequired, Length
 
 from .. import cases
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
-from ..formkit import discard, discard_unattached, local_now, renew_key, stored_photos
-from ..informant.views import fill_choices, spent_message_keys, tip_from_form
+from ..formkit import local_now
+from ..informant.views import fill_choices, spent_message_keys, take_answer, tip_from_form
 from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
 from ..photos.views import send_photo
@@ -210,25 +210,9 @@ def answer(tip_id: int):
     """Answer the officer's question on an anonymous tip (text, photos, or both)."""
     tip = allowed_tip(tip_id)
     form = AnswerForm()
-    error, status = None, 422
-    if form.validate_on_submit():
-        try:
-            photos = stored_photos()
-        except ValidationError as exc:
-            photos, error = None, str(exc)
-        if photos is not None:
-            try:
-                cases.answer(tip, author=None, body=form.body.data or "", photos=photos,
-                             client_key=form.client_key.data)
-            except cases.CaseError as exc:
-                discard(photos)
-                db.session.rollback()
-                renew_key(form, exc)
-                error, status = exc.message, exc.status
-            else:
-                db.session.commit()
-                discard_unattached(photos)
-                if wants_fragment():
-                    return show_status(tip, answered=True)
-                return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
+    sent, error, status = take_answer(tip, form, author=None)
+    if sent:
+        if wants_fragment():
+            return show_status(tip, answered=True)
+        return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
     return show_status(tip, form, error=error, status=status)
