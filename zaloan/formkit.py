@@ -9,11 +9,13 @@ from zoneinfo import ZoneInfo
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from wtforms import HiddenField
 from wtforms.validators import ValidationError
 
 from . import images
-from .models import utcnow
+from .extensions import db
+from .models import Attachment, utcnow
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -107,11 +109,6 @@ def discard_unattached(photos: list[images.StoredImage]) -> None:
     """After a commit, remove the files no attachment names (a retried send answered with the first one)."""
     if not photos:
         return
-    from sqlalchemy import select
-
-    from .extensions import db
-    from .models import Attachment
-
     names = [p.storage_name for p in photos]
     kept = set(db.session.scalars(select(Attachment.storage_name).where(Attachment.storage_name.in_(names))))
     discard([p for p in photos if p.storage_name not in kept])
