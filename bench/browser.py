@@ -171,11 +171,8 @@ def measure_pages(browser, profile, base):
     return rows
 
 
-def send_tip(browser, profile, base, photo: Path):
-    """Send a tip with the photo through the real form (JS shrinks and uploads it)."""
-    context, page, cdp, meter, cond = shaped_page(browser, profile, base)
-    login(page, "0900000010")
-    page.goto("/informant/tips/new", wait_until="load")
+def fill_and_send(page, cdp, meter, cond, photo: Path, done: str) -> tuple[float, int]:
+    """On a loaded tip form: shape the network, fill it with the photo, send; (seconds, bytes sent) until `done`."""
     shape(cdp, cond)
     meter.sent = 0
     start = time.perf_counter()
@@ -183,29 +180,27 @@ def send_tip(browser, profile, base, photo: Path):
     page.fill("textarea[name=body]", "Có người lạ tụ tập ở cổng chợ, nghi mua bán trái phép.")
     page.set_input_files("input[type=file]", str(photo))
     page.click("button.btn.main")
-    page.wait_for_selector("[data-clear-draft]", timeout=600_000)
-    elapsed = time.perf_counter() - start
-    sent = meter.sent
+    page.wait_for_selector(done, timeout=600_000)
+    return time.perf_counter() - start, meter.sent
+
+
+def send_tip(browser, profile, base, photo: Path):
+    """Send a tip with the photo through the real form (JS shrinks and uploads it)."""
+    context, page, cdp, meter, cond = shaped_page(browser, profile, base)
+    login(page, "0900000010")
+    page.goto("/informant/tips/new", wait_until="load")
+    result = fill_and_send(page, cdp, meter, cond, photo, "[data-clear-draft]")
     context.close()
-    return elapsed, sent
+    return result
 
 
 def send_anonymous_tip(browser, profile, base, photo: Path):
     """Send a tip with the photo without an account (JS shrinks it in place; it goes with the form)."""
     context, page, cdp, meter, cond = shaped_page(browser, profile, base)
     page.goto("/report/", wait_until="load")
-    shape(cdp, cond)
-    meter.sent = 0
-    start = time.perf_counter()
-    page.check("input[name=category_id] >> nth=0")
-    page.fill("textarea[name=body]", "Có người lạ tụ tập ở cổng chợ, nghi mua bán trái phép.")
-    page.set_input_files("input[type=file]", str(photo))
-    page.click("button.btn.main")
-    page.wait_for_selector("span.code", timeout=600_000)  # the receipt: tip code and follow-up key
-    elapsed = time.perf_counter() - start
-    sent = meter.sent
+    result = fill_and_send(page, cdp, meter, cond, photo, "span.code")  # the receipt: code and key
     context.close()
-    return elapsed, sent
+    return result
 
 
 def plain_upload(browser, profile, bare_base, photo: Path):
