@@ -166,6 +166,40 @@ class Unit(db.Model):
         return ", ".join([self.name] + [u.name for u in self.ancestors()])
 
 
+class CommuneSettings(db.Model):
+    """What the commander sets for the commune: the on-duty number, default due times of tasks."""
+
+    __tablename__ = "commune_settings"
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    # The commune police's on-duty phone number, shown as a tel: link beside 113 (digits, +, spaces).
+    duty_phone: Mapped[str] = mapped_column(String(20), default="")
+    # Default time a verifier has to report, by the tip's urgency (Urgency.LOW .. EMERGENCY), in hours.
+    due_hours_low: Mapped[int] = mapped_column(Integer, default=72)
+    due_hours_normal: Mapped[int] = mapped_column(Integer, default=24)
+    due_hours_high: Mapped[int] = mapped_column(Integer, default=12)
+    due_hours_emergency: Mapped[int] = mapped_column(Integer, default=2)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    DEFAULT_DUE_HOURS = {1: 72, 2: 24, 3: 12, 4: 2}
+
+    def due_hours(self, urgency: int) -> int:
+        """Return the default hours a verification task of this urgency is due in."""
+        column = {1: "due_hours_low", 2: "due_hours_normal", 3: "due_hours_high", 4: "due_hours_emergency"}
+        value = getattr(self, column.get(urgency, "due_hours_normal"), None)
+        return value if value else self.DEFAULT_DUE_HOURS.get(urgency, 24)
+
+    @classmethod
+    def of(cls, commune_id: int) -> CommuneSettings:
+        """Return the commune's settings; an unsaved row with the defaults when none were set."""
+        row = db.session.get(cls, commune_id)
+        if row is None:
+            row = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
+                      due_hours_high=12, due_hours_emergency=2)
+        return row
+
+
 class WatchPoint(db.Model):
     """A place in a village where informants keep watch (điểm nắm tình hình)."""
 
@@ -178,6 +212,7 @@ class WatchPoint(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
 
     village: Mapped[Unit] = relationship()
     windows: Mapped[list[TimeWindow]] = relationship(
@@ -195,6 +230,7 @@ class TimeWindow(db.Model):
     starts: Mapped[time] = mapped_column(Time)
     ends: Mapped[time] = mapped_column(Time)  # may be earlier than starts: crosses midnight
     label: Mapped[str] = mapped_column(String(80), default="")
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
 
     watch_point: Mapped[WatchPoint] = relationship(back_populates="windows")
 
@@ -225,6 +261,7 @@ class User(UserMixin, db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
 
     commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])
     village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
@@ -369,6 +406,7 @@ class Category(db.Model):
     emoji: Mapped[str] = mapped_column(String(8), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
 
     __table_args__ = (UniqueConstraint("commune_id", "code"),)
 
@@ -398,6 +436,9 @@ class Tip(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When a police officer first opened the tip (the sender is told); null: nobody has read it yet.
+    first_read_at: Mapped[datetime | None] = mapped_column(DateTime)
+    first_read_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Idempotency: the key the sender's form made; a retried POST finds this tip.
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
@@ -494,9 +535,13 @@ class VerificationTask(db.Model):
     brief: Mapped[str] = mapped_column(Text)  # never the raw tip text
     place_hint: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    # Chosen by the officer on the task form (the tip's urgency is offered), shown to the verifiers.
+    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL)
     status: Mapped[str] = mapped_column(String(16), default=TaskStatus.OPEN, index=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     tip: Mapped[Tip] = relationship(back_populates="tasks")
     village: Mapped[Unit] = relationship()
