@@ -9,6 +9,7 @@ from zaloan import cases
 from zaloan.extensions import db
 from zaloan.models import (
     Attachment,
+    AuditEvent,
     Category,
     Outcome,
     Tip,
@@ -248,3 +249,56 @@ def test_the_commander_works_on_any_tip_and_officer2_on_none_of_officer1s(app, l
     assert kinds(app, tip_id) == ["submitted"]
     assert commander.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": Outcome.HIGHER_POLICE}).status_code == 303
     assert kinds(app, tip_id) == ["submitted", "outcome"]
+
+
+
+def audits(app, tip_id, action):
+    with app.app_context():
+        return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action,
+                                                                        AuditEvent.target_id == tip_id))
+
+
+def test_saving_the_triage_unchanged_adds_nothing(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    with app.app_context():
+        cat = db.session.scalar(select(Category.id).where(Category.code == "theft"))
+    data = {"category_id": str(cat), "urgency": "3"}
+    assert c.post(f"/officer/tips/{tip_id}/triage", data=data).status_code == 303
+    with app.app_context():
+        touched = db.session.get(Tip, tip_id).updated_at
+    for headers in ({}, HTMX):  # "Lưu" pressed again, as a plain form and through htmx
+        assert c.post(f"/officer/tips/{tip_id}/triage", data=data, headers=headers).status_code in (200, 303)
+    assert kinds(app, tip_id) == ["submitted", "triaged"]
+    assert audits(app, tip_id, "tip.triage") == 1
+    with app.app_context():
+        assert db.session.get(Tip, tip_id).updated_at == touched  # the queue sees no change
+    # A real change is still recorded.
+    assert c.post(f"/officer/tips/{tip_id}/triage", data={**data, "urgency": "4"}).status_code == 303
+    assert kinds(app, tip_id) == ["submitted", "triaged", "triaged"]
+    assert audits(app, tip_id, "tip.triage") == 2
+
+
+def test_a_new_tip_saved_as_it_came_is_triaged(app, login_as):
+    tip_id = new_tip(app)
+    with app.app_context():
+        tip = db.session.get(Tip, tip_id)
+        data = {"category_id": str(tip.category_id), "urgency": str(tip.urgency)}
+    assert login_as("officer").post(f"/officer/tips/{tip_id}/triage", data=data).status_code == 303
+    with app.app_context():
+        assert db.session.get(Tip, tip_id).status == TipStatus.TRIAGED
+    assert kinds(app, tip_id) == ["submitted", "triaged"]
+
+
+def test_reopening_clears_the_old_outcome_note(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated", "note": "Hai bên đã bắt tay."})
+    assert "Hai bên đã bắt tay." in c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert c.post(f"/officer/tips/{tip_id}/reopen", data={"reason": "Lại cãi nhau."}).status_code == 303
+    with app.app_context():
+        tip = db.session.get(Tip, tip_id)
+        assert tip.outcome is None and tip.outcome_note == "" and tip.closed_at is None
+        # Nothing recorded is lost: the reopening step keeps what it cleared.
+        assert tip.events[-1].data["previous"] == {"outcome": "mediated", "note": "Hai bên đã bắt tay."}
+    assert "Hai bên đã bắt tay." not in c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)

@@ -284,14 +284,21 @@ def _require_open(tip: Tip) -> None:
         raise CaseError(_("This tip is closed. Reopen it first."))
 
 
-def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> None:
-    """Set the tip's category and urgency."""
+def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> bool:
+    """Set the tip's category and urgency; return False when that changed nothing.
+
+    A new tip saved as it came is triaged (its status moves on); a triaged tip
+    saved again with the same values writes no event and no audit record, so a
+    second press of "Save" leaves the timeline and the queue's order alone.
+    """
     _hold(tip)
     _require_open(tip)
     if category.commune_id != tip.commune_id:
         raise CaseError(_("Please choose a type of incident."), 422)
     if urgency not in Urgency.ALL:
         raise CaseError(_("Please choose how urgent it is."), 422)
+    if tip.status != TipStatus.NEW and tip.category_id == category.id and tip.urgency == urgency:
+        return False
     before = {"category": tip.category_id, "urgency": tip.urgency}
     tip.category_id = category.id
     tip.urgency = urgency
@@ -299,6 +306,7 @@ def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> None:
         tip.status = TipStatus.TRIAGED
     event(tip, "triaged", by, category=category.id, urgency=urgency)
     audit.record("tip.triage", actor=by, target=tip, before=before, category=category.id, urgency=urgency)
+    return True
 
 
 def ask(tip: Tip, *, by: User, body: str, client_key: str | None = None) -> Message:
@@ -396,7 +404,11 @@ def record_outcome(tip: Tip, *, by: User, outcome: str, note: str = "") -> None:
 
 
 def reopen(tip: Tip, *, by: User, reason: str) -> None:
-    """Open a closed tip again (a duplicate link is undone)."""
+    """Open a closed tip again (a duplicate link is undone, the old outcome and its note are cleared).
+
+    The old outcome and note stay on the "reopened" step of the timeline: the
+    tip's page then shows no stale note, and nothing recorded is lost.
+    """
     _hold(tip)
     if tip.is_open:
         raise CaseError(_("This tip is already open."))
@@ -406,10 +418,12 @@ def reopen(tip: Tip, *, by: User, reason: str) -> None:
     if tip.duplicate_of is not None:
         event(tip.duplicate_of, "duplicate_unlinked", by, other=tip.id, code=tip.code)
         tip.duplicate_of_id = None
+    previous = {"outcome": tip.outcome, "note": tip.outcome_note or ""}
     tip.status = TipStatus.TRIAGED
     tip.outcome = None
+    tip.outcome_note = ""
     tip.closed_at = None
-    event(tip, "reopened", by, reason=reason)
+    event(tip, "reopened", by, reason=reason, previous=previous)
     audit.record("tip.reopen", actor=by, target=tip)
 
 
