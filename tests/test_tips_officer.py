@@ -251,6 +251,19 @@ def test_the_commander_works_on_any_tip_and_officer2_on_none_of_officer1s(app, l
     assert kinds(app, tip_id) == ["submitted", "outcome"]
 
 
+# --- The tip page's sections: the next action open, a refusal inside the form that was sent ------------------
+
+
+def section(html, name):
+    """Return (attributes, inner HTML) of the tip page's section `tip-<name>` (a <details> or <section>)."""
+    m = re.search(rf'<(details|section) id="tip-{name}"([^>]*)>(.*?)</\1>', html, re.S)
+    assert m, f"no section tip-{name}"
+    return m.group(2), m.group(3)
+
+
+def is_open(html, name):
+    return re.search(r"\sopen(\s|$)", section(html, name)[0]) is not None
+
 
 def audits(app, tip_id, action):
     with app.app_context():
@@ -302,3 +315,71 @@ def test_reopening_clears_the_old_outcome_note(app, login_as):
         # Nothing recorded is lost: the reopening step keeps what it cleared.
         assert tip.events[-1].data["previous"] == {"outcome": "mediated", "note": "Hai bên đã bắt tay."}
     assert "Hai bên đã bắt tay." not in c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+
+
+def test_the_next_likely_action_is_open_and_first(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    page = lambda: c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)  # noqa: E731
+    actions = lambda html: re.findall(r'<details id="tip-(\w+)"', html)  # noqa: E731
+    html = page()
+    assert actions(html) == ["triage", "task", "outcome", "duplicate", "timeline"]
+    assert [a for a in actions(html) if is_open(html, a)] == ["triage"]
+    with app.app_context():
+        cat = db.session.get(Tip, tip_id).category_id
+        verifier = U(VERIFIER).id
+    c.post(f"/officer/tips/{tip_id}/triage", data={"category_id": str(cat), "urgency": "2"})
+    html = page()  # triaged, in a village with a verifier: send it to be checked
+    assert actions(html)[0] == "task" and [a for a in actions(html) if is_open(html, a)] == ["task"]
+    c.post(f"/officer/tips/{tip_id}/tasks", data={"verifier_ids": str(verifier), "brief": "Kiểm tra khu chợ buổi sáng.",
+                                                  "due_at": "2099-01-01T08:00"})
+    html = page()  # verifiers out checking: nothing to do but wait (or ask)
+    assert [a for a in actions(html) if is_open(html, a)] == []
+    c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated"})
+    html = page()
+    assert actions(html) == ["reopen", "timeline"] and is_open(html, "reopen")
+
+
+def test_after_an_action_the_view_goes_to_what_changed(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    r = c.post(f"/officer/tips/{tip_id}/ask", data={"body": "Mấy giờ?", "client_key": "ask-view-00001"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/officer/tips/{tip_id}#tip-thread")
+    r = c.post(f"/officer/tips/{tip_id}/ask", data={"body": "Ở đâu?", "client_key": "ask-view-00002"}, headers=HTMX)
+    assert r.status_code == 200 and r.headers["HX-Reswap"] == "outerHTML show:#tip-thread:bottom"
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated"}, headers=HTMX)
+    assert r.headers["HX-Reswap"] == "outerHTML show:#tip-head:top"
+    # A refusal is not moved by the server: the page's script brings the reason itself into view.
+    r = c.post(f"/officer/tips/{tip_id}/reopen", data={"reason": ""}, headers=HTMX)
+    assert r.status_code == 422 and "HX-Reswap" not in r.headers
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["page", "htmx"])
+def test_a_refusal_shows_inside_the_form_that_was_sent(app, login_as, headers):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    with app.app_context():
+        verifier = U(VERIFIER).id
+    # A domain refusal (cases.CaseError): a brief of two words.
+    r = c.post(f"/officer/tips/{tip_id}/tasks", data={"verifier_ids": str(verifier), "brief": "Xem đi",
+                                                      "place_hint": "Cổng chợ", "due_at": "2099-01-01T08:00"},
+               headers=headers)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    attrs, body = section(html, "task")
+    assert is_open(html, "task")
+    assert re.search(r'<form[^>]*>.*role="alert">Vui lòng viết nội dung cần xác minh.*</form>', body, re.S)
+    assert "Xem đi</textarea>" in body and 'value="Cổng chợ"' in body
+    assert 'class="err box"' not in html.split('<section class="card" id="tip-head">')[0]  # nothing at the top
+    assert is_open(html, "triage")  # the next action stays as it was
+    # A field error: an unknown code in the duplicate form, which opens though it was closed.
+    r = c.post(f"/officer/tips/{tip_id}/duplicate", data={"code": "zzzzzz"}, headers=headers)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and is_open(html, "duplicate")
+    assert "Không có tin nào mang mã này" in section(html, "duplicate")[1]
+    assert 'value="zzzzzz"' in section(html, "duplicate")[1]
+    # A form the page no longer shows (the tip is open: no reopen form): the reason goes on top.
+    r = c.post(f"/officer/tips/{tip_id}/reopen", data={"reason": "Lại lần nữa."}, headers=headers)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 409
+    assert re.search(r'<div id="tip">\s*<p class="err box" role="alert">Tin này đang được xử lý', html)

@@ -159,30 +159,85 @@ def tip_forms(tip: Tip, posted: str | None = None) -> dict:
     }
 
 
-def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200):
+# The actions on a tip, in the page's order when none is more likely than another.
+OPEN_ACTIONS = ("triage", "task", "outcome", "duplicate")
+CLOSED_ACTIONS = ("reopen",)
+# Where the screen goes after each action: the section that shows what changed.
+CHANGED = {
+    "triage": "tip-triage",
+    "ask": "tip-thread",
+    "task": "tip-tasks",
+    "cancel": "tip-tasks",
+    "outcome": "tip-head",
+    "duplicate": "tip-head",
+    "reopen": "tip-head",
+}
+
+
+def next_action(tip: Tip, task_form: TaskForm) -> str | None:
+    """Name the action the officer most likely takes next; its form starts open, first among the actions.
+
+    None while verifiers are still out checking: there is nothing to do but wait (or ask).
+    """
+    if not tip.is_open:
+        return "reopen"
+    if tip.status == TipStatus.NEW:
+        return "triage"
+    if tip.status == TipStatus.TRIAGED:
+        return "task" if tip.village_id and task_form.verifier_ids.choices else "outcome"
+    return None if cases.open_tasks_of(tip) else "outcome"
+
+
+def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200,
+             posted: str | None = None):
+    """Render the tip page (or its fragment).
+
+    `forms` replaces blank forms with the one that was sent; `posted` names it
+    (by default the only key of `forms`), so its section opens with `error`
+    (a refusal) inside it and its text kept. An error tied to no form shows at the top.
+    """
     all_forms = tip_forms(tip)
     all_forms.update(forms or {})
+    if posted is None and forms and len(forms) == 1:
+        posted = next(iter(forms))
+    coming = next_action(tip, all_forms["task"])
+    actions = list(OPEN_ACTIONS if tip.is_open else CLOSED_ACTIONS)
+    if coming in actions:
+        actions.remove(coming)
+        actions.insert(0, coming)
+    # A form the page no longer shows (the tip was closed or reopened meanwhile): its refusal goes on top.
+    shown = {*actions, *(["ask"] if tip.is_open else []), *(f"cancel-{k.id}" for k in cases.open_tasks_of(tip))}
+    if posted not in shown:
+        posted = None
     return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
-                  now=utcnow())
+                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted})
 
 
 def load_tip(tip_id: int) -> Tip:
     return get_or_404(Tip, tip_id, can_work_tip)
 
 
-def after_action(tip: Tip):
-    """Commit, then show the tip again: the fragment for htmx, a redirect otherwise."""
+def after_action(tip: Tip, action: str):
+    """Commit, then show the tip again where `action` changed it.
+
+    htmx gets the fragment and is told to bring the changed section into
+    view; a plain form gets a redirect to the page at that section.
+    """
     db.session.commit()
+    section = CHANGED[action]
     if wants_fragment():
-        return show_tip(tip)
+        resp = show_tip(tip)
+        # The thread grows at its end, by the ask box: keep that end in view.
+        resp.headers["HX-Reswap"] = f"outerHTML show:#{section}:{'bottom' if action == 'ask' else 'top'}"
+        return resp
     resp = make_response("", 303)
-    resp.headers["Location"] = url_for("officer.tip", tip_id=tip.id)
+    resp.headers["Location"] = url_for("officer.tip", tip_id=tip.id, _anchor=section)
     return resp
 
 
-def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None):
+def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None, posted: str | None = None):
     db.session.rollback()
-    return show_tip(db.session.get(Tip, tip.id), forms, error=exc.message, status=exc.status)
+    return show_tip(db.session.get(Tip, tip.id), forms, error=exc.message, status=exc.status, posted=posted)
 
 
 @bp.get("/tips/<int:tip_id>")
@@ -205,7 +260,7 @@ def triage(tip_id: int):
         cases.triage(t, by=current_user, category=category, urgency=form.urgency.data)
     except cases.CaseError as exc:
         return refused(t, exc, {"triage": form})
-    return after_action(t)
+    return after_action(t, "triage")
 
 
 @bp.post("/tips/<int:tip_id>/ask")
@@ -221,7 +276,7 @@ def ask(tip_id: int):
     except cases.CaseError as exc:
         renew_key(form, exc)
         return refused(t, exc, {"ask": form})
-    return after_action(t)
+    return after_action(t, "ask")
 
 
 @bp.post("/tips/<int:tip_id>/duplicate")
@@ -241,7 +296,7 @@ def duplicate(tip_id: int):
         cases.mark_duplicate(t, of=other, by=current_user)
     except cases.CaseError as exc:
         return refused(t, exc, {"duplicate": form})
-    return after_action(t)
+    return after_action(t, "duplicate")
 
 
 @bp.post("/tips/<int:tip_id>/tasks")
@@ -261,7 +316,7 @@ def create_task(tip_id: int):
         )
     except cases.CaseError as exc:
         return refused(t, exc, {"task": form})
-    return after_action(t)
+    return after_action(t, "task")
 
 
 @bp.post("/tips/<int:tip_id>/outcome")
@@ -276,7 +331,7 @@ def outcome(tip_id: int):
         cases.record_outcome(t, by=current_user, outcome=form.outcome.data, note=form.note.data or "")
     except cases.CaseError as exc:
         return refused(t, exc, {"outcome": form})
-    return after_action(t)
+    return after_action(t, "outcome")
 
 
 @bp.post("/tips/<int:tip_id>/reopen")
@@ -291,7 +346,7 @@ def reopen(tip_id: int):
         cases.reopen(t, by=current_user, reason=form.reason.data)
     except cases.CaseError as exc:
         return refused(t, exc, {"reopen": form})
-    return after_action(t)
+    return after_action(t, "reopen")
 
 
 @bp.post("/tips/<int:tip_id>/tasks/<int:task_id>/cancel")
@@ -305,5 +360,5 @@ def cancel_task(tip_id: int, task_id: int):
     try:
         cases.cancel_task(task, by=current_user)
     except cases.CaseError as exc:
-        return refused(t, exc)
-    return after_action(t)
+        return refused(t, exc, posted=f"cancel-{task.id}")
+    return after_action(t, "cancel")
