@@ -109,13 +109,16 @@ def _links(url: str, resp) -> list[str]:
     return out
 
 
-def assert_verifier_never_sees(client, secrets, *, tip_ids=(), extra_urls=(), extra_posts=(),
+def assert_verifier_never_sees(client, secrets, *, tip_ids=(), written: str = "", extra_urls=(), extra_posts=(),
                                limit: int = 200) -> list[str]:
     """Visit all the logged-in verifier `client` can reach; assert no answer holds any of `secrets`.
 
-    Return the URLs visited (GETs and POSTs), so a test can also assert the walk went where it should.
+    A secret the officer typed into a task (`written`: its briefs and place
+    hints) is theirs to share and is not looked for. Return the URLs visited
+    (GETs and POSTs), so a test can also assert the walk went where it should.
     """
-    secrets = [s for s in secrets if s and s.strip()]
+    chosen = _folded(written)
+    secrets = [s for s in secrets if s and s.strip() and _folded(s) not in chosen]
     assert secrets, "nothing to look for"
     visited: list[str] = []
 

@@ -249,6 +249,11 @@ def test_what_the_officer_writes_is_what_the_verifier_sees(app, login_as):
     assert "Ra Chợ Tân Thành lúc chợ sáng" in page and "Đoạn đường liên thôn phía bắc" in page
     assert "05:00–09:00" not in page and f"/photos/{photo_id}" not in page  # not ticked, not shown
     assert v.get(f"/photos/{photo_id}").status_code == 404
+    # The rest of the tip stays out everywhere; the place the officer named is theirs to share.
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    assert_verifier_never_sees(v, tip_secrets(app, tip_id), tip_ids=[tip_id],
+                               written="Ra Chợ Tân Thành lúc chợ sáng xem có xe tải lạ không.")
 
 
 def test_the_secrecy_walk_fails_on_a_leak(app, login_as):
