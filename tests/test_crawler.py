@@ -49,3 +49,24 @@ def test_first_informant_is_never_revealed(app, login_as, who):
 def test_the_crawl_follows_htmx_urls(app, login_as):
     seen, _ = crawl(login_as("officer"), limit=80)
     assert any(u.startswith("/officer/queue/poll") for u in seen)
+
+
+@pytest.mark.parametrize("who", ["verifier", "verifier2"])
+def test_a_verifier_learns_nothing_of_the_tips_behind_the_demo_tasks(app, login_as, who):
+    """Their watch points and time windows, text, places, times, categories, codes and senders stay out."""
+    from zaloan.models import TaskAssignment, VerificationTask
+
+    from .conftest import PHONES
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    with app.app_context():
+        tasks = db.session.scalars(
+            db.select(VerificationTask).join(TaskAssignment).join(User, TaskAssignment.verifier_id == User.id)
+            .where(User.phone == "+84" + PHONES[who][1:])
+        ).all()
+        written = " ".join(f"{t.brief} {t.place_hint}" for t in tasks)
+        tip_ids = sorted({t.tip_id for t in tasks})
+    assert tip_ids, "the demo gives this verifier tasks"
+    secrets = [s for t in tip_ids for s in tip_secrets(app, t)]
+    assert any(s in ("Chợ Tân Thành", "Ngã tư Trung Tâm") for s in secrets)
+    assert_verifier_never_sees(login_as(who), secrets, tip_ids=tip_ids, written=written)

@@ -1,6 +1,6 @@
 """The officer's side: the queue of their areas, the tip page and every action on it, over HTTP."""
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -189,7 +189,7 @@ def test_task_refusals_over_http_change_nothing(app, login_as):
         ({"verifier_ids": str(verifier), "brief": "Kiểm tra khu chợ buổi sáng.", "due_at": "2000-01-01T08:00"},
          "sau bây giờ"),
     ]:
-        r = c.post(f"/officer/tips/{tip_id}/tasks", data=data)
+        r = c.post(f"/officer/tips/{tip_id}/tasks", data={**data, "client_key": "task-refused-01"})
         assert r.status_code == 422, data
         if words:
             assert words in r.get_data(as_text=True)
@@ -219,7 +219,8 @@ def test_outcome_reopen_and_withdraw_over_http(app, login_as):
         verifier = U(VERIFIER).id
     assert c.post(f"/officer/tips/{tip_id}/tasks", data={"verifier_ids": str(verifier),
                                                          "brief": "Kiểm tra khu chợ buổi sáng.",
-                                                         "due_at": "2099-01-01T08:00"}).status_code == 303
+                                                         "due_at": "2099-01-01T08:00",
+                                                         "client_key": "task-withdraw-01"}).status_code == 303
     with app.app_context():
         task_id = db.session.get(Tip, tip_id).tasks[0].id
     assert c.post(f"/officer/tips/{tip_id}/tasks/{task_id}/cancel").status_code == 303
@@ -249,6 +250,166 @@ def test_the_commander_works_on_any_tip_and_officer2_on_none_of_officer1s(app, l
     assert kinds(app, tip_id) == ["submitted"]
     assert commander.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": Outcome.HIGHER_POLICE}).status_code == 303
     assert kinds(app, tip_id) == ["submitted", "outcome"]
+
+
+# --- Verification tasks: urgency, due time, one task per send, the officer's own words ---------------
+
+
+def task_form(page: str) -> str:
+    return re.search(r'<form[^>]*action="/officer/tips/\d+/tasks(?:#[^"]*)?".*?</form>', page, re.S).group(0)
+
+
+def send_task(c, tip_id, **fields):
+    with c.application.app_context():
+        verifier = U(VERIFIER).id
+    data = {"verifier_ids": str(verifier), "brief": "Kiểm tra khu chợ buổi sáng.", "urgency": "2",
+            "due_at": "2099-01-01T08:00", "client_key": "task-key-000001"}
+    data.update(fields)
+    return c.post(f"/officer/tips/{tip_id}/tasks", data={k: v for k, v in data.items() if v is not None})
+
+
+def task_count(app, tip_id):
+    with app.app_context():
+        return db.session.scalar(select(func.count(VerificationTask.id)).where(VerificationTask.tip_id == tip_id))
+
+
+def test_the_task_form_offers_the_tips_urgency_and_the_communes_due_time_for_it(app, login_as):
+    from zaloan.formkit import local_now
+    from zaloan.models import CommuneSettings
+
+    tip_id = new_tip(app)
+    with app.app_context():
+        tip = db.session.get(Tip, tip_id)
+        cases.triage(tip, by=U(OFFICER), category=tip.category, urgency=3)
+        db.session.add(CommuneSettings(commune_id=tip.commune_id, due_hours_high=5))
+        db.session.commit()
+    form = task_form(login_as("officer").get(f"/officer/tips/{tip_id}").get_data(as_text=True))
+    assert re.search(r'<option selected value="3">', form)  # the tip's urgency, chosen for the task
+    due = re.search(r'name="due_at"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="due_at"', form)
+    offered = datetime.strptime(due.group(1) or due.group(2), "%Y-%m-%dT%H:%M")
+    assert abs(offered - (local_now() + timedelta(hours=5))) <= timedelta(minutes=2)  # not the old +24 h
+    assert 'data-due-hours="{&#34;1&#34;: 72, &#34;2&#34;: 24, &#34;3&#34;: 5, &#34;4&#34;: 2}"' in form
+    assert 'name="client_key"' in form
+
+
+def test_the_task_keeps_the_urgency_the_officer_chose_and_the_tips_by_default(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    assert send_task(c, tip_id, urgency="4").status_code == 303
+    # A form sent without the choice (an older page) keeps the tip's urgency, and so does a task made in code.
+    assert send_task(c, tip_id, urgency=None, brief="Đi xem lại lần nữa nhé.", client_key="task-no-urgency1"
+                     ).status_code == 303
+    with app.app_context():
+        tip = db.session.get(Tip, tip_id)
+        cases.create_task(tip, by=U(OFFICER), verifiers=[U(VERIFIER)], brief="Xem lại chỗ cũ giúp tôi.",
+                          due_at=utcnow() + timedelta(hours=3))
+        db.session.commit()
+        assert tip.urgency == 2 and [t.urgency for t in tip.tasks] == [4, 2, 2]
+
+
+def task_audits(app, tip_id):
+    from zaloan.models import AuditEvent
+
+    with app.app_context():
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "task.create")).all()
+        return [r for r in rows if r.data.get("tip") == tip_id]
+
+
+def test_a_double_tap_creates_one_task_and_another_text_with_the_same_key_is_refused(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    assert send_task(c, tip_id).status_code == 303
+    r = send_task(c, tip_id, due_at="2099-01-01T08:00:00")  # the retry, the same minute sent with seconds
+    assert r.status_code == 303
+    assert send_task(c, tip_id).status_code == 303
+    assert task_count(app, tip_id) == 1
+    assert kinds(app, tip_id) == ["submitted", "task_created"]
+    assert len(task_audits(app, tip_id)) == 1
+    r = send_task(c, tip_id, brief="Kiểm tra khu chợ buổi chiều.")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 409 and "nội dung khác" in html and "Kiểm tra khu chợ buổi chiều." in html
+    assert 'value="task-key-000001"' not in task_form(html)  # the next send gets a new key
+    assert task_count(app, tip_id) == 1 and len(task_audits(app, tip_id)) == 1
+
+
+def test_a_double_tap_with_htmx_returns_the_page_with_the_one_task(app, login_as):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    with app.app_context():
+        verifier = U(VERIFIER).id
+    data = {"verifier_ids": str(verifier), "brief": "Kiểm tra khu chợ buổi sáng.", "urgency": "3",
+            "due_at": "2099-01-01T08:00", "client_key": "task-htmx-00001"}
+    first = c.post(f"/officer/tips/{tip_id}/tasks", data=data, headers=HTMX)
+    second = c.post(f"/officer/tips/{tip_id}/tasks", data=data, headers=HTMX)
+    assert first.status_code == second.status_code == 200
+    assert second.get_data(as_text=True).count("Kiểm tra khu chợ buổi sáng.") == 1
+    assert task_count(app, tip_id) == 1 and kinds(app, tip_id) == ["submitted", "task_created"]
+
+
+@pytest.mark.parametrize("due_at, message", [
+    ("", "Vui lòng chọn hạn báo cáo."),
+    (None, "Vui lòng chọn hạn báo cáo."),
+    ("   ", "Vui lòng chọn hạn báo cáo."),
+    ("ngày mai", "Thời gian này không đúng"),
+    ("2026-13-45T99:99", "Thời gian này không đúng"),
+    ("0001-01-01T00:00", "sau bây giờ"),
+    ("2000-01-01T08:00", "sau bây giờ"),
+])
+def test_a_task_without_a_good_due_time_is_refused_with_a_message(app, login_as, due_at, message):
+    tip_id = new_tip(app)
+    c = login_as("officer")
+    fields = {"due_at": due_at} if due_at is not None else {}
+    with app.app_context():
+        verifier = U(VERIFIER).id
+    data = {"verifier_ids": str(verifier), "brief": "Kiểm tra khu chợ buổi sáng.", "urgency": "2",
+            "client_key": "task-due-000001", **fields}
+    for headers in ({}, HTMX):
+        r = c.post(f"/officer/tips/{tip_id}/tasks", data=data, headers=headers)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 422, due_at
+        field = re.search(r'<div class="field bad">\s*<label for="due_at".*?</div>', html, re.S)
+        assert field and message in field.group(0), html[:2000]  # on the field itself
+        assert "Kiểm tra khu chợ buổi sáng." in html  # the brief is kept
+    assert task_count(app, tip_id) == 0 and kinds(app, tip_id) == ["submitted"]
+
+
+SENDER_BODY = ("Tối thứ bảy tôi thấy ba thanh niên đi xe máy đỏ không biển số chở bao tải vào "
+               "kho sau nhà ông Tám rồi khóa cửa lại.")
+SENDER_ANSWER = "Một người đội mũ bảo hiểm vàng, có hình xăm con rồng to trên cánh tay trái."
+
+
+@pytest.mark.parametrize("brief, field", [
+    # 8 words of the tip's text in a row, in capitals without accents and another spacing
+    ("Đề nghị xác minh: THANH NIEN DI XE MAY  DO KHONG BIEN SO, báo lại.", "brief"),
+    # 8 words of what the sender answered in the thread
+    ("Tìm người có hình xăm con rồng to trên cánh tay trái ở trong thôn.", "brief"),
+    # the tip's free-text place, pasted into the place hint
+    ("Kiểm tra khu vực nhà kho trong thôn.", "place_hint"),
+])
+def test_a_pasted_run_of_the_senders_words_is_refused_on_its_field(app, login_as, brief, field):
+    with app.app_context():
+        v = village("Thôn Đồng Bé")
+        cat = db.session.scalar(select(Category).where(Category.code == "theft"))
+        tip, _ = cases.submit_tip(commune=v.commune(), informant=U(AN).informant, category=cat, body=SENDER_BODY,
+                                  village=v, place_text="kho lợp tôn xanh ở cuối con ngõ nhỏ sau nhà ông Tám",
+                                  uploader=U(AN))
+        cases.ask(tip, by=U(OFFICER), body="Anh có thấy mặt họ không, họ đi mấy người?")
+        cases.answer(tip, author=U(AN), body=SENDER_ANSWER)
+        db.session.commit()
+        tip_id = tip.id
+    hint = "Kho lợp tôn xanh ở cuối con ngõ nhỏ sau nhà ông Tám" if field == "place_hint" else "Cuối ngõ"
+    c = login_as("officer")
+    r = send_task(c, tip_id, brief=brief, place_hint=hint, due_at="2099-01-01T08:00")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    box = re.search(rf'<div class="field bad">\s*<label for="{field}".*?</div>', html, re.S)
+    assert box and "bằng lời của đồng chí" in box.group(0)
+    assert brief in html and hint in html  # what was typed is kept
+    assert task_count(app, tip_id) == 0 and kinds(app, tip_id) == ["submitted", "asked", "answered"]
+    # Seven words in a row are the officer's to use, and so is the officer's own question.
+    own = "Xem thanh niên đi xe máy đỏ không ạ, hỏi: Anh có thấy mặt họ không, họ đi mấy người?"
+    ok = send_task(c, tip_id, brief=own, place_hint="Cuối ngõ", client_key="task-paste-ok01")
+    assert ok.status_code == 303 and task_count(app, tip_id) == 1
 
 
 # --- The tip page's sections: the next action open, a refusal inside the form that was sent ------------------

@@ -171,9 +171,122 @@ def test_no_answer_of_the_verifier_side_carries_the_tip(app, login_as):
         assert db.session.get(Tip, t["tip"]).body == BODY
 
 
-def test_overdue_is_marked_and_the_place_and_its_time_windows_are_shown(app, login_as):
+def test_overdue_is_marked_and_the_tips_watch_point_is_not_shown(app, login_as):
     html = login_as("verifier2").get("/verifier/").get_data(as_text=True)
     a_id = re.search(r'href="/verifier/tasks/(\d+)"', html).group(1)
     page = login_as("verifier2").get(f"/verifier/tasks/{a_id}").get_data(as_text=True)
-    assert "Quá hạn" in page and "Ngã tư Trung Tâm" in page
-    assert re.search(r"\d\d:\d\d–\d\d:\d\d", page)  # the watch point's time window
+    assert "Quá hạn" in page
+    # The demo tip was sent from the crossroads in its 06:30–07:30 window: a neighbour would know who.
+    assert "Ngã tư Trung Tâm" not in page and not re.search(r"\d\d:\d\d–\d\d:\d\d", page)
+
+
+# --- Secrecy: the verifier sees only what the officer chose to share ---------------------------------
+
+LEAKY_BODY = "Sáng nào ông Sáu bán cá cũng thấy xe tải biển xanh dừng sau quầy gạo của nhà Lực."
+LEAKY_PLACE = "sau gốc đa ba nhánh cạnh lò gạch cũ"
+LEAKY_ANSWER = "Tôi đứng bán rau ngay cạnh nên nghe rõ họ nói chuyện bằng giọng miền Trung."
+OWN_BRIEF = "Đề nghị đồng chí để ý xe tải lạ dừng đỗ trong thôn vào buổi sáng, hỏi khéo các hộ xung quanh."
+
+
+def leaky_tip(app, urgency=3):
+    """A tip sent from the demo market (window 05:00–09:00) with a free-text place, an early time and a thread."""
+    from datetime import datetime
+
+    from zaloan import images
+    from zaloan.formkit import to_utc
+    from zaloan.models import WatchPoint
+
+    with app.app_context():
+        v1 = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+        market = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Chợ Tân Thành"))
+        cat = db.session.scalar(select(Category).where(Category.code == "suspicious"))
+        when = to_utc(datetime.combine(utcnow().date() - timedelta(days=1), datetime.min.time()).replace(hour=4,
+                                                                                                          minute=37))
+        tip, _ = cases.submit_tip(commune=v1.commune(), informant=U(AN).informant, category=cat, body=LEAKY_BODY,
+                                  village=v1, watch_point=market, place_text=LEAKY_PLACE, occurred_at=when,
+                                  urgency=urgency, photos=[images.store(jpeg_bytes())], uploader=U(AN))
+        cases.ask(tip, by=U(OFFICER), body="Anh đứng ở đâu khi thấy?")
+        cases.answer(tip, author=U(AN), body=LEAKY_ANSWER)
+        db.session.commit()
+        return tip.id, tip.attachments[0].id, U(VERIFIER).id
+
+
+def officer_sends_task(login_as, tip_id, verifier_id, photo_id, brief=OWN_BRIEF, **extra):
+    from zaloan.formkit import local_now
+
+    data = {"verifier_ids": str(verifier_id), "brief": brief, "place_hint": "Đoạn đường liên thôn phía bắc",
+            "urgency": "4", "due_at": (local_now() + timedelta(days=1)).replace(hour=15, minute=0)
+            .strftime("%Y-%m-%dT%H:%M"), "photo_ids": str(photo_id), "client_key": "task-secret-0001"}
+    data.update(extra)
+    r = login_as("officer").post(f"/officer/tips/{tip_id}/tasks", data=data)
+    assert r.status_code == 303, r.get_data(as_text=True)[:3000]
+
+
+def test_a_verifier_sees_nothing_of_the_tip_the_officer_did_not_write(app, login_as):
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    tip_id, photo_id, verifier_id = leaky_tip(app)
+    officer_sends_task(login_as, tip_id, verifier_id, photo_id)
+    secrets = tip_secrets(app, tip_id)
+    for piece in ("Chợ Tân Thành", "05:00–09:00", "Chợ sáng", LEAKY_BODY, LEAKY_PLACE, LEAKY_ANSWER,
+                  "Người khả nghi", "04:37"):
+        assert any(piece in s for s in secrets), piece
+    v = login_as("verifier")
+    page = v.get("/verifier/").get_data(as_text=True)
+    assert "Đề nghị đồng chí để ý xe tải lạ" in page  # what the officer wrote is there
+    visited = assert_verifier_never_sees(v, secrets, tip_ids=[tip_id])
+    assert f"/photos/{photo_id}" in visited  # the ticked photo was fetched and looked into
+    assert any(u.startswith("POST /verifier/tasks/") and u.endswith("/report") for u in visited)
+
+
+def test_what_the_officer_writes_is_what_the_verifier_sees(app, login_as):
+    tip_id, photo_id, verifier_id = leaky_tip(app)
+    officer_sends_task(login_as, tip_id, verifier_id, photo_id,
+                       brief="Ra Chợ Tân Thành lúc chợ sáng xem có xe tải lạ không.", photo_ids="")
+    v = login_as("verifier")
+    a_id = re.search(r'href="/verifier/tasks/(\d+)"', v.get("/verifier/").get_data(as_text=True)).group(1)
+    page = v.get(f"/verifier/tasks/{a_id}").get_data(as_text=True)
+    assert "Ra Chợ Tân Thành lúc chợ sáng" in page and "Đoạn đường liên thôn phía bắc" in page
+    assert "05:00–09:00" not in page and f"/photos/{photo_id}" not in page  # not ticked, not shown
+    assert v.get(f"/photos/{photo_id}").status_code == 404
+    # The rest of the tip stays out everywhere; the place the officer named is theirs to share.
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    assert_verifier_never_sees(v, tip_secrets(app, tip_id), tip_ids=[tip_id],
+                               written="Ra Chợ Tân Thành lúc chợ sáng xem có xe tải lạ không.")
+
+
+def test_the_secrecy_walk_fails_on_a_leak(app, login_as):
+    """The check can fail: the officer's own words, given as a secret, are found (also folded)."""
+    import pytest
+
+    from .secrecy import assert_verifier_never_sees
+
+    tip_id, photo_id, verifier_id = leaky_tip(app)
+    officer_sends_task(login_as, tip_id, verifier_id, photo_id)
+    for leak in ("để ý xe tải lạ dừng đỗ", "DE Y XE TAI LA - DUNG DO"):
+        with pytest.raises(AssertionError, match="shown to the verifier"):
+            assert_verifier_never_sees(login_as("verifier"), [leak])
+
+
+def test_urgent_tasks_are_marked_and_come_first_after_the_overdue(app, login_as):
+    from zaloan.models import VerificationTask
+
+    low, emergency, late = make_task(app, hours=2), make_task(app, hours=40), make_task(app, hours=50)
+    with app.app_context():
+        db.session.get(TaskAssignment, low["a"]).task.urgency = 1
+        db.session.get(TaskAssignment, emergency["a"]).task.urgency = 4
+        task = db.session.get(TaskAssignment, late["a"]).task
+        task.urgency, task.due_at = 1, utcnow() - timedelta(hours=1)
+        db.session.commit()
+        assert db.session.scalar(select(VerificationTask.urgency).where(VerificationTask.id == task.id)) == 1
+    v = login_as("verifier")
+    html = v.get("/verifier/").get_data(as_text=True)
+    pos = {k: html.index(f'href="/verifier/tasks/{t["a"]}"') for k, t in
+           (("low", low), ("emergency", emergency), ("late", late))}
+    assert pos["late"] < pos["emergency"] < pos["low"]
+    item = re.search(rf'<li class="(\w+)"><a href="/verifier/tasks/{emergency["a"]}">(.*?)</li>', html, re.S)
+    assert item.group(1) == "u4" and "Khẩn cấp, đang xảy ra" in item.group(2)
+    assert "Không gấp" not in html  # a task that is not urgent is not marked in the list
+    page = v.get(f"/verifier/tasks/{low['a']}").get_data(as_text=True)
+    assert "Mức độ khẩn" in page and "Không gấp" in page

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit
+from . import audit, secrecy
 from .accounts import CODE_ALPHABET
 from .extensions import db
 from .images import StoredImage, path_of
@@ -49,12 +49,13 @@ MAX_PHOTOS = 3
 
 
 class CaseError(ValueError):
-    """A refused change; `message` is shown to the user, `status` is the HTTP status."""
+    """A refused change; `message` is shown to the user (beside `field` when set), `status` is the HTTP status."""
 
-    def __init__(self, message: str, status: int = 409):
+    def __init__(self, message: str, status: int = 409, field: str | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
+        self.field = field  # the form field the message belongs beside, when one caused it
 
 
 class KeyReused(CaseError):
@@ -432,45 +433,75 @@ def reopen(tip: Tip, *, by: User, reason: str) -> None:
 
 def create_task(
     tip: Tip, *, by: User, verifiers: list[User], brief: str, due_at: datetime, place_hint: str = "",
-    shared_photo_ids: list[int] = (),
+    shared_photo_ids: list[int] = (), urgency: int | None = None, client_key: str | None = None,
 ) -> VerificationTask:
-    """Ask verifiers of the tip's village to check on the ground, in the officer's own words."""
+    """Ask verifiers of the tip's village to check on the ground, in the officer's own words.
+
+    The task carries only what the officer wrote or ticked: the brief, a place
+    hint, the due time, the urgency (the tip's when not given) and the photos
+    ticked. Nothing else of the tip ever reaches a verifier.
+    """
     _hold(tip)
+    urgency = tip.urgency if urgency is None else urgency
+    brief, place_hint = brief.strip(), place_hint.strip()
+    verifier_ids = sorted({v.id for v in verifiers})
+    digest = content_hash(
+        t=tip.id, by=by.id, v=verifier_ids, b=brief, p=place_hint, u=urgency, ph=sorted(shared_photo_ids),
+        d=due_at.replace(second=0, microsecond=0).isoformat() if due_at else None,
+    )
+    existing = _find_by_key(VerificationTask, client_key, digest)
+    if existing is not None:
+        return existing
     _require_open(tip)
     if tip.village_id is None:
         raise CaseError(_("Set the tip's village before asking for verification."), 422)
     if not verifiers:
-        raise CaseError(_("Choose at least one verifier."), 422)
+        raise CaseError(_("Choose at least one verifier."), 422, field="verifier_ids")
     for v in verifiers:
         if v.role != Role.VERIFIER or v.village_id != tip.village_id or not v.active:
-            raise CaseError(_("Only active verifiers of the tip's village can be asked."), 422)
-    brief = brief.strip()
+            raise CaseError(_("Only active verifiers of the tip's village can be asked."), 422, field="verifier_ids")
     if len(brief) < 10:
-        raise CaseError(_("Please write a brief of at least a few words."), 422)
-    # The brief is the officer's own words: pasting the sender's text could reveal who sent it.
-    if tip.body and len(tip.body) >= 30 and tip.body.strip()[:60] in brief:
-        raise CaseError(_("Write the brief in your own words: the sender's text can reveal who sent it."), 422)
+        raise CaseError(_("Please write a brief of at least a few words."), 422, field="brief")
+    # The brief is the officer's own words: a pasted piece of what the sender wrote can reveal who sent it.
+    theirs = [tip.body, tip.place_text, *(m.body for m in tip.messages if not m.from_police)]
+    if secrecy.shared_run(brief, theirs):
+        raise CaseError(_("Write the brief in your own words: the sender's text can reveal who sent it."), 422,
+                        field="brief")
+    if secrecy.shared_run(place_hint, theirs):
+        raise CaseError(_("Write the place in your own words: the sender's text can reveal who sent it."), 422,
+                        field="place_hint")
+    if urgency not in Urgency.ALL:
+        raise CaseError(_("Please choose how urgent it is."), 422, field="urgency")
+    if due_at is None:
+        raise CaseError(_("Please choose a due time."), 422, field="due_at")
     if due_at <= utcnow():
-        raise CaseError(_("The due time must be in the future."), 422)
+        raise CaseError(_("The due time must be in the future."), 422, field="due_at")
     tip_photos = {a.id: a for a in tip.attachments}
     shared = []
     for pid in shared_photo_ids:
         if pid not in tip_photos:
             raise CaseError(_("Only photos of this tip can be shared."), 422)
         shared.append(tip_photos[pid])
-    task = VerificationTask(
-        tip_id=tip.id, village_id=tip.village_id, brief=brief, place_hint=place_hint.strip(), due_at=due_at,
-        created_by_id=by.id, status=TaskStatus.OPEN, created_at=utcnow(),
-    )
-    task.shared_photos = shared
-    db.session.add(task)
-    db.session.flush()
-    for v in verifiers:
-        db.session.add(TaskAssignment(task_id=task.id, verifier_id=v.id))
-    if tip.status in (TipStatus.NEW, TipStatus.TRIAGED):
-        tip.status = TipStatus.VERIFYING
-    event(tip, "task_created", by, task=task.id, verifiers=[v.id for v in verifiers])
-    audit.record("task.create", actor=by, target=task, tip=tip.id, verifiers=[v.id for v in verifiers])
+
+    def create():
+        task = VerificationTask(
+            tip_id=tip.id, village_id=tip.village_id, brief=brief, place_hint=place_hint, due_at=due_at,
+            urgency=urgency, created_by_id=by.id, status=TaskStatus.OPEN, created_at=utcnow(),
+            client_key=client_key, content_hash=digest,
+        )
+        task.shared_photos = shared
+        db.session.add(task)
+        db.session.flush()
+        for v in verifiers:
+            db.session.add(TaskAssignment(task_id=task.id, verifier_id=v.id))
+        if tip.status in (TipStatus.NEW, TipStatus.TRIAGED):
+            tip.status = TipStatus.VERIFYING
+        event(tip, "task_created", by, task=task.id, verifiers=verifier_ids)
+        return task
+
+    task, created = _once(VerificationTask, client_key, digest, create)
+    if created:
+        audit.record("task.create", actor=by, target=task, tip=tip.id, verifiers=verifier_ids, urgency=urgency)
     return task
 
 

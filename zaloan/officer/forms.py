@@ -1,11 +1,12 @@
 """Forms of the officer's work on a tip."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formkit import ClientKeyField
+from ..formkit import ClientKeyField, local_now
 from ..labels import OUTCOMES, URGENCIES
 from ..models import Outcome, Urgency
 
@@ -32,15 +33,40 @@ class DuplicateForm(FlaskForm):
                                                                   Length(max=12)])
 
 
+class DueTimeField(DateTimeLocalField):
+    """A due time typed or picked on the phone: blank is left to `InputRequired`, garbage gets a plain message."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
+        kwargs.setdefault("invalid_value_message", _l("This is not a time. Please choose the day and hour again."))
+        super().__init__(label, validators, **kwargs)
+
+    def process_formdata(self, valuelist):
+        if valuelist and not "".join(valuelist).strip():
+            self.data = None  # empty: "Please choose a due time", never a silent default
+            return
+        super().process_formdata(valuelist)
+
+
+def in_the_future(form, field):
+    """Refuse a due time already past, compared in local time (year 1 would overflow on the way to UTC)."""
+    if field.data is not None and field.data <= local_now():
+        raise ValidationError(_("The due time must be in the future."))
+
+
 class TaskForm(FlaskForm):
     verifier_ids = CheckboxesField(_l("Who checks"), coerce=int,
                                    validators=[DataRequired(_l("Choose at least one verifier."))])
     brief = TextAreaField(_l("What to check (in your own words, never the sender's text)"),
                           validators=[DataRequired(_l("Please write a brief.")), Length(max=2000)])
     place_hint = StringField(_l("Where exactly (optional)"), validators=[Length(max=200)])
-    due_at = DateTimeLocalField(_l("Report by"), format="%Y-%m-%dT%H:%M",
-                                validators=[DataRequired(_l("Please choose a due time."))])
+    # Left out of a POST, the urgency stays the tip's. Ids of their own: the triage form on the same page
+    # has an "urgency" and the question form a key.
+    urgency = SelectField(_l("Urgency"), coerce=int, choices=[(u, URGENCIES[u]) for u in Urgency.ALL],
+                          validators=[DataRequired(_l("Please choose how urgent it is."))], id="task_urgency")
+    due_at = DueTimeField(_l("Report by"), validators=[InputRequired(_l("Please choose a due time.")), in_the_future])
     photo_ids = CheckboxesField(_l("Photos to share with the verifiers"), coerce=int, validators=[Optional()])
+    client_key = ClientKeyField(id="task_client_key")
 
 
 class OutcomeForm(FlaskForm):

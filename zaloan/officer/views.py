@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 
 from flask import make_response, request, url_for
@@ -13,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import cases
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
-from ..models import Category, Informant, Role, Tip, TipStatus, Unit, User, utcnow
+from ..models import Category, CommuneSettings, Informant, Role, Tip, TipStatus, Unit, Urgency, User, utcnow
 from ..permissions import allow, can_work_tip, get_or_404
 from ..web import render, wants_fragment
 from . import bp
@@ -125,6 +126,12 @@ def poll():
 # --- One tip -----------------------------------------------------------------------------------
 
 
+def due_hours(tip: Tip) -> dict[str, int]:
+    """Return the commune's default hours a task is due in, by urgency (the commander sets them)."""
+    settings = CommuneSettings.of(tip.commune_id)
+    return {str(u): settings.due_hours(u) for u in Urgency.ALL}
+
+
 def tip_forms(tip: Tip, posted: str | None = None) -> dict:
     """Build the tip page's forms; only the one named `posted` reads the request, the others start blank."""
 
@@ -138,7 +145,7 @@ def tip_forms(tip: Tip, posted: str | None = None) -> dict:
             select(Category).where(Category.commune_id == tip.commune_id).order_by(Category.position)
         )
     ]
-    task = TaskForm(**data("task"))
+    task = TaskForm(urgency=tip.urgency, **data("task"))
     verifiers = []
     if tip.village_id:
         verifiers = db.session.scalars(
@@ -147,8 +154,11 @@ def tip_forms(tip: Tip, posted: str | None = None) -> dict:
         ).all()
     task.verifier_ids.choices = [(v.id, v.full_name) for v in verifiers]
     task.photo_ids.choices = [(a.id, _("Photo %(n)s", n=i + 1)) for i, a in enumerate(tip.attachments)]
-    if not task.due_at.data:
-        task.due_at.data = local_now() + timedelta(hours=24)
+    # A blank form offers the commune's due time for the tip's urgency; a posted form keeps what was sent,
+    # so an empty due time is refused rather than filled in silently.
+    task.due_at.render_kw = {"data-due-hours": json.dumps(due_hours(tip))}
+    if posted != "task":
+        task.due_at.data = local_now() + timedelta(hours=due_hours(tip)[str(tip.urgency)])
     return {
         "triage": triage,
         "ask": AskForm(**data("ask")),
@@ -312,9 +322,16 @@ def create_task(tip_id: int):
         cases.create_task(
             t, by=current_user, verifiers=[v for v in verifiers if v], brief=form.brief.data,
             due_at=to_utc(form.due_at.data), place_hint=form.place_hint.data or "",
-            shared_photo_ids=form.photo_ids.data or [],
+            shared_photo_ids=form.photo_ids.data or [], urgency=form.urgency.data,
+            client_key=form.client_key.data,
         )
     except cases.CaseError as exc:
+        renew_key(form, exc)
+        if exc.field in form:
+            # Beside the field that caused it, with everything typed kept.
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+            db.session.rollback()
+            return show_tip(db.session.get(Tip, t.id), {"task": form}, status=exc.status)
         return refused(t, exc, {"task": form})
     return after_action(t, "task")
 

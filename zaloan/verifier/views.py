@@ -1,8 +1,11 @@
 """The verifier's pages: tasks to check, and nothing else of the tip.
 
-A verifier sees the officer's brief, the village, the place and its time
-windows, the due time and the photos the officer chose to share. Never the
-tip's text, its code, its sender or its thread.
+A verifier sees only what the officer wrote or ticked on the task form: the
+brief, the place hint, the due time, the urgency and the photos ticked, with
+the task's village (their own). Nothing is read from the tip itself: not its
+text, code, sender, thread, watch point, time window, free-text place, time
+or category. A village head who knows who sits at the market from five to
+nine knows who reported.
 """
 from __future__ import annotations
 
@@ -25,23 +28,24 @@ from .forms import ReportForm
 @bp.get("/")
 @allow(Role.VERIFIER)
 def home():
-    """List the verifier's open tasks, soonest due first, then the recently done."""
+    """List the open tasks (overdue, then most urgent, then soonest due first), then the recently done."""
     rows = db.session.scalars(
         select(TaskAssignment)
         .join(VerificationTask)
         .where(TaskAssignment.verifier_id == current_user.id)
         .options(selectinload(TaskAssignment.task).selectinload(VerificationTask.village))
-        .order_by(VerificationTask.due_at)
+        .order_by(VerificationTask.due_at, TaskAssignment.id)
     ).all()
+    now = utcnow()
     todo = [a for a in rows if a.task.status == TaskStatus.OPEN and a.reported_at is None]
+    todo.sort(key=lambda a: (a.task.due_at >= now, -a.task.urgency))  # stable: due time breaks ties
     done = [a for a in rows if a not in todo][-20:]
-    return render("verifier/home.html", todo=todo, done=done, now=utcnow())
+    return render("verifier/home.html", todo=todo, done=done, now=now)
 
 
 def show(assignment: TaskAssignment, form: ReportForm | None = None, error: str | None = None, status: int = 200):
-    task = assignment.task
-    point = task.tip.watch_point  # the place and its time windows, never the tip's text
-    return render("verifier/task.html", "verifier/_task.html", a=assignment, task=task, point=point,
+    # Only the task goes to the template, never its tip: whatever the page shows, the officer chose.
+    return render("verifier/task.html", "verifier/_task.html", a=assignment, task=assignment.task,
                   form=form or ReportForm(formdata=None), error=error, status=status, now=utcnow())
 
 
@@ -56,7 +60,7 @@ def done(assignment: TaskAssignment):
 @bp.get("/tasks/<int:assignment_id>")
 @allow(Role.VERIFIER)
 def task(assignment_id: int):
-    """Show one task: brief, village, place, time window, due time."""
+    """Show one task: the officer's brief, place hint, urgency, due time and shared photos."""
     return show(get_or_404(TaskAssignment, assignment_id, is_assignee))
 
 
