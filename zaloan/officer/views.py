@@ -198,25 +198,23 @@ def next_action(tip: Tip, task_form: TaskForm) -> str | None:
     return None if cases.open_tasks_of(tip) else "outcome"
 
 
-def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200,
-             posted: str | None = None):
+def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200):
     """Render the tip page (or its fragment).
 
-    `forms` replaces blank forms with the one that was sent; `posted` names it
-    (by default the only key of `forms`), so its section opens with `error`
-    (a refusal) inside it and its text kept. An error tied to no form shows at the top.
+    `forms` holds the one form that was sent, in place of its blank one: its
+    section opens with `error` (a refusal) inside it and its text kept. An
+    error tied to no form on the page shows at the top.
     """
     all_forms = tip_forms(tip)
     all_forms.update(forms or {})
-    if posted is None and forms and len(forms) == 1:
-        posted = next(iter(forms))
+    posted = next(iter(forms)) if forms else None
     coming = next_action(tip, all_forms["task"])
     actions = list(OPEN_ACTIONS if tip.is_open else CLOSED_ACTIONS)
     if coming in actions:
         actions.remove(coming)
         actions.insert(0, coming)
     # A form the page no longer shows (the tip was closed or reopened meanwhile): its refusal goes on top.
-    shown = {*actions, *(["ask"] if tip.is_open else []), *(f"cancel-{k.id}" for k in cases.open_tasks_of(tip))}
+    shown = {*actions, *(["ask"] if tip.is_open else [])}
     if posted not in shown:
         posted = None
     return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
@@ -245,9 +243,9 @@ def after_action(tip: Tip, action: str):
     return resp
 
 
-def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None, posted: str | None = None):
+def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None):
     db.session.rollback()
-    return show_tip(db.session.get(Tip, tip.id), forms, error=exc.message, status=exc.status, posted=posted)
+    return show_tip(db.session.get(Tip, tip.id), forms, error=exc.message, status=exc.status)
 
 
 @bp.get("/tips/<int:tip_id>")
@@ -377,5 +375,5 @@ def cancel_task(tip_id: int, task_id: int):
     try:
         cases.cancel_task(task, by=current_user)
     except cases.CaseError as exc:
-        return refused(t, exc, posted=f"cancel-{task.id}")
+        return refused(t, exc)  # the task is no longer open, nor its form shown: the reason goes on top
     return after_action(t, "cancel")
