@@ -1,5 +1,10 @@
 """Take the README's screenshots: each role's main screen on a 360x640 phone, as small PNGs.
 
+Also the screens of the tip flow's hard moments: the page an informant sees
+after sending an emergency ("Khẩn cấp, đang xảy ra"), the officer's page of
+that tip, and the verifier's page of a task (what the officer chose to
+share, nothing else).
+
     .venv/bin/python scripts/screenshots.py            # into docs/screenshots/
 
 Serves a fresh demo commune (SQLite in a temporary folder) on loopback and
@@ -64,6 +69,56 @@ def demo_app(folder: Path):
     return app
 
 
+def send_emergency(page) -> None:
+    """Send an emergency tip through the informant's form, as a person would; stay on the sent page."""
+    from tests.browser.phone import sent
+
+    page.goto("/informant/tips/new")
+    page.locator("input[name=category_id]").first.check()
+    page.fill("textarea[name=body]", "Có hai nhóm thanh niên cầm gậy đang đánh nhau trước quán, đông người xem.")
+    page.locator("input[name=urgency][value='4']").check()
+    sent(page, lambda: page.click("form button.btn.main"))
+
+
+def flow_shots(app, browser, base_url: str, out: Path) -> None:
+    """The emergency sent page, the officer's page of that tip, a verifier's task page."""
+    from sqlalchemy import select
+
+    from zaloan.extensions import db
+    from zaloan.models import TaskAssignment, Tip, User
+
+    informant = new_phone(browser, base_url)
+    login(informant, "0900000010")
+    send_emergency(informant)
+    save(informant, out / "sent-emergency.png", "the emergency sent page")
+    informant.context.close()
+
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).order_by(Tip.id.desc()))
+        verifier_id = db.session.scalar(select(User.id).where(User.phone == "+84900000020"))
+        assignment_id = db.session.scalar(
+            select(TaskAssignment.id).where(TaskAssignment.verifier_id == verifier_id).order_by(TaskAssignment.id))
+    officer = new_phone(browser, base_url)
+    login(officer, "0900000002")
+    officer.goto(f"/officer/tips/{tip_id}")
+    save(officer, out / "officer-tip.png", f"/officer/tips/{tip_id}")
+    save(officer, out / "officer-tip-full.png", f"/officer/tips/{tip_id} (whole page)", full_page=True)
+    officer.context.close()
+
+    verifier = new_phone(browser, base_url)
+    login(verifier, "0900000020")
+    verifier.goto(f"/verifier/tasks/{assignment_id}")
+    save(verifier, out / "verifier-task.png", f"/verifier/tasks/{assignment_id}")
+    verifier.context.close()
+
+
+def save(page, path: Path, what: str, full_page: bool = False) -> None:
+    page.wait_for_load_state("networkidle")
+    data = small_png(page.screenshot(full_page=full_page))
+    path.write_bytes(data)
+    print(f"{path}: {what}, {len(data)} bytes")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
@@ -82,11 +137,9 @@ def main() -> None:
                 page = new_phone(browser, base_url)
                 login(page, phone_number)
                 page.goto(path)
-                page.wait_for_load_state("networkidle")
-                data = small_png(page.screenshot())
-                (args.out / f"{name}.png").write_bytes(data)
-                print(f"{args.out / f'{name}.png'}: {path}, {len(data)} bytes")
+                save(page, args.out / f"{name}.png", path)
                 page.context.close()
+            flow_shots(app, browser, base_url, args.out)
             browser.close()
 
 
