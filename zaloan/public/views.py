@@ -169,6 +169,7 @@ def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = No
     return render("public/status.html", "informant/_thread.html", tip=tip, form=form or AnswerForm(formdata=None), error=error,
                   status=status, answered=answered, spent=spent_message_keys(tip, None), upload_url="",
                   thread_action=url_for("public.answer", tip_id=tip.id),
+                  new_tip_url=url_for("public.new"),
                   photo_url=lambda a: url_for("public.photo", tip_id=tip.id, attachment_id=a.id))
 
 
