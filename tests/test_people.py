@@ -739,3 +739,25 @@ def test_concurrent_double_taps_make_one_account(app, login_as):
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id)).where(User.phone == "+84987000555")) == 1
         assert len(audits("account.activation_issued")) == 1
+
+
+def test_a_reload_after_show_identity_shows_the_person_again_with_identity_hidden(app, login_as):
+    iid = uid(app, "informant")
+    officer = login_as("officer")
+    r = officer.post(f"/people/{iid}/reveal", data={"reason": "Mời lên làm việc về tin báo ma túy"})
+    assert r.status_code == 200 and "Nguyễn Văn An" in r.get_data(as_text=True)
+    with app.app_context():
+        before = counts()
+    # The address bar still says /people/N/reveal: a reload or Back asks for it with GET.
+    for path in ("reveal", "code", "lost-phone"):
+        for headers in ({}, {"HX-Request": "true", "HX-History-Restore-Request": "true"}):
+            r = officer.get(f"/people/{iid}/{path}", headers=headers)
+            assert r.status_code == 303 and r.headers["Location"] == f"/people/{iid}"
+    page = officer.get(f"/people/{iid}/reveal", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Trang này không có" not in html
+    assert not any(x in html for x in IDENTITY) and '<p class="code big">' not in html
+    with app.app_context():
+        assert counts() == before  # nothing revealed, no code issued, nothing recorded
+    # Still nobody else's: another officer gets the same 404 as for the page itself.
+    assert login_as("officer2").get(f"/people/{iid}/reveal").status_code == 404

@@ -7,7 +7,7 @@ through the audited "show identity" action (zaloan.secrecy).
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
@@ -444,6 +444,21 @@ def reveal(user_id: int):
         return show_person(p, forms={"reveal": form}, status=422)
     db.session.commit()
     return show_person(p, identity=identity)
+
+
+@bp.get("/<int:user_id>/reveal")
+@bp.get("/<int:user_id>/code")
+@bp.get("/<int:user_id>/lost-phone")
+@allow(*MANAGERS)
+def shown_once(user_id: int):
+    """Show the person's page again after a reload or Back on a page shown once (identity, a new code).
+
+    Those pages answer a POST, and the browser's address bar keeps its URL.
+    A GET there never shows the identity or a code again (each view of the
+    identity needs its own reason, each code its own press); it changes nothing.
+    """
+    # A plain redirect, also for htmx: its request follows it and gets the page (history restore too).
+    return redirect(url_for("people.person", user_id=managed(user_id).id), 303)
 
 
 @bp.post("/<int:user_id>/areas")
