@@ -23,6 +23,7 @@ from zaloan.models import (
 )
 
 from .conftest import PASSWORD, PHONES
+from .helpers import U
 
 # The demo informants' identity: never in a list, never on a page without the audited reveal.
 IDENTITY = ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010", "+84900000010", "0900000010",
@@ -31,11 +32,6 @@ IDENTITY = ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010", "+84900000
 
 def e164(who: str) -> str:
     return "+84" + PHONES[who][1:]
-
-
-def U(who_or_phone: str) -> User:
-    phone = e164(who_or_phone) if who_or_phone in PHONES else who_or_phone
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 def uid(app, who: str) -> int:

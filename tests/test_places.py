@@ -12,10 +12,7 @@ from zaloan.models import AuditEvent, Category, InformantPost, TimeWindow, Tip, 
 from zaloan.places.forms import parse_hour
 
 from .conftest import PHONES
-
-
-def U(who: str) -> User:
-    return db.session.scalar(select(User).where(User.phone == "+84" + PHONES[who][1:]))
+from .helpers import U
 
 
 def village(name: str) -> Unit:
