@@ -29,3 +29,24 @@ def test_the_anonymous_receipt_is_one_page_with_one_header_main_and_footer(app, 
     if js:  # axe and scripts need JavaScript
         assert page.evaluate("() => window.scrollY") == 0  # the receipt starts at the top of the screen
         check_page(page, "anonymous-sent")
+
+
+def test_a_closed_tip_on_the_phone_says_what_happened_and_offers_a_new_tip(app, phone):
+    from zaloan import cases
+    from zaloan.models import Outcome, TipStatus
+
+    from ..helpers import U
+
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.informant_id == U("informant").informant.id,
+                                                  Tip.status == TipStatus.NEW).order_by(Tip.id))
+        cases.record_outcome(tip, by=U("officer"), outcome=Outcome.HIGHER_POLICE, note="Ghi chú nội bộ")
+        db.session.commit()
+        tip_id = tip.id
+    page = phone("informant")
+    page.goto(f"/informant/tips/{tip_id}")
+    assert page.locator("#thread textarea").count() == 0
+    assert "công an cấp trên" in page.locator("main").inner_text()
+    check_page(page, "informant-tip-closed")
+    sent(page, page.get_by_role("link", name="Gửi tin báo mới").click)
+    assert page.url.endswith("/informant/tips/new")
