@@ -1,11 +1,12 @@
 # zaloan: two commands for a fresh machine with Python 3.11+ and make.
-#   make run    serve the demo commune on SQLite at http://127.0.0.1:5000
+#   make run    serve the demo commune on SQLite at http://127.0.0.1:5000 (HOST=0.0.0.0 make run: on the network)
 #   make test   run the whole test suite (SQLite; with CI=true also PostgreSQL, see scripts/test.sh)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 PORT ?= 5000
+HOST ?= 127.0.0.1
 
 .PHONY: run test translations i18n
 
@@ -31,7 +32,7 @@ i18n: $(VENV)/.runtime
 run: $(VENV)/.runtime translations
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
-	PORT=$(PORT) $(BIN)/python app.py
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/python app.py
 
 test: $(VENV)/.dev translations
 	bash scripts/test.sh

@@ -1,9 +1,9 @@
-"""Development entry point: `flask --app app run` or `python app.py`."""
-import os
-
+"""Development entry point: `flask --app app run` or `python app.py` (what `make run` runs)."""
 from zaloan import create_app
+from zaloan.config import dev_address
 
 app = create_app()
 
 if __name__ == "__main__":
-    app.run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
+    host, port = dev_address()
+    app.run(host=host, port=port)

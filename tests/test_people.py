@@ -23,6 +23,7 @@ from zaloan.models import (
 )
 
 from .conftest import PASSWORD, PHONES
+from .helpers import U
 
 # The demo informants' identity: never in a list, never on a page without the audited reveal.
 IDENTITY = ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010", "+84900000010", "0900000010",
@@ -31,11 +32,6 @@ IDENTITY = ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010", "+84900000
 
 def e164(who: str) -> str:
     return "+84" + PHONES[who][1:]
-
-
-def U(who_or_phone: str) -> User:
-    phone = e164(who_or_phone) if who_or_phone in PHONES else who_or_phone
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 def uid(app, who: str) -> int:
@@ -670,3 +666,94 @@ def test_control_characters_are_dropped_from_names(app, login_as):
     assert r.status_code == 200
     with app.app_context():
         assert (U("+84987000666").full_name, U("+84987000666").position) == ("Ban Chỉ đạo", "")
+
+
+# --- A retried "create account" ------------------------------------------------------------------
+
+
+def test_a_retried_create_makes_one_account_and_never_a_second_code_silently(app, login_as):
+    c = login_as("officer")
+    assert 'name="client_key"' in c.get("/people/new").get_data(as_text=True)
+    with app.app_context():
+        market = post_of("Chợ Tân Thành")
+    data = {"role": "informant", "full_name": "Đỗ Thị Mai", "phone": "0987000222", "posts": [market],
+            "client_key": "person-key-0001"}
+    first = c.post("/people/new", data=data)
+    code = code_from(first.get_data(as_text=True))
+    again = c.post("/people/new", data=data)
+    html = again.get_data(as_text=True)
+    # Not "this phone number already has an account": the same result page, for the same person...
+    assert again.status_code == 200 and "Đã tạo tài khoản" in html
+    assert "Số điện thoại này đã có tài khoản." not in html
+    with app.app_context():
+        person = U("+84987000222")
+        assert person.informant.alias in html
+        assert db.session.scalar(select(func.count(User.id)).where(User.phone == "+84987000222")) == 1
+        assert len(person.informant.posts) == 1
+        assert len(audits("account.create")) == 8 + 1
+        # ... without a new code behind the officer's back: the first one still works.
+        assert len(audits("account.activation_issued")) == 1
+        pid = person.id
+    assert '<p class="code big">' not in html
+    assert f'action="/people/{pid}/code"' in html  # a new code is one deliberate tap away
+    _phone, r = activate(app, code)
+    assert r.status_code == 302
+    # Once the person has activated, a retry says so and offers no new code.
+    html = c.post("/people/new", data=data).get_data(as_text=True)
+    assert f'action="/people/{pid}/code"' not in html and "đã tự đặt mật khẩu" in html
+
+
+def test_a_reused_create_key_with_another_phone_is_refused(app, login_as):
+    c = login_as("commander")
+    data = {"role": "observer", "full_name": "Người Quan Sát", "phone": "0987000333", "client_key": "person-key-0002"}
+    assert c.post("/people/new", data=data).status_code == 200
+    r = c.post("/people/new", data={**data, "phone": "0987000334"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "đã đến nơi, với nội dung khác" in html
+    assert 'value="person-key-0002"' not in html
+    with app.app_context():
+        assert U("+84987000334") is None
+
+
+def test_concurrent_double_taps_make_one_account(app, login_as):
+    import threading
+
+    clients = [login_as("commander") for _ in range(4)]
+    statuses, start = [], threading.Barrier(4)
+
+    def post(c):
+        start.wait()
+        statuses.append(c.post("/people/new", data={"role": "observer", "full_name": "Bấm Hai Lần",
+                                                    "phone": "0987000555", "client_key": "race-person-01"}).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [200] * 4
+    with app.app_context():
+        assert db.session.scalar(select(func.count(User.id)).where(User.phone == "+84987000555")) == 1
+        assert len(audits("account.activation_issued")) == 1
+
+
+def test_a_reload_after_show_identity_shows_the_person_again_with_identity_hidden(app, login_as):
+    iid = uid(app, "informant")
+    officer = login_as("officer")
+    r = officer.post(f"/people/{iid}/reveal", data={"reason": "Mời lên làm việc về tin báo ma túy"})
+    assert r.status_code == 200 and "Nguyễn Văn An" in r.get_data(as_text=True)
+    with app.app_context():
+        before = counts()
+    # The address bar still says /people/N/reveal: a reload or Back asks for it with GET.
+    for path in ("reveal", "code", "lost-phone"):
+        for headers in ({}, {"HX-Request": "true", "HX-History-Restore-Request": "true"}):
+            r = officer.get(f"/people/{iid}/{path}", headers=headers)
+            assert r.status_code == 303 and r.headers["Location"] == f"/people/{iid}"
+    page = officer.get(f"/people/{iid}/reveal", follow_redirects=True)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Trang này không có" not in html
+    assert not any(x in html for x in IDENTITY) and '<p class="code big">' not in html
+    with app.app_context():
+        assert counts() == before  # nothing revealed, no code issued, nothing recorded
+    # Still nobody else's: another officer gets the same 404 as for the page itself.
+    assert login_as("officer2").get(f"/people/{iid}/reveal").status_code == 404

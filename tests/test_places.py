@@ -12,10 +12,7 @@ from zaloan.models import AuditEvent, Category, InformantPost, TimeWindow, Tip, 
 from zaloan.places.forms import parse_hour
 
 from .conftest import PHONES
-
-
-def U(who: str) -> User:
-    return db.session.scalar(select(User).where(User.phone == "+84" + PHONES[who][1:]))
+from .helpers import U
 
 
 def village(name: str) -> Unit:
@@ -382,3 +379,85 @@ def test_bad_input_never_gives_a_server_error(app, login_as):
             assert c.get(url).status_code == 404
     with app.app_context():
         assert "\u0000" not in "".join(db.session.scalars(select(WatchPoint.name)))
+
+
+# --- A retried create makes one row -----------------------------------------------------------------
+
+
+def test_a_watch_point_sent_twice_with_one_key_is_added_once(app, login_as):
+    o = ids(app, v3=("village", "Thôn Hạ Lý"))
+    c = login_as("officer")
+    data = {"new-name": "Bến đò Hạ Lý", "new-kind": "other", "new-client_key": "point-key-0001"}
+    first, again = (c.post(f"/places/villages/{o['v3']}/points", data=data) for _ in range(2))
+    # The retry lands on the same place, not on "this village already has a place with this name".
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(WatchPoint.id)).where(WatchPoint.name == "Bến đò Hạ Lý")) == 1
+        assert len(audits("watch_point.add")) == 1
+    # The same key with another name was changed and sent again: refused, with a new key for the next send.
+    r = c.post(f"/places/villages/{o['v3']}/points", data={**data, "new-name": "Bến xe Hạ Lý"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "đã đến nơi, với nội dung khác" in html and "Bến xe Hạ Lý" in html
+    assert 'value="point-key-0001"' not in html
+    with app.app_context():
+        assert point("Bến xe Hạ Lý") is None
+
+
+def test_a_time_window_sent_twice_with_one_key_is_added_once(app, login_as):
+    o = ids(app, karaoke=("point", "Phố karaoke Tân Lập"))
+    c = login_as("officer")
+    data = {"starts": "12:00", "ends": "13:30", "label": "Trưa", "client_key": "window-key-001"}
+    first, again = (c.post(f"/places/points/{o['karaoke']}/windows", data=data) for _ in range(2))
+    assert first.status_code == again.status_code == 303
+    with app.app_context():
+        assert [w.label for w in point("Phố karaoke Tân Lập").windows].count("Trưa") == 1
+        assert len(audits("time_window.add")) == 1
+    assert 'name="client_key"' in c.get(f"/places/points/{o['karaoke']}").get_data(as_text=True)
+
+
+def test_a_category_sent_twice_with_one_key_is_added_once(app, login_as):
+    c = login_as("commander")
+    assert 'name="client_key"' in c.get("/places/categories").get_data(as_text=True)
+    data = {"name": "Cháy, nổ", "emoji": "🔥", "client_key": "category-key-1"}
+    for _ in range(2):
+        # Not "a category with this name already exists": the first one is the answer.
+        r = c.post("/places/categories", data=data)
+        assert r.status_code == 303 and r.headers["Location"] == "/places/categories"
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Category.id)).where(Category.name == "Cháy, nổ")) == 1
+
+
+def test_a_create_form_with_a_damaged_key_changes_nothing(app, login_as):
+    o = ids(app, v3=("village", "Thôn Hạ Lý"))
+    c = login_as("commander")
+    with app.app_context():
+        before = changes()
+    r = c.post("/places/categories", data={"name": "Cháy, nổ", "emoji": "🔥", "client_key": "bad key!"})
+    assert r.status_code == 422 and "Biểu mẫu bị lỗi" in r.get_data(as_text=True)
+    r = c.post(f"/places/villages/{o['v3']}/points", data={"new-name": "Bến đò", "new-kind": "other",
+                                                          "new-client_key": "short"})
+    assert r.status_code == 422 and "Biểu mẫu bị lỗi" in r.get_data(as_text=True)
+    with app.app_context():
+        assert changes() == before
+
+
+def test_concurrent_double_taps_make_one_category(app, login_as):
+    import threading
+
+    clients = [login_as("commander") for _ in range(4)]
+    statuses, start = [], threading.Barrier(4)
+
+    def post(c):
+        start.wait()
+        statuses.append(c.post("/places/categories", data={"name": "Lừa đảo", "emoji": "",
+                                                           "client_key": "race-category-1"}).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert statuses == [303] * 4
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Category.id)).where(Category.name == "Lừa đảo")) == 1

@@ -412,12 +412,37 @@ def test_the_app_never_edits_or_deletes_audit_rows(app):
 
 
 def test_logins_reveals_and_tip_changes_are_audited(app, login_as):
-    login_as("officer")
-    app.test_client().post("/login", data={"phone": PHONES["officer"], "password": "sai"})
+    """Each action here writes its own audit row: only the rows made after the demo's count."""
+    from datetime import timedelta
+
+    from zaloan import cases
+    from zaloan.models import Category, Outcome, Unit, Urgency, utcnow
+
+    from .helpers import U
+
     with app.app_context():
-        actions = set(db.session.scalars(select(AuditEvent.action)))
-    assert {"login.success", "login.failure", "tip.submit", "tip.triage", "tip.outcome", "task.create",
-            "account.create"} <= actions
+        start = db.session.scalar(select(func.max(AuditEvent.id)))
+        informant_user = U("informant").id
+    officer = login_as("officer")
+    app.test_client().post("/login", data={"phone": PHONES["officer"], "password": "sai"})
+    assert officer.post(f"/people/{informant_user}/reveal", data={"reason": "Mời lên làm việc"}).status_code == 200
+    assert login_as("commander").post("/people/new", data={"role": "observer", "full_name": "Người Mới",
+                                                           "phone": "0987000999"}).status_code == 200
+    with app.app_context():
+        village = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+        theft = db.session.scalar(select(Category).where(Category.code == "theft"))
+        tip, _created = cases.submit_tip(commune=village.commune(), informant=U("informant").informant,
+                                         category=theft, body="Mất trộm xe đạp ở nhà văn hóa.", village=village,
+                                         uploader=U("informant"))
+        cases.triage(tip, by=U("officer"), category=theft, urgency=Urgency.HIGH)
+        cases.ask(tip, by=U("officer"), body="Xe màu gì?")
+        cases.create_task(tip, by=U("officer"), verifiers=[U("verifier")], brief="Hỏi bảo vệ nhà văn hóa.",
+                          due_at=utcnow() + timedelta(hours=24))
+        cases.record_outcome(tip, by=U("officer"), outcome=Outcome.COMMUNE_POLICE)
+        db.session.commit()
+        actions = set(db.session.scalars(select(AuditEvent.action).where(AuditEvent.id > start)))
+    assert {"login.success", "login.failure", "identity.reveal", "account.create", "account.activation_issued",
+            "tip.submit", "tip.triage", "tip.ask", "task.create", "tip.outcome"} <= actions, actions
 
 
 def test_no_client_address_or_user_agent_is_stored_with_tips_or_messages(app):

@@ -23,11 +23,8 @@ from zaloan.models import (
     utcnow,
 )
 
+from .helpers import U
 from .test_flow import send_tip
-
-
-def U(phone):
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 OFFICER, OFFICER2, VERIFIER, VERIFIER2 = "+84900000002", "+84900000003", "+84900000020", "+84900000021"

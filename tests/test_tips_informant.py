@@ -10,13 +10,10 @@ from zaloan import cases
 from zaloan.extensions import db
 from zaloan.models import Attachment, AuditEvent, Message, Tip, User
 
+from .helpers import U
 from .test_flow import jpeg_bytes, send_tip
 
 AN, BINH, OFFICER = "+84900000010", "+84900000011", "+84900000002"
-
-
-def U(phone):
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 def an_open_tip(app) -> int:

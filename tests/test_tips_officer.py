@@ -21,13 +21,11 @@ from zaloan.models import (
     utcnow,
 )
 
+from .helpers import U
+
 AN, BINH, OFFICER, OFFICER2 = "+84900000010", "+84900000011", "+84900000002", "+84900000003"
 VERIFIER, VERIFIER2 = "+84900000020", "+84900000021"
 HTMX = {"HX-Request": "true", "HX-Target": "tip"}
-
-
-def U(phone):
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 def village(name):

@@ -9,16 +9,13 @@ from zaloan import cases
 from zaloan.extensions import db
 from zaloan.models import Category, Message, TaskAssignment, Tip, Unit, User, utcnow
 
+from .helpers import U
 from .test_flow import jpeg_bytes
 
 AN, OFFICER, VERIFIER, VERIFIER2 = "+84900000010", "+84900000002", "+84900000020", "+84900000021"
 BODY = "Nhà bà Tư cuối xóm có người lạ ra vào ban đêm, tôi ở ngay đối diện."
 BRIEF = "Kiểm tra khu cuối xóm Đồng Bé về người lạ ra vào ban đêm."
 HTMX = {"HX-Request": "true", "HX-Target": "task"}
-
-
-def U(phone):
-    return db.session.scalar(select(User).where(User.phone == phone))
 
 
 def make_task(app, hours=6, photo=False, share=False):

@@ -80,6 +80,7 @@ def create_user(
     title: str | None = None,
     position: str = "",
     handler: User | None = None,
+    client_key: str | None = None,
 ) -> User:
     """Create an account without a password; the person activates it on their own phone."""
     phone = normalize_phone(phone)
@@ -94,6 +95,7 @@ def create_user(
         title=title if role == Role.VERIFIER else None,
         position=position.strip(),
         created_by_id=by.id if by else None,
+        client_key=client_key or None,
     )
     db.session.add(user)
     db.session.flush()
@@ -110,6 +112,24 @@ def create_user(
     # The audit row names the account by id and role, never by name or phone.
     audit.record("account.create", actor=by, target=user, commune_id=commune.id, role=role)
     return user
+
+
+def create_user_once(client_key: str | None, *, same, create) -> tuple[User, bool]:
+    """Return (user, created): the account an earlier send of this form made, or a new one from `create()`.
+
+    A retried "create account" (a lost answer, a double tap) finds the first
+    account by the form's key instead of "this phone already has an account".
+    The same key with other content (`same(user)` is False) is refused with
+    `cases.KeyReused`.
+    """
+    from .cases import KeyReused, _once  # cases imports this module
+
+    # Serialise creators first, so a second tap waiting here finds the first one's account by its key.
+    audit.lock_writers()
+    user, created = _once(User, client_key, "", create)
+    if not created and not same(user):
+        raise KeyReused()
+    return user, created
 
 
 # --- Activation ------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, secrecy
+from . import audit, labels, secrecy
 from .accounts import CODE_ALPHABET
 from .extensions import db
 from .images import StoredImage, path_of
@@ -337,16 +337,25 @@ def answer(
     tip: Tip, *, author: User | None, body: str, photos: list[StoredImage] = (), photo_ids: list[int] = (),
     client_key: str | None = None,
 ) -> Message:
-    """The sender answers in their tip's thread (text and/or photos)."""
+    """The sender answers in their tip's thread (text and/or photos); a closed tip takes no answer.
+
+    Nobody reads the thread of a closed tip (it has left every queue), so an
+    answer there would be lost: the sender is told to send a new tip instead.
+    A retry of an answer that arrived before the tip was closed is still the
+    same answer.
+    """
     body = body.strip()
-    if not body and not photos and not photo_ids:
-        raise CaseError(_("Please write something or add a photo."), 422)
-    if len(photos) + len(photo_ids) > MAX_PHOTOS:
-        raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
     digest = content_hash(t=tip.id, b=body, ph=sorted(photo_ids), a=author.id if author else None)
     existing = _find_by_key(Message, client_key, digest)
     if existing is not None:
         return existing
+    _hold(tip)
+    if not tip.is_open:
+        raise CaseError(labels.closed_for_sender(tip), 409)
+    if not body and not photos and not photo_ids:
+        raise CaseError(_("Please write something or add a photo."), 422)
+    if len(photos) + len(photo_ids) > MAX_PHOTOS:
+        raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
     linked = own_unlinked_photos(author, list(photo_ids))
 
     def create():

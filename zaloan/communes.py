@@ -7,7 +7,7 @@ from datetime import time
 
 from sqlalchemy import select
 
-from . import audit
+from . import audit, cases
 from .extensions import db
 from .models import Category, InformantPost, Role, TimeWindow, Unit, UnitKind, User, WatchPoint, WatchPointKind
 
@@ -57,10 +57,30 @@ class PlaceError(ValueError):
     """A refused change of a place or category; `args[0]` names the field at fault."""
 
 
+def _fold(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
 def _same_name(query, name: str) -> bool:
     """Return True if a row of `query` already has `name` (ignoring case and spaces)."""
-    wanted = " ".join(name.split()).casefold()
-    return any(" ".join(n.split()).casefold() == wanted for n in db.session.scalars(query))
+    wanted = _fold(name)
+    return any(_fold(n) == wanted for n in db.session.scalars(query))
+
+
+def once(model, client_key: str | None, same, create):
+    """Return the row an earlier send of this form made (`client_key`), or a new one from `create()`.
+
+    A retried POST (a lost answer on 2G, a double tap) lands on the first row
+    instead of a duplicate or a "name already exists" error. The same key
+    with other content (`same(row)` is False: the form was changed and sent
+    again) is refused with `cases.KeyReused`, so nothing is silently dropped.
+    """
+    # Serialise creators first, so a second tap waiting here finds the first one's row by its key.
+    audit.lock_writers()
+    row, _created = cases._once(model, client_key, "", create)
+    if not _created and not same(row):
+        raise cases.KeyReused()
+    return row
 
 
 def add_village(commune: Unit, name: str, *, by) -> Unit:
@@ -100,11 +120,20 @@ def set_village_officer(village: Unit, officer: User | None, *, by) -> None:
 
 
 def save_watch_point(point: WatchPoint | None, *, village: Unit, name: str, kind: str, note: str, active: bool,
-                     by) -> WatchPoint:
-    """Create (point is None) or change a watch point of `village`."""
+                     by, client_key: str | None = None) -> WatchPoint:
+    """Create (point is None; once per `client_key`) or change a watch point of `village`."""
     if kind not in WatchPointKind.ALL:
         raise PlaceError("kind")
     name = " ".join(name.split())
+    if point is None:
+        return once(WatchPoint, client_key, lambda p: p.village_id == village.id and _fold(p.name) == _fold(name),
+                    lambda: _write_point(None, village=village, name=name, kind=kind, note=note, active=active,
+                                         by=by, client_key=client_key))
+    return _write_point(point, village=village, name=name, kind=kind, note=note, active=active, by=by)
+
+
+def _write_point(point: WatchPoint | None, *, village: Unit, name: str, kind: str, note: str, active: bool, by,
+                 client_key: str | None = None) -> WatchPoint:
     others = select(WatchPoint.name).where(WatchPoint.village_id == village.id)
     if point is not None:
         others = others.where(WatchPoint.id != point.id)
@@ -112,7 +141,7 @@ def save_watch_point(point: WatchPoint | None, *, village: Unit, name: str, kind
         raise PlaceError("name")
     created = point is None
     if created:
-        point = WatchPoint(village_id=village.id)
+        point = WatchPoint(village_id=village.id, client_key=client_key or None)
         db.session.add(point)
     point.name, point.kind, point.note, point.active = name, kind, note.strip(), active
     db.session.flush()
@@ -122,15 +151,26 @@ def save_watch_point(point: WatchPoint | None, *, village: Unit, name: str, kind
 
 
 def save_window(window: TimeWindow | None, *, point: WatchPoint | None = None, starts: time, ends: time,
-                label: str, by) -> TimeWindow:
-    """Create (window is None, on `point`) or change a time window; it may cross midnight (20:00–02:00)."""
+                label: str, by, client_key: str | None = None) -> TimeWindow:
+    """Create (window is None, on `point`, once per `client_key`) or change a time window.
+
+    A window may cross midnight (20:00–02:00).
+    """
     if starts == ends:
         raise PlaceError("ends")
-    created = window is None
+    label = " ".join(label.split())
+    if window is None:
+        return once(TimeWindow, client_key,
+                    lambda w: (w.watch_point_id, w.starts, w.ends, w.label) == (point.id, starts, ends, label),
+                    lambda: _write_window(TimeWindow(watch_point_id=point.id, client_key=client_key or None),
+                                          starts=starts, ends=ends, label=label, by=by, created=True))
+    return _write_window(window, starts=starts, ends=ends, label=label, by=by, created=False)
+
+
+def _write_window(window: TimeWindow, *, starts: time, ends: time, label: str, by, created: bool) -> TimeWindow:
     if created:
-        window = TimeWindow(watch_point_id=point.id)
         db.session.add(window)
-    window.starts, window.ends, window.label = starts, ends, " ".join(label.split())
+    window.starts, window.ends, window.label = starts, ends, label
     db.session.flush()
     audit.record("time_window.add" if created else "time_window.edit", actor=by, target=window,
                  watch_point=window.watch_point_id, starts=f"{starts:%H:%M}", ends=f"{ends:%H:%M}")
@@ -171,14 +211,19 @@ def _new_code(commune_id: int, name: str) -> str:
     return code
 
 
-def add_category(commune: Unit, *, name: str, emoji: str, by) -> Category:
-    """Add a category at the end of the commune's list."""
+def add_category(commune: Unit, *, name: str, emoji: str, by, client_key: str | None = None) -> Category:
+    """Add a category at the end of the commune's list (once per `client_key`)."""
     name = " ".join(name.split())
+    return once(Category, client_key, lambda c: c.commune_id == commune.id and _fold(c.name) == _fold(name),
+                lambda: _new_category(commune, name=name, emoji=emoji, by=by, client_key=client_key))
+
+
+def _new_category(commune: Unit, *, name: str, emoji: str, by, client_key: str | None) -> Category:
     if _same_name(select(Category.name).where(Category.commune_id == commune.id), name):
         raise PlaceError("name")
     last = max((c.position for c in categories_of(commune.id)), default=-1)
     category = Category(commune_id=commune.id, code=_new_code(commune.id, name), name=name, emoji=emoji.strip(),
-                        position=last + 1, active=True)
+                        position=last + 1, active=True, client_key=client_key or None)
     db.session.add(category)
     db.session.flush()
     audit.record("category.add", actor=by, target=category, commune_id=commune.id)

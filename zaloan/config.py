@@ -48,3 +48,11 @@ class Config:
     COMPRESS_BR_LEVEL = 6
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 300
+
+
+def dev_address(env=os.environ) -> tuple[str, int]:
+    """Return where the development server (`make run`) listens: this machine only, unless HOST says otherwise.
+
+    `HOST=0.0.0.0` opens it to the local network, so a tester can try it on their own phone.
+    """
+    return env.get("HOST") or "127.0.0.1", int(env.get("PORT") or "5000")

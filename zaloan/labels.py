@@ -1,4 +1,5 @@
 """Words shown for the app's fixed vocabularies, translated (used by views and templates)."""
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from .models import Finding, Outcome, Role, TaskStatus, TipStatus, UnitKind, Urgency, VerifierTitle, WatchPointKind
@@ -79,6 +80,45 @@ OUTCOMES = {
     Outcome.DUPLICATE: _l("Duplicate"),
     Outcome.FALSE_REPORT: _l("False report"),
 }
+
+# What a closed tip's sender reads: one plain sentence per outcome, for villagers; never the
+# officer's outcome note (police work, names of people). A false report is told as "nothing
+# against the law": the sender is thanked, never accused.
+SENDER_OUTCOMES = {
+    Outcome.COMMUNE_POLICE: _l("The commune police dealt with it. Thank you for telling us."),
+    Outcome.HIGHER_POLICE: _l("The commune police passed it to the higher police, who now deal with it. "
+                              "Thank you for telling us."),
+    Outcome.MEDIATED: _l("The people involved were brought together and the matter was settled peacefully."),
+    Outcome.SANCTION: _l("The police dealt with it and the people at fault were fined under the law."),
+    Outcome.NO_VIOLATION: _l("The police checked and found nothing against the law."),
+    Outcome.FALSE_REPORT: _l("The police checked and found nothing against the law."),
+    Outcome.DUPLICATE: _l("Someone had already told the police about the same thing. Your tip was joined with "
+                          "that one, and they are dealt with together."),
+}
+
+
+def sender_outcome(tip) -> list[str]:
+    """Return the plain sentences telling a sender how their closed tip ended (none while it is open).
+
+    A tip joined with an earlier one says so, then how that one ended once it is closed.
+    """
+    if tip.is_open or tip.outcome not in SENDER_OUTCOMES:
+        return []
+    out = [str(SENDER_OUTCOMES[tip.outcome])]
+    first = tip.duplicate_of
+    if tip.outcome == Outcome.DUPLICATE and first is not None and not first.is_open and first.outcome in SENDER_OUTCOMES \
+            and first.outcome != Outcome.DUPLICATE:
+        out.append(str(SENDER_OUTCOMES[first.outcome]))
+    return out
+
+
+def closed_for_sender(tip) -> str:
+    """Tell the sender why their closed tip takes no more answers (nobody reads it), and what to do instead."""
+    if tip.duplicate_of_id is not None:
+        return _("This tip was joined with an earlier one about the same thing, so answers here are no longer "
+                 "read. If there is something new, please send a new tip.")
+    return _("This tip has been dealt with. If there is something new, please send a new tip.")
+
 
 TASK_STATUSES = {
     TaskStatus.OPEN: _l("Open"),

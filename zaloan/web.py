@@ -26,6 +26,24 @@ def render(template: str, fragment: str | None = None, status: int = 200, **cont
     return resp
 
 
+def render_in_main(template: str, status: int = 200, **context):
+    """Answer an htmx request with the `content` block of the page `template`, to replace what <main> holds.
+
+    For a form that swaps itself but whose success is a new page that cannot
+    be a redirect (what it shows is shown once): the page keeps its one
+    header, main and footer.
+    """
+    current_app.update_template_context(context)
+    page = current_app.jinja_env.get_template(template)
+    html = "".join(page.blocks["content"](page.new_context(context)))
+    resp = make_response(html, status)
+    resp.headers["HX-Retarget"] = "#main"
+    resp.headers["HX-Reswap"] = "innerHTML show:window:top"
+    resp.vary.add("HX-Request")
+    resp.vary.add("HX-Target")
+    return resp
+
+
 def redirect_to(endpoint: str, **values):
     """Redirect after a successful POST; an htmx request gets HX-Location (no full reload)."""
     target = url_for(endpoint, **values)

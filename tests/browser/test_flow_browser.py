@@ -30,13 +30,6 @@ NOTES = "Đã đến cổng chợ lúc 7 giờ, có 3 người lạ, đã ghi bi
 IDENTITY = ("Nguyễn Văn An", "0900 000 010", "0900000010", "+84900000010")
 
 
-@pytest.fixture(autouse=True)
-def needs_the_tip_flow(app):
-    rules = {rule.rule for rule in app.url_map.iter_rules()}
-    if "/informant/tips/new" not in rules:
-        pytest.skip("the tip flow is not in this app yet (no /informant/tips/new)")
-
-
 @pytest.fixture
 def photo(tmp_path):
     """A small JPEG that looks like a photo (noise, so it is not trivially compressible)."""

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.forms import PhoneField
+from ..formkit import ClientKeyField
 
 
 def clean_text(value):
@@ -62,6 +63,7 @@ class PersonForm(FlaskForm):
     handler_id = Pick(_l("Handler officer"), message=_l("Please choose an active officer of the commune."))
     posts = PickMany(_l("Watch point and time"), message=_l("Please choose watch points of your villages."))
     position = StringField(_l("Position"), filters=[clean_text], validators=[Length(max=120)])
+    client_key = ClientKeyField()
 
     # Fields that count for each role; the others are ignored.
     ROLE_FIELDS = {

@@ -7,7 +7,7 @@ through the audited "show identity" action (zaloan.secrecy).
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
@@ -27,7 +27,9 @@ from ..models import (
     WatchPoint,
 )
 from ..permissions import allow, can_create_role, can_hand_over, can_manage_user, can_use_village, get_user_or_404
-from ..phones import PhoneError
+from ..cases import KeyReused
+from ..formkit import renew_key
+from ..phones import PhoneError, normalize_phone
 from ..web import redirect_to, render
 from . import bp
 from .forms import (
@@ -198,21 +200,40 @@ def new():
         role = form.role.data
         village = db.session.get(Unit, int(form.village_id.data)) if role == Role.VERIFIER else None
         handler = db.session.get(User, int(form.handler_id.data)) if role == Role.INFORMANT else None
-        try:
+
+        def create() -> User:
             person = accounts.create_user(
                 by=current_user, phone=form.phone.data, full_name=form.full_name.data, role=role,
                 commune=current_user.commune, village=village,
                 title=form.title.data if role == Role.VERIFIER else None,
                 position=(form.position.data or "") if role not in (Role.INFORMANT, Role.VERIFIER) else "",
-                handler=handler,
+                handler=handler, client_key=form.client_key.data,
             )
+            if role == Role.INFORMANT:
+                accounts.set_informant_posts(person.informant, parse_posts(form.posts.data), by=current_user)
+            return person
+
+        def same(person: User) -> bool:
+            return (person.phone, person.role) == (normalize_phone(form.phone.data), role) \
+                and can_manage_user(current_user, person)
+
+        try:
+            person, created = accounts.create_user_once(form.client_key.data, same=same, create=create)
         except accounts.AccountError:
             form.phone.errors.append(_("This phone number already has an account."))
         except PhoneError:
             form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
+        except KeyReused as exc:
+            renew_key(form, exc)
+            form.phone.errors.append(exc.message)
         else:
-            if role == Role.INFORMANT:
-                accounts.set_informant_posts(person.informant, parse_posts(form.posts.data), by=current_user)
+            if not created:
+                # A retry of a send whose answer was lost. The one-time code was
+                # in that lost answer; issuing a fresh one here would silently
+                # cancel a code the person may already hold. Say the account
+                # exists and offer "New activation code", a deliberate, audited
+                # step that says the earlier code stops working.
+                return render("people/created.html", person=person, again=True, **code_context(None))
             code = accounts.issue_activation(person, by=current_user)
             try:
                 db.session.commit()
@@ -221,7 +242,7 @@ def new():
                 db.session.rollback()
                 form.phone.errors.append(_("This phone number already has an account."))
             else:
-                return render("people/created.html", person=person, **code_context(code))
+                return render("people/created.html", person=person, again=False, **code_context(code))
         db.session.rollback()
     return render("people/new.html", form=form, status=422 if request.method == "POST" else 200)
 
@@ -423,6 +444,21 @@ def reveal(user_id: int):
         return show_person(p, forms={"reveal": form}, status=422)
     db.session.commit()
     return show_person(p, identity=identity)
+
+
+@bp.get("/<int:user_id>/reveal")
+@bp.get("/<int:user_id>/code")
+@bp.get("/<int:user_id>/lost-phone")
+@allow(*MANAGERS)
+def shown_once(user_id: int):
+    """Show the person's page again after a reload or Back on a page shown once (identity, a new code).
+
+    Those pages answer a POST, and the browser's address bar keeps its URL.
+    A GET there never shows the identity or a code again (each view of the
+    identity needs its own reason, each code its own press); it changes nothing.
+    """
+    # A plain redirect, also for htmx: its request follows it and gets the page (history restore too).
+    return redirect(url_for("people.person", user_id=managed(user_id).id), 303)
 
 
 @bp.post("/<int:user_id>/areas")

@@ -10,6 +10,7 @@ from wtforms import BooleanField, Field, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import TimeInput
 
+from ..formkit import ClientKeyField
 from ..labels import WATCH_POINT_EMOJI, WATCH_POINT_KINDS
 from ..models import WatchPointKind
 from ..people.forms import Pick, clean_text
@@ -69,13 +70,25 @@ class WatchPointForm(FlaskForm):
     active = BooleanField(_l("In use"), default=True)
 
 
+class NewWatchPointForm(WatchPointForm):
+    client_key = ClientKeyField()
+
+
 class WindowForm(FlaskForm):
     starts = HourField(_l("From"), validators=[InputRequired(_l("Please enter a time such as 20:00."))])
     ends = HourField(_l("To"), validators=[InputRequired(_l("Please enter a time such as 20:00."))])
     label = StringField(_l("Label (optional), e.g. Morning market"), filters=[clean_text], validators=[Length(max=80)])
 
 
+class NewWindowForm(WindowForm):
+    client_key = ClientKeyField()
+
+
 class CategoryForm(FlaskForm):
     emoji = StringField(_l("Emoji"), filters=[clean_text], validators=[Length(max=8, message=_l("One emoji is enough."))])
     name = StringField(_l("Name"), filters=[clean_text], validators=[DataRequired(_l("Please enter the name.")), Length(max=80)])
     active = BooleanField(_l("In use"), default=True)
+
+
+class NewCategoryForm(CategoryForm):
+    client_key = ClientKeyField()

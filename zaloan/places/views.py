@@ -13,13 +13,24 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from .. import communes
+from ..cases import KeyReused
 from ..communes import PlaceError
 from ..extensions import db
 from ..models import Category, Informant, InformantPost, Role, TimeWindow, Unit, User, WatchPoint
 from ..permissions import allow, can_edit_place, can_run_commune, can_use_village, get_or_404
+from ..formkit import renew_key
 from ..web import redirect_to, render
 from . import bp
-from .forms import CategoryForm, VillageForm, VillageOfficerForm, WatchPointForm, WindowForm
+from .forms import (
+    CategoryForm,
+    NewCategoryForm,
+    NewWatchPointForm,
+    NewWindowForm,
+    VillageForm,
+    VillageOfficerForm,
+    WatchPointForm,
+    WindowForm,
+)
 
 MANAGERS = (Role.OFFICER, Role.COMMANDER)
 
@@ -81,7 +92,7 @@ def village_page(village: Unit, forms: dict | None = None, status: int = 200):
     all_forms = {
         "rename": VillageForm(formdata=None, data={"name": village.name}),
         "officer": officer_form,
-        "point": WatchPointForm(formdata=None, prefix="new"),
+        "point": NewWatchPointForm(formdata=None, prefix="new"),
     }
     all_forms.update(forms or {})
     points = list(db.session.scalars(
@@ -155,13 +166,17 @@ def village_officer(unit_id: int):
 def add_point(unit_id: int):
     """Add a watch point (market, eatery, karaoke, crossroads...) to a village."""
     v = village_of(unit_id)
-    form = WatchPointForm(prefix="new")
+    form = NewWatchPointForm(prefix="new")
     if form.validate_on_submit():
         try:
             point = communes.save_watch_point(None, village=v, name=form.name.data, kind=form.kind.data,
-                                              note=form.note.data or "", active=True, by=current_user)
+                                              note=form.note.data or "", active=True, by=current_user,
+                                              client_key=form.client_key.data)
         except PlaceError:
             form.name.errors.append(_("This village already has a place with this name."))
+        except KeyReused as exc:
+            renew_key(form, exc)
+            form.name.errors.append(exc.message)
         else:
             db.session.commit()
             flash(_("Watch point added. Now add the times when things happen there."))
@@ -169,11 +184,11 @@ def add_point(unit_id: int):
     return village_page(v, {"point": form}, status=422)
 
 
-def point_page(point: WatchPoint, form: WatchPointForm | None = None, window: WindowForm | None = None,
+def point_page(point: WatchPoint, form: WatchPointForm | None = None, window: NewWindowForm | None = None,
                status: int = 200):
     return render("places/point.html", point=point,
                   form=form or WatchPointForm(formdata=None, obj=point),
-                  window=window or WindowForm(formdata=None), status=status)
+                  window=window or NewWindowForm(formdata=None), status=status)
 
 
 @bp.route("/points/<int:point_id>", methods=["GET", "POST"])
@@ -202,13 +217,16 @@ def point(point_id: int):
 def add_window(point_id: int):
     """Add a time window to a watch point; it may cross midnight (20:00–02:00)."""
     p = get_or_404(WatchPoint, point_id, can_edit_place)
-    form = WindowForm()
+    form = NewWindowForm()
     if form.validate_on_submit():
         try:
             communes.save_window(None, point=p, starts=form.starts.data, ends=form.ends.data,
-                                 label=form.label.data or "", by=current_user)
+                                 label=form.label.data or "", by=current_user, client_key=form.client_key.data)
         except PlaceError:
             form.ends.errors.append(_("The end must differ from the start."))
+        except KeyReused as exc:
+            renew_key(form, exc)
+            form.starts.errors.append(exc.message)
         else:
             db.session.commit()
             flash(_("Time window added."))
@@ -250,13 +268,13 @@ def delete_window(window_id: int):
 # --- Tip categories ---------------------------------------------------------------------------------
 
 
-def categories_page(form: CategoryForm | None = None, bad: tuple[int, CategoryForm] | None = None,
+def categories_page(form: NewCategoryForm | None = None, bad: tuple[int, CategoryForm] | None = None,
                     status: int = 200):
     rows = communes.categories_of(current_user.commune_id)
     forms = {c.id: CategoryForm(formdata=None, obj=c, prefix=f"c{c.id}") for c in rows}
     if bad is not None:
         forms[bad[0]] = bad[1]
-    return render("places/categories.html", categories=rows, forms=forms, form=form or CategoryForm(formdata=None),
+    return render("places/categories.html", categories=rows, forms=forms, form=form or NewCategoryForm(formdata=None),
                   status=status)
 
 
@@ -266,13 +284,16 @@ def categories():
     """List the commune's tip categories and add one (never deleted: old tips keep theirs)."""
     if request.method == "GET":
         return categories_page()
-    form = CategoryForm()
+    form = NewCategoryForm()
     if form.validate_on_submit():
         try:
             communes.add_category(current_user.commune, name=form.name.data, emoji=form.emoji.data or "",
-                                  by=current_user)
+                                  by=current_user, client_key=form.client_key.data)
         except PlaceError:
             form.name.errors.append(_("A category with this name already exists."))
+        except KeyReused as exc:
+            renew_key(form, exc)
+            form.name.errors.append(exc.message)
         else:
             db.session.commit()
             flash(_("Category added."))

@@ -27,7 +27,7 @@ from ..informant.views import fill_choices, spent_message_keys, take_answer, tip
 from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
 from ..photos.views import send_photo
-from ..web import redirect_to, render, wants_fragment
+from ..web import redirect_to, render, render_in_main, wants_fragment
 from . import bp
 
 
@@ -127,6 +127,9 @@ def new():
             unlock(tip)
             if tip.anon_secret_hash != key_hash(key):
                 key = None  # the app's secret changed since the first send: that key cannot be shown again
+            if wants_fragment():
+                # The form swaps itself; the receipt is a page of its own (a redirect would lose the key).
+                return render_in_main("public/sent.html", tip=tip, key=key)
             return render("public/sent.html", tip=tip, key=key)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
@@ -169,6 +172,7 @@ def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = No
     return render("public/status.html", "informant/_thread.html", tip=tip, form=form or AnswerForm(formdata=None), error=error,
                   status=status, answered=answered, spent=spent_message_keys(tip, None), upload_url="",
                   thread_action=url_for("public.answer", tip_id=tip.id),
+                  new_tip_url=url_for("public.new"),
                   photo_url=lambda a: url_for("public.photo", tip_id=tip.id, attachment_id=a.id))
 
 
