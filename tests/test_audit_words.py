@@ -159,3 +159,14 @@ def test_the_csv_keeps_the_keys_and_adds_the_sentence(app, login_as, worked_tip)
     assert '"verifiers"' in created["data"] and "đã giao việc xác minh tin " + worked_tip in created["sentence"]
     assert all(not cell[:1] in ("=", "+", "-", "@") for row in rows for cell in row.values())
     assert "Nguyễn Văn An" not in r.get_data(as_text=True)
+
+
+def test_the_first_read_and_the_commune_settings_have_words(app, login_as, worked_tip):
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.code == worked_tip))
+        audit.record("tip.read", actor=U("officer"), target=tip)
+        audit.record("commune.settings", actor=U("commander"), duty_phone="0205 3871 113")
+        db.session.commit()
+    html = commander_page(app, login_as)
+    assert f"Cán bộ Phạm Minh Đức (0900…002) là người đầu tiên đọc tin {worked_tip}." in html
+    assert "số điện thoại trực ban nay là 0205 3871 113." in html

@@ -48,6 +48,7 @@ TOPICS = {
     "time_window": _l("Time windows"),
     "category": _l("Tip categories"),
     "photos": _l("Photos"),
+    "commune": _l("Commune settings"),
     "audit": _l("Audit log checks"),
     "export": _l("Audit log exports"),
 }
@@ -245,6 +246,15 @@ def _category_edit(n: Names, r: AuditEvent, d: dict, who: str) -> str:
     return _("%(who)s edited the category %(category)s.", who=who, category=n.category(r.target_id))
 
 
+def _settings(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if "duty_phone" in d:
+        if d.get("duty_phone"):
+            return _("%(who)s changed the commune's settings; the on-duty number is now %(phone)s.", who=who,
+                     phone=d.get("duty_phone"))
+        return _("%(who)s changed the commune's settings; the on-duty number was removed.", who=who)
+    return _("%(who)s changed the time verifiers have to report, by urgency.", who=who)
+
+
 def _task_create(n: Names, r: AuditEvent, d: dict, who: str) -> str:
     return _("%(who)s asked %(people)s to verify tip %(tip)s.", who=who, people=n.people(d.get("verifiers")),
              tip=n.task_tip(r.target_id) if r.target_id in n.tasks else n.tip(d.get("tip")))
@@ -265,6 +275,7 @@ SENTENCES: dict[str, Sentence] = {
     "tip.outcome": lambda n, r, d, who: _("%(who)s closed tip %(tip)s: %(outcome)s.", who=who, tip=n.tip(r.target_id),
                                           outcome=str(OUTCOMES.get(d.get("outcome"), d.get("outcome") or ""))),
     "tip.reopen": lambda n, r, d, who: _("%(who)s reopened tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
+    "tip.read": lambda n, r, d, who: _("%(who)s was the first to read tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
     # Verification
     "task.create": _task_create,
     "task.accept": lambda n, r, d, who: _("%(who)s accepted the verification of tip %(tip)s.", who=who,
@@ -335,6 +346,7 @@ SENTENCES: dict[str, Sentence] = {
     "category.edit": _category_edit,
     "category.move": lambda n, r, d, who: _("%(who)s moved the category %(category)s to place %(n)s in the list.",
                                             who=who, category=n.category(r.target_id), n=(d.get("position") or 0) + 1),
+    "commune.settings": _settings,
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),
