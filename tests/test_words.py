@@ -60,6 +60,9 @@ def test_a_closed_tip_without_messages_does_not_offer_to_ask(app, client, login_
     officer.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "no_violation", "note": "Đã kiểm tra."})
     html = officer.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
     assert "Không có tin nhắn nào về tin này." in html and "hỏi thêm người gửi ở ô dưới" not in html
+    # Nor does the sender's page promise a question that can no longer come.
+    page = client.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    assert "Không có tin nhắn nào về tin này." in page and "Cán bộ có thể hỏi" not in page
 
 
 def test_labels_say_what_they_list(app, login_as):
