@@ -370,7 +370,7 @@ def test_templates_use_no_raw_markup():
 def test_commander_browses_filters_and_checks_the_audit_log(app):
     c = logged_in(app, "commander")
     html = c.get("/audit/?action=login").get_data(as_text=True)
-    assert "login.success" in html and "tip.submit ·" not in html
+    assert "đã đăng nhập." in html and "đã gửi tin" not in html
     for s in ("Nguyễn Văn An", "Trần Thị Bình", "0900 000 010"):
         assert s not in c.get("/audit/").get_data(as_text=True)
     token = csrf_token(html)

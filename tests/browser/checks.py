@@ -58,6 +58,31 @@ UNLABELLED_FIELDS_JS = """() => {
   return Array.from(fields).filter((el) => !named(el)).map((el) => el.tagName.toLowerCase() + ' name=' + el.name);
 }"""
 
+MIN_FONT_PX = 16  # UX.md: base text 18 px, never below 16 px
+
+# Every visible element that shows text of its own (a text node child, or a
+# field's value), with a computed font size under the minimum.
+SMALL_TEXT_JS = """(min) => {
+  const out = [];
+  const visible = (el) => {
+    const s = getComputedStyle(el), r = el.getBoundingClientRect();
+    return s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0;
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    if (el.closest('[hidden], [aria-hidden=true], script, style, noscript, template')) continue;
+    const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own && !el.matches('input:not([type=hidden]), select, textarea, button')) continue;
+    if (!visible(el)) continue;
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < min) {
+      const text = (el.innerText || el.value || '').trim().replace(/\\s+/g, ' ');
+      out.push(el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '')
+               + ' "' + text.slice(0, 30) + '" is ' + size + ' px');
+    }
+  }
+  return out;
+}"""
+
 _console: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -100,6 +125,10 @@ def small_touch_targets(page) -> list[str]:
     return page.evaluate(TOUCH_TARGETS_JS, MIN_TARGET)
 
 
+def small_text(page) -> list[str]:
+    return page.evaluate(SMALL_TEXT_JS, MIN_FONT_PX)
+
+
 def unlabelled_fields(page) -> list[str]:
     return page.evaluate(UNLABELLED_FIELDS_JS)
 
@@ -115,11 +144,13 @@ def check_page(page, name: str) -> None:
     """Check the page now on screen and keep a screenshot of it in test-artifacts/.
 
     Fails listing every problem: axe-core serious/critical violations, touch
-    targets under 44x44 CSS px, form fields without a label, CSP refusals.
+    targets under 44x44 CSS px, text under 16 px, form fields without a label,
+    CSP refusals.
     """
     page.wait_for_load_state("load")
     problems = axe_violations(page)
     problems += [f"touch target too small: {t}" for t in small_touch_targets(page)]
+    problems += [f"text under {MIN_FONT_PX} px: {t}" for t in small_text(page)]
     problems += [f"field without a label: {f}" for f in unlabelled_fields(page)]
     refused = _console.get(page, [])
     problems += [f"refused by the CSP: {m}" for m in refused]

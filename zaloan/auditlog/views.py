@@ -1,12 +1,14 @@
 """Browse and filter the audit log; check its chain; export it as CSV.
 
-Actors appear by name for police accounts and by alias for informants:
-the audit log never shows who an informant is.
+Each row reads as a Vietnamese sentence (`zaloan.audit_words`); the CSV keeps
+the machine keys beside it. Actors appear by name for police accounts and by
+alias for informants: the audit log never shows who an informant is.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import datetime, timedelta
 
 from flask import make_response, request
@@ -14,7 +16,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit
+from .. import audit, audit_words
 from ..extensions import db
 from ..formkit import to_utc
 from ..models import AuditEvent, Role, User
@@ -23,14 +25,6 @@ from ..web import render
 from . import bp
 
 PAGE = 50
-
-
-def actor_label(user: User | None) -> str:
-    if user is None:
-        return _("System or anonymous")
-    if user.role == Role.INFORMANT:
-        return user.informant.alias if user.informant else "NT-?"
-    return user.full_name
 
 
 def parse_day(raw: str | None):
@@ -69,10 +63,16 @@ def index():
         select(User).where(User.commune_id == current_user.commune_id, User.role != Role.INFORMANT)
         .order_by(User.full_name)
     ).all()
-    actions = sorted(set(db.session.scalars(select(AuditEvent.action).where(
-        AuditEvent.commune_id == current_user.commune_id).distinct())))
     return render("auditlog/index.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, f=f, actors=actors,
-                  actions=actions, actor_label=actor_label, report=None)
+                  topics=topics(), words=audit_words.sentences(rows[:PAGE]), report=None)
+
+
+def topics() -> list[tuple[str, str]]:
+    """Return the topics of the commune's recorded actions as (value, label), for the filter."""
+    actions = db.session.scalars(select(AuditEvent.action).where(
+        AuditEvent.commune_id == current_user.commune_id).distinct())
+    found = {audit_words.topic_of(a) for a in actions}
+    return sorted(((t, audit_words.topic_label(t)) for t in found), key=lambda p: p[1])
 
 
 @bp.post("/verify")
@@ -84,8 +84,8 @@ def verify():
     db.session.commit()
     q, f = filtered()
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(PAGE)).all()
-    return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], actions=[],
-                  actor_label=actor_label, report=report)
+    return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], topics=[],
+                  words=audit_words.sentences(rows), report=report)
 
 
 def safe_cell(value) -> str:
@@ -104,11 +104,15 @@ def export():
     db.session.commit()
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["id", "time_utc", "actor", "action", "target_type", "target_id", "data", "hash"])
-    for r in rows:
-        writer.writerow([safe_cell(v) for v in (r.id, r.created_at.isoformat(timespec="seconds"),
-                                                  actor_label(r.actor), r.action, r.target_type, r.target_id,
-                                                  r.data, r.hash)])
+    writer.writerow(["id", "time_utc", "actor", "action", "target_type", "target_id", "data", "hash", "sentence"])
+    for start in range(0, len(rows), 500):
+        chunk = rows[start:start + 500]
+        names = audit_words.Names(chunk)
+        words = audit_words.sentences(chunk, names)
+        for r in chunk:
+            writer.writerow([safe_cell(v) for v in (
+                r.id, r.created_at.isoformat(timespec="seconds"), audit_words.actor_of(names, r), r.action, r.target_type,
+                r.target_id, json.dumps(r.data or {}, ensure_ascii=False, sort_keys=True), r.hash, words[r.id])])
     resp = make_response("\ufeff" + out.getvalue())
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
     resp.headers["Content-Disposition"] = "attachment; filename=nhat-ky.csv"

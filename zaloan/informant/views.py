@@ -61,8 +61,13 @@ def show_thread(t: Tip, form: AnswerForm | None = None, error: str | None = None
                   spent=spent_message_keys(t, current_user.id))
 
 
-def fill_choices(form: TipForm, commune: Unit) -> None:
-    """Offer the commune's categories, villages and watch points as choices."""
+def fill_choices(form: TipForm, commune: Unit, *, village_id: int | None = None) -> None:
+    """Offer the commune's categories, villages and watch points as choices.
+
+    The watch points are also kept grouped by village (`form.point_groups`),
+    for the `<optgroup>`s of the place field; with `village_id` of one of the
+    commune's villages, only that village's group is kept (the htmx chooser).
+    """
     cats = db.session.scalars(
         select(Category).where(Category.commune_id == commune.id, Category.active.is_(True)).order_by(Category.position)
     ).all()
@@ -74,6 +79,19 @@ def fill_choices(form: TipForm, commune: Unit) -> None:
         .order_by(WatchPoint.name)
     ).all()
     form.watch_point_id.choices = [(0, _("Not at a listed place"))] + [(w.id, w.name) for w in points]
+    shown = [v for v in villages if v.id == village_id] or villages
+    form.point_groups = [(v.name, [(w.id, w.name) for w in points if w.village_id == v.id]) for v in shown]
+    form.point_groups = [g for g in form.point_groups if g[1]]
+
+
+def place_field(commune: Unit):
+    """Render the place field for the village in ?village_id= (all villages when none): the htmx chooser."""
+    form = TipForm(formdata=None)
+    raw_village, raw_point = request.args.get("village_id", ""), request.args.get("watch_point_id", "")
+    fill_choices(form, commune, village_id=int(raw_village) if raw_village.isdigit() else None)
+    kept = {pid for _v, group in form.point_groups for pid, _n in group}
+    form.watch_point_id.data = int(raw_point) if raw_point.isdigit() and int(raw_point) in kept else 0
+    return render("informant/_place_field.html", form=form)
 
 
 def preselect(form: TipForm) -> None:
@@ -98,6 +116,10 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
     point = db.session.get(WatchPoint, form.watch_point_id.data) if form.watch_point_id.data else None
     if point is not None and village is None:
         village = point.village
+    if point is not None and point.village_id != village.id:
+        # Checked again by cases.submit_tip; here the words land on the place field and the form keeps its text.
+        form.watch_point_id.errors.append(_("This place is not in the chosen village."))
+        return None, None
     if category is None:
         form.category_id.errors.append(_("Please choose a type of incident."))
         return None, None
@@ -155,6 +177,13 @@ def new_tip():
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("informant/new_tip.html", "informant/_tip_form.html", form=form,
                   error=getattr(error, "message", error), status=status, spent=spent_tip_keys())
+
+
+@bp.get("/tips/new/places")
+@allow(Role.INFORMANT)
+def places():
+    """Return the place field narrowed to the chosen village (the tip form's village chooser)."""
+    return place_field(current_user.commune)
 
 
 @bp.post("/photos")

@@ -23,7 +23,7 @@ from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, publi
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
 from ..formkit import local_now
-from ..informant.views import fill_choices, spent_message_keys, take_answer, tip_from_form
+from ..informant.views import fill_choices, place_field, spent_message_keys, take_answer, tip_from_form
 from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
 from ..photos.views import send_photo
@@ -134,7 +134,15 @@ def new():
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
                   action=request.path + (f"?commune={commune.id}" if request.args.get("commune") else ""),
-                  upload_url="", draft="anon", commune=commune, status=status, spent=spent_tip_keys())
+                  upload_url="", draft="anon", commune=commune, status=status, spent=spent_tip_keys(),
+                  places_url=url_for("public.places", commune=commune.id))
+
+
+@bp.get("/places")
+@allow(PUBLIC)
+def places():
+    """Return the anonymous form's place field narrowed to the chosen village (names the form already shows)."""
+    return place_field(the_commune())
 
 
 @bp.route("/status", methods=["GET", "POST"])
