@@ -1,11 +1,11 @@
 """Forms of the officer's work on a tip."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formkit import ClientKeyField
+from ..formkit import ClientKeyField, LocalDateTimeField
 from ..labels import OUTCOMES, URGENCIES
 from ..models import Outcome, Urgency
 
@@ -38,7 +38,7 @@ class TaskForm(FlaskForm):
     brief = TextAreaField(_l("What to check (in your own words, never the sender's text)"),
                           validators=[DataRequired(_l("Please write a brief.")), Length(max=2000)])
     place_hint = StringField(_l("Where exactly (optional)"), validators=[Length(max=200)])
-    due_at = DateTimeLocalField(_l("Report by"), format="%Y-%m-%dT%H:%M",
+    due_at = LocalDateTimeField(_l("Report by"), format="%Y-%m-%dT%H:%M",
                                 validators=[DataRequired(_l("Please choose a due time."))])
     photo_ids = CheckboxesField(_l("Photos to share with the verifiers"), coerce=int, validators=[Optional()])
 
