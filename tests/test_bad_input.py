@@ -204,3 +204,22 @@ def test_the_audit_export_with_filters_is_sent_and_audited(login_as, app):
                                 .order_by(AuditEvent.id.desc()))
         assert row.data["filters"] == {"actor": str(actor), "action": "tip", "target": "tip"}
         assert row.actor_id == U("commander").id
+
+
+# --- NUL characters: PostgreSQL text cannot hold them, nobody types them -----------------------------
+
+
+def test_nul_characters_are_taken_out_of_forms_and_query_strings(quiet, login_as, app):
+    c = login_as("informant")
+    r = c.post("/informant/tips/new", data={"category_id": "1", "urgency": "2", "body": "Có người\x00 lạ.",
+                                            "place_text": "\x00Chợ", "client_key": "nul-in-body-0001"})
+    assert r.status_code == 303
+    with app.app_context():
+        tip = db.session.scalar(select(Tip).where(Tip.client_key == "nul-in-body-0001"))
+        assert tip.body == "Có người lạ." and tip.place_text == "Chợ"
+    assert login_as("commander").get("/audit/?action=tip%00&target=%00tip&since=2026-01-01%00").status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/static/app%00.css", "/activate/AB%00CD", "/report/?commune=1%00"])
+def test_nul_characters_in_paths_answer_without_a_crash(quiet, url):
+    assert quiet.test_client().get(url).status_code < 500

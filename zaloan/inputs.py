@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import request
+from flask import Request, request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1  # the largest value of an integer column on PostgreSQL
@@ -62,6 +63,29 @@ class IdConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
+def _without_nul(value):
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+class WithoutNul(ImmutableMultiDict):
+    """Query-string and form values with NUL characters taken out.
+
+    PostgreSQL text cannot hold a NUL (the insert or even a comparison
+    fails), and no keyboard types one; uploaded files are left as they are.
+    """
+
+    def __init__(self, mapping=None):
+        if mapping is not None:
+            mapping = [(_without_nul(k), _without_nul(v)) for k, v in iter_multi_items(mapping)]
+        super().__init__(mapping)
+
+
+class CleanRequest(Request):
+    parameter_storage_class = WithoutNul
+
+
 def init_inputs(app) -> None:
-    """Route every `<int:...>` through IdConverter (call before blueprints register their rules)."""
+    """Route every `<int:...>` through IdConverter (call before blueprints register their rules) and
+    read query strings and forms without NUL characters."""
     app.url_map.converters["int"] = IdConverter
+    app.request_class = CleanRequest
