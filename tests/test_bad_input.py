@@ -223,3 +223,21 @@ def test_nul_characters_are_taken_out_of_forms_and_query_strings(quiet, login_as
 @pytest.mark.parametrize("url", ["/static/app%00.css", "/activate/AB%00CD", "/report/?commune=1%00"])
 def test_nul_characters_in_paths_answer_without_a_crash(quiet, url):
     assert quiet.test_client().get(url).status_code < 500
+
+
+# --- A crash still answers the plain Vietnamese error page --------------------------------------------
+
+
+def test_a_failed_statement_still_gets_the_vietnamese_error_page(quiet, login_as):
+    from zaloan.permissions import ANY_USER, allow
+
+    @allow(ANY_USER)
+    def broken():
+        db.session.expire_all()  # the page below must load the user again
+        db.session.add(TimeWindow(watch_point_id=1))  # no start or end: the database refuses it
+        db.session.flush()
+
+    quiet.add_url_rule("/broken-for-test", view_func=broken)
+    r = login_as("officer").get("/broken-for-test")
+    assert r.status_code == 500
+    assert "Hệ thống gặp lỗi" in r.get_data(as_text=True)
