@@ -241,3 +241,27 @@ def test_a_failed_statement_still_gets_the_vietnamese_error_page(quiet, login_as
     r = login_as("officer").get("/broken-for-test")
     assert r.status_code == 500
     assert "Hệ thống gặp lỗi" in r.get_data(as_text=True)
+
+
+def test_every_date_field_of_every_form_refuses_impossible_years(app):
+    """A plain WTForms date field lets year 1 through, and it overflows later: forms use LocalDateTimeField."""
+    from flask_wtf import FlaskForm
+    from wtforms import DateField, DateTimeField
+    from wtforms.fields.core import UnboundField
+
+    from zaloan.formkit import LocalDateTimeField
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    forms = [f for f in subclasses(FlaskForm) if f.__module__.startswith("zaloan.")]
+    assert len(forms) >= 10
+    dated = []
+    for form in forms:
+        for name, attr in vars(form).items():
+            if isinstance(attr, UnboundField) and issubclass(attr.field_class, (DateField, DateTimeField)):
+                dated.append(f"{form.__name__}.{name}")
+                assert issubclass(attr.field_class, LocalDateTimeField), f"{form.__name__}.{name}"
+    assert "TipForm.occurred_at" in dated and "TaskForm.due_at" in dated

@@ -172,7 +172,12 @@ def _wtforms_messages():  # never called: names the WTForms messages the forms c
 
 
 def init_forms(app) -> None:
-    """Route WTForms' messages through the catalogue for every form of the app."""
+    """Route WTForms' messages through the catalogue for every form of the app.
+
+    Flask-WTF looks them up in WTForms' own catalogues, which have no
+    Vietnamese. Every form shares FlaskForm.Meta, so setting it there covers
+    the forms written later too.
+    """
 
     def get_translations_of(meta, form):
         return CatalogueTranslations()
