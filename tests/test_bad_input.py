@@ -265,3 +265,10 @@ def test_every_date_field_of_every_form_refuses_impossible_years(app):
                 dated.append(f"{form.__name__}.{name}")
                 assert issubclass(attr.field_class, LocalDateTimeField), f"{form.__name__}.{name}"
     assert "TipForm.occurred_at" in dated and "TaskForm.due_at" in dated
+
+
+def test_the_request_keeps_what_the_extensions_give_it(app):
+    with app.test_request_context("/?a=1%00", headers={"HX-Request": "true"}):
+        from flask import request
+
+        assert request.args["a"] == "1" and request.htmx

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import Request, request
+from flask import request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.routing import IntegerConverter
 
@@ -80,12 +80,12 @@ class WithoutNul(ImmutableMultiDict):
         super().__init__(mapping)
 
 
-class CleanRequest(Request):
-    parameter_storage_class = WithoutNul
-
-
 def init_inputs(app) -> None:
     """Route every `<int:...>` through IdConverter (call before blueprints register their rules) and
-    read query strings and forms without NUL characters."""
+    read query strings and forms without NUL characters.
+
+    Call it after the extensions: the request class extends whichever one they
+    set (htmx's gives `request.htmx`).
+    """
     app.url_map.converters["int"] = IdConverter
-    app.request_class = CleanRequest
+    app.request_class = type("CleanRequest", (app.request_class,), {"parameter_storage_class": WithoutNul})
