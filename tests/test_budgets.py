@@ -146,3 +146,20 @@ def test_queue_with_fifty_tips_fits_20kb_and_an_unchanged_poll_1kb(app, login_as
     unchanged = c.get(poll, headers={**BR, "HX-Request": "true"})
     wire = len(unchanged.get_data()) + sum(len(k) + len(v) + 4 for k, v in unchanged.headers.items())
     assert unchanged.status_code == 204 and wire <= KB, f"an unchanged poll costs {wire} bytes"
+
+
+def test_the_icon_is_tiny_and_named_on_every_page_under_its_hashed_url(client, login_as):
+    # Browsers ask for /favicon.ico on their own: it must answer, not 404 on every page.
+    resp = client.get("/favicon.ico")
+    assert resp.status_code == 200 and resp.mimetype == "image/x-icon"
+    assert resp.get_data()[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    assert len(resp.get_data()) <= 1024
+    assert "max-age=" in resp.headers["Cache-Control"] and "no-store" not in resp.headers["Cache-Control"]
+    # Pages name it under its content-hashed URL, cached for a year, so /favicon.ico is rarely asked for.
+    for c, url in ((client, "/login"), (login_as("informant"), "/informant/"), (login_as("officer"), "/officer/")):
+        html = c.get(url).get_data(as_text=True)
+        m = re.search(r'<link rel="icon" href="([^"]+)">', html)
+        assert m and "?v=" in m.group(1), url
+    icon = client.get(m.group(1))
+    assert icon.status_code == 200 and icon.get_data() == resp.get_data()
+    assert icon.headers["Cache-Control"] == "public, max-age=31536000, immutable"

@@ -74,9 +74,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.user_loader(accounts.load_session_user)
 
+    from .formkit import init_forms
+    from .inputs import init_inputs
     from .web import init_web
 
     init_web(app)
+    init_inputs(app)
+    init_forms(app)
     _register_blueprints(app)
     _register_template_helpers(app)
     _register_errors(app)

@@ -2,6 +2,7 @@
 from flask import request
 from flask_babel import gettext as _
 
+from .extensions import db
 from .web import render
 
 MESSAGES = {
@@ -20,6 +21,9 @@ def http_error(error):
     code = getattr(error, "code", 500) or 500
     if code not in MESSAGES:
         code = 500
+    if code == 500:
+        # A failed statement leaves the transaction unusable; the page itself may need the database.
+        db.session.rollback()
     return render("errors/error.html", "errors/_error.html", status=code, code=code, message=MESSAGES[code]())
 
 

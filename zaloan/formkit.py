@@ -1,4 +1,4 @@
-"""Form pieces shared by every blueprint: idempotency keys, local times, photos."""
+"""Form pieces shared by every blueprint: idempotency keys, local times, photos, WTForms' own words."""
 from __future__ import annotations
 
 import re
@@ -7,14 +7,18 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from flask import request
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import HiddenField
+from wtforms import DateTimeLocalField, HiddenField
 from wtforms.validators import ValidationError
 
 from . import images
 from .extensions import db
+from .inputs import MAX_YEAR, MIN_YEAR, to_int
 from .models import Attachment, utcnow
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -52,11 +56,34 @@ class ClientKeyField(HiddenField):
             raise ValidationError(_l("The form is damaged. Please reload the page."))
 
 
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time on the phone's clock; a year outside MIN_YEAR..MAX_YEAR is refused on the field.
+
+    Year 1 or 9999 parses, then overflows when turned into UTC or moved by a
+    day: refusing it here keeps every later step safe.
+    """
+
+    def __init__(self, label=None, validators=None, format="%Y-%m-%dT%H:%M", **kwargs):
+        super().__init__(label, validators, format=format, **kwargs)
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_("Please enter a date and time, e.g. 21:30 28/11/2026.")) from None
+        if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            self.data = None
+            raise ValueError(_("This date is not possible. Please check the year."))
+
+
 def to_utc(local: datetime | None) -> datetime | None:
     """Return a wall-clock time in Asia/Ho_Chi_Minh as naive UTC (the stored form)."""
     if local is None:
         return None
-    return local.replace(tzinfo=LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return local.replace(tzinfo=LOCAL).astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:
+        raise ValidationError(_("This date is not possible. Please check the year.")) from None
 
 
 def local_now() -> datetime:
@@ -75,11 +102,8 @@ def check_past(value: datetime | None) -> datetime:
 
 def photo_ids() -> list[int]:
     """Return the ids of photos already sent one by one (by the page's script)."""
-    out = []
-    for raw in request.form.getlist("photo_ids")[:10]:
-        if raw.isdigit():
-            out.append(int(raw))
-    return out
+    ids = (to_int(raw) for raw in request.form.getlist("photo_ids")[:10])
+    return [i for i in ids if i is not None]
 
 
 def stored_photos(field_name: str = "photos", limit: int = 3) -> list[images.StoredImage]:
@@ -112,3 +136,50 @@ def discard_unattached(photos: list[images.StoredImage]) -> None:
     names = [p.storage_name for p in photos]
     kept = set(db.session.scalars(select(Attachment.storage_name).where(Attachment.storage_name.in_(names))))
     discard([p for p in photos if p.storage_name not in kept])
+
+
+# --- WTForms' own messages, in the user's language -------------------------------------------
+
+class CatalogueTranslations:
+    """Give WTForms' built-in messages ("Not a valid choice.") through the app's own catalogue.
+
+    WTForms ships no Vietnamese; a junk value sent to a choice or a date field
+    would otherwise answer in English.
+    """
+
+    def gettext(self, string):
+        return get_translations().ugettext(string)
+
+    def ngettext(self, singular, plural, n):
+        return get_translations().ungettext(singular, plural, n)
+
+
+def _wtforms_messages():  # never called: names the WTForms messages the forms can show, for extraction
+    return (
+        _("This field is required."), _("Not a valid choice."), _("Invalid Choice: could not coerce."),
+        _("Invalid choice(s): one or more data inputs could not be coerced."), _("Not a valid datetime value."),
+        _("Invalid input."), _("Choices cannot be None."),
+        _("Field must be between %(min)d and %(max)d characters long."),
+        ngettext("'%(value)s' is not a valid choice for this field.",
+                 "'%(value)s' are not valid choices for this field.", 1),
+        ngettext("Field must be at least %(min)d character long.",
+                 "Field must be at least %(min)d characters long.", 1),
+        ngettext("Field cannot be longer than %(max)d character.",
+                 "Field cannot be longer than %(max)d characters.", 1),
+        ngettext("Field must be exactly %(max)d character long.",
+                 "Field must be exactly %(max)d characters long.", 1),
+    )
+
+
+def init_forms(app) -> None:
+    """Route WTForms' messages through the catalogue for every form of the app.
+
+    Flask-WTF looks them up in WTForms' own catalogues, which have no
+    Vietnamese. Every form shares FlaskForm.Meta, so setting it there covers
+    the forms written later too.
+    """
+
+    def get_translations_of(meta, form):
+        return CatalogueTranslations()
+
+    FlaskForm.Meta.get_translations = get_translations_of

@@ -18,6 +18,7 @@ from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 from .extensions import db
+from .inputs import to_int
 from .models import Category, Informant, Role, TimeWindow, Unit, UnitKind, User, WatchPoint
 
 PUBLIC = "public"  # anyone, logged in or not
@@ -238,11 +239,8 @@ def can_hand_over(actor: User, officer: User) -> bool:
 
 def get_or_404(model, ident, check: Callable | None = None):
     """Fetch a row by id and check the current user may touch it; 404 otherwise."""
-    try:
-        ident = int(ident)
-    except (TypeError, ValueError):
-        abort(404)
-    if not 0 < ident < 2**63:
+    ident = to_int(ident)
+    if ident is None:
         abort(404)  # no such row; a huge number would overflow the database's integer
     obj = db.session.get(model, ident)
     if obj is None or (check is not None and not check(current_user, obj)):

@@ -9,16 +9,16 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import make_response, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from .. import audit, audit_words
 from ..extensions import db
 from ..formkit import to_utc
+from ..inputs import arg_page, to_day, to_int
 from ..models import AuditEvent, Role, User
 from ..permissions import allow
 from ..web import render
@@ -27,23 +27,17 @@ from . import bp
 PAGE = 50
 
 
-def parse_day(raw: str | None):
-    try:
-        return datetime.strptime(raw or "", "%Y-%m-%d")
-    except ValueError:
-        return None
-
-
 def filtered():
     q = select(AuditEvent).where(AuditEvent.commune_id == current_user.commune_id)
     f = {k: (request.values.get(k) or "").strip()[:60] for k in ("action", "actor", "target", "since", "until")}
     if f["action"]:
         q = q.where(AuditEvent.action.startswith(f["action"]))
-    if f["actor"].isdigit():
-        q = q.where(AuditEvent.actor_id == int(f["actor"]))
+    actor = to_int(f["actor"])
+    if actor is not None:
+        q = q.where(AuditEvent.actor_id == actor)
     if f["target"]:
         q = q.where(AuditEvent.target_type == f["target"])
-    since, until = parse_day(f["since"]), parse_day(f["until"])
+    since, until = to_day(f["since"]), to_day(f["until"])
     if since:
         q = q.where(AuditEvent.created_at >= to_utc(since))
     if until:
@@ -56,8 +50,7 @@ def filtered():
 def index():
     """List the commune's audit rows, newest first, with filters."""
     q, f = filtered()
-    page = int(request.args["page"]) if request.args.get("page", "").isdigit() else 1
-    page = max(page, 1)
+    page = arg_page()
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
     actors = db.session.scalars(
         select(User).where(User.commune_id == current_user.commune_id, User.role != Role.INFORMANT)
@@ -100,7 +93,8 @@ def export():
     """Export the filtered audit rows as CSV (the export itself is audited)."""
     q, f = filtered()
     rows = db.session.scalars(q.order_by(AuditEvent.id)).all()
-    audit.record("export.audit", actor=current_user, rows=len(rows), **{k: v for k, v in f.items() if v})
+    audit.record("export.audit", actor=current_user, rows=len(rows),
+                 filters={k: v for k, v in f.items() if v} or None)  # "actor" and "target" name record()'s own
     db.session.commit()
     out = io.StringIO()
     writer = csv.writer(out)

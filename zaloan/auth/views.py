@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-from flask import flash, redirect, request, session, url_for
+from flask import current_app, flash, redirect, request, send_from_directory, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
@@ -43,6 +43,14 @@ def index():
     if current_user.is_authenticated:
         return redirect(home_url(current_user))
     return redirect(url_for("auth.login"))
+
+
+@bp.get("/favicon.ico")
+@allow(PUBLIC)
+def favicon():
+    """Serve the icon browsers ask for at a fixed address (pages name it under its hashed URL)."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/x-icon",
+                               max_age=7 * 24 * 3600)
 
 
 @bp.route("/login", methods=["GET", "POST"])

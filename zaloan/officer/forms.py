@@ -2,11 +2,11 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..formkit import ClientKeyField, local_now
+from ..formkit import ClientKeyField, LocalDateTimeField, local_now
 from ..labels import OUTCOMES, URGENCIES
 from ..models import Outcome, Urgency
 
@@ -33,7 +33,7 @@ class DuplicateForm(FlaskForm):
                                                                   Length(max=12)])
 
 
-class DueTimeField(DateTimeLocalField):
+class DueTimeField(LocalDateTimeField):
     """A due time typed or picked on the phone: blank is left to `InputRequired`, garbage gets a plain message."""
 
     def __init__(self, label=None, validators=None, **kwargs):

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import cases
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
+from ..inputs import arg_int, arg_page
 from ..models import Category, CommuneSettings, Informant, Role, Tip, TipStatus, Unit, Urgency, User, utcnow
 from ..permissions import allow, can_work_tip, get_or_404
 from ..web import render, wants_fragment
@@ -43,8 +44,7 @@ def filters() -> dict:
         status = "open"
     out = {"status": status, "village": None, "category": None}
     for key in ("village", "category"):
-        raw = request.args.get(key, "")
-        out[key] = int(raw) if raw.isdigit() else None
+        out[key] = arg_int(key)
     return out
 
 
@@ -72,7 +72,7 @@ def queue_version(f: dict) -> str:
 
 def queue_context() -> dict:
     f = filters()
-    page = max(1, int(request.args.get("page", "1"))) if request.args.get("page", "1").isdigit() else 1
+    page = arg_page()
     rows = db.session.scalars(
         queue_query(f)
         .options(selectinload(Tip.category), selectinload(Tip.village), selectinload(Tip.informant))

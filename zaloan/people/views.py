@@ -26,6 +26,7 @@ from ..models import (
     VerifierTitle,
     WatchPoint,
 )
+from ..inputs import arg_int
 from ..permissions import allow, can_create_role, can_hand_over, can_manage_user, can_use_village, get_user_or_404
 from ..cases import KeyReused
 from ..formkit import renew_key
@@ -150,8 +151,8 @@ def index():
     role = request.args.get("role", "")
     role = role if role in roles else ""
     villages = usable_villages()
-    raw = request.args.get("village", "")
-    village = next((v for v in villages if raw.isdigit() and v.id == int(raw)), None)
+    wanted = arg_int("village")
+    village = next((v for v in villages if v.id == wanted), None)
     q = scoped_people()
     if role:
         q = q.where(User.role == role)

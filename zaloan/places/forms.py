@@ -44,6 +44,8 @@ class HourField(Field):
         raw = (valuelist[0] if valuelist else "").strip()
         self.data = None
         if not raw:
+            if valuelist and valuelist[0]:
+                raise ValueError(str(self.message))  # only spaces: InputRequired would let it through as None
             return
         self.data = parse_hour(raw)
         if self.data is None:

@@ -23,6 +23,7 @@ from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, publi
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
 from ..formkit import local_now
+from ..inputs import to_int
 from ..informant.views import fill_choices, place_field, spent_message_keys, take_answer, tip_from_form
 from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
@@ -42,9 +43,9 @@ def the_commune() -> Unit:
     communes = db.session.scalars(select(Unit).where(Unit.kind == UnitKind.COMMUNE).order_by(Unit.id)).all()
     if not communes:
         abort(404)
-    wanted = request.values.get("commune", "")
+    wanted = to_int(request.values.get("commune"))
     for c in communes:
-        if wanted.isdigit() and c.id == int(wanted):
+        if c.id == wanted:
             return c
     return communes[0]
 
