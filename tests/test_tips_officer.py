@@ -350,7 +350,7 @@ def test_a_double_tap_with_htmx_returns_the_page_with_the_one_task(app, login_as
     ("   ", "Vui lòng chọn hạn báo cáo."),
     ("ngày mai", "Thời gian này không đúng"),
     ("2026-13-45T99:99", "Thời gian này không đúng"),
-    ("0001-01-01T00:00", "sau bây giờ"),
+    ("0001-01-01T00:00", "Vui lòng xem lại năm"),
     ("2000-01-01T08:00", "sau bây giờ"),
 ])
 def test_a_task_without_a_good_due_time_is_refused_with_a_message(app, login_as, due_at, message):

@@ -63,6 +63,8 @@ class LocalDateTimeField(DateTimeLocalField):
     day: refusing it here keeps every later step safe.
     """
 
+    bad_value_message = None  # what to say when the text is no date at all; a field may word it its own way
+
     def __init__(self, label=None, validators=None, format="%Y-%m-%dT%H:%M", **kwargs):
         super().__init__(label, validators, format=format, **kwargs)
 
@@ -70,7 +72,8 @@ class LocalDateTimeField(DateTimeLocalField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(_("Please enter a date and time, e.g. 21:30 28/11/2026.")) from None
+            raise ValueError(str(self.bad_value_message or _("Please enter a date and time, e.g. 21:30 28/11/2026."))) \
+                from None
         if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
             self.data = None
             raise ValueError(_("This date is not possible. Please check the year."))

@@ -36,9 +36,10 @@ class DuplicateForm(FlaskForm):
 class DueTimeField(LocalDateTimeField):
     """A due time typed or picked on the phone: blank is left to `InputRequired`, garbage gets a plain message."""
 
+    bad_value_message = _l("This is not a time. Please choose the day and hour again.")
+
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("format", ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"])
-        kwargs.setdefault("invalid_value_message", _l("This is not a time. Please choose the day and hour again."))
         super().__init__(label, validators, **kwargs)
 
     def process_formdata(self, valuelist):
