@@ -332,3 +332,14 @@ def test_the_tips_scope_agrees_with_can_work_tip(app):
             assert listed == {t.id for t in tips if can_work_tip(user, t)}, user.role
             if user.role not in (Role.OFFICER, Role.COMMANDER):
                 assert not listed
+
+
+def test_a_failing_count_leaves_the_page_without_it(app, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    def broken(user):
+        raise OperationalError("SELECT", {}, Exception("the database went away"))
+
+    monkeypatch.setattr(cases, "tips_scope", broken)
+    with app.test_request_context():
+        assert app.jinja_env.globals["unread_emergencies"](U(OFFICER)) == 0

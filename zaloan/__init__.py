@@ -152,9 +152,20 @@ def _register_template_helpers(app: Flask) -> None:
             return ""
         return format_timedelta(value - (now or utcnow()), add_direction=True, granularity="minute")
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from .cases import unread_emergencies
 
-    app.jinja_env.globals["unread_emergencies"] = unread_emergencies
+    def _unread_emergencies(user) -> int:
+        """The navigation's count; an error page after a failed query still renders (without the count)."""
+        try:
+            return unread_emergencies(user)
+        except SQLAlchemyError:
+            db.session.rollback()  # the request failed already: nothing of it is kept
+            app.logger.exception("counting unread emergencies failed")
+            return 0
+
+    app.jinja_env.globals["unread_emergencies"] = _unread_emergencies
 
     @app.context_processor
     def _ctx():
