@@ -105,3 +105,22 @@ def test_the_officer_sees_the_unread_emergency_and_opening_it_clears_the_count(a
     page.wait_for_url(f"**/officer/tips/{tip_id}")
     page.wait_for_load_state("networkidle")
     assert page.locator("a.alarm").count() == 0
+
+
+def test_the_commander_sets_the_duty_number_on_a_phone(app, phone):
+    page = phone("commander")
+    page.goto("/commander/")
+    page.locator("a[href='/commander/settings']").click()
+    page.wait_for_url("**/commander/settings")
+    check_page(page, "commander-settings")
+    form = page.locator("form[method=post][action='/commander/settings']")
+    form.locator("input[name=duty_phone]").fill("0912.345.678")
+    form.locator("input[name=due_hours_emergency]").fill("0")
+    sent(page, form.locator("button.btn.main").click, "/commander/settings")
+    assert "từ 1 đến 720" in page.locator(".field.bad").inner_text()
+    assert page.locator("input[name=duty_phone]").input_value() == "0912 345 678"  # kept, in its clean form
+    check_page(page, "commander-settings-refused")
+    form = page.locator("form[method=post][action='/commander/settings']")
+    form.locator("input[name=due_hours_emergency]").fill("1")
+    sent(page, form.locator("button.btn.main").click, "/commander/settings")
+    page.wait_for_selector("a[href='tel:0912345678']")  # the saved number, after the redirect
