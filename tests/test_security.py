@@ -94,26 +94,57 @@ def test_a_stale_tip_form_keeps_the_text_and_offers_to_send_again(app):
 
 
 def test_no_get_route_changes_anything(app):
-    """GET every parameterless GET route as each role: no table changes (sessions' last-seen aside)."""
+    """GET every parameterless GET route as each role, and every page linked from them: no table changes.
+
+    One change is expected, and only that one: the first time a police officer
+    opens a tip, the tip notes when (with its timeline event and audit row),
+    because opening a tip is the very event its sender is told about
+    ("Đã có cán bộ đọc lúc 21:05"). Sessions' last-seen aside.
+    """
     from .test_access_matrix import session_client
+    from zaloan.models import TipEvent
 
     def snapshot():
         with app.app_context():
             counts = {}
             for table in db.metadata.sorted_tables:
                 counts[table.name] = db.session.scalar(select(func.count()).select_from(table))
-            counts["audit_last"] = db.session.scalar(select(func.max(AuditEvent.id)))
-            counts["tips_updated"] = str(db.session.scalar(select(func.max(Tip.updated_at))))
-            return counts
+            counts["tip_events"] = db.session.scalar(select(func.count()).where(TipEvent.kind != "read"))
+            counts["audit_events"] = db.session.scalar(select(func.count()).where(AuditEvent.action != "tip.read"))
+            counts["audit_last"] = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.action != "tip.read"))
+            read_columns = ("updated_at", "first_read_at", "first_read_by_id")
+            tips = {
+                t.id: (t.updated_at, t.first_read_at, t.first_read_by_id,
+                       tuple(getattr(t, c.key) for c in Tip.__table__.columns if c.key not in read_columns))
+                for t in db.session.scalars(select(Tip))
+            }
+            reads = db.session.scalar(select(func.count()).where(TipEvent.kind == "read"))
+            return counts, tips, reads
 
     routes = [r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and not r.arguments]
     for who in ("informant", "verifier", "officer", "commander", "observer"):
         c = session_client(app, who)
-        before = snapshot()
+        before, tips_before, reads_before = snapshot()
+        linked = set()
         for url in routes:
+            html = c.get(url).get_data(as_text=True)
+            linked.update(h.replace("&amp;", "&") for h in re.findall(r'href="(/[^"#]*)"', html)
+                          if not h.startswith("/static/"))
+        for url in sorted(linked):
             c.get(url)
-        after = snapshot()
+        after, tips_after, reads_after = snapshot()
         assert before == after, f"a GET as {who} changed the database"
+        opened = [i for i, (_, read, _, _) in tips_before.items() if read is None and tips_after[i][1] is not None]
+        for tip_id, (updated, read, reader, rest) in tips_after.items():
+            assert rest == tips_before[tip_id][3], f"a GET as {who} changed tip {tip_id}"
+            if tip_id in opened:
+                # Nothing but the first read: the tip was touched at that moment, by police only.
+                assert who in ("officer", "commander") and updated == read and reader is not None, tip_id
+            else:
+                assert tips_after[tip_id] == tips_before[tip_id], f"a GET as {who} changed tip {tip_id}"
+        assert reads_after - reads_before == len(opened)
+        if who == "officer":
+            assert opened, "the officer's pages link to no unread tip: the check above tested nothing"
 
 
 # --- Headers ------------------------------------------------------------------------------------------

@@ -161,7 +161,7 @@ def test_duplicate_refusals(app, login_as):
     second_page = c.get(f"/officer/tips/{second}").get_data(as_text=True)
     assert f'href="/officer/tips/{second}">{code2}' in first_page  # linked both ways
     assert f'href="/officer/tips/{first}">{code1}' in second_page
-    assert kinds(app, first) == ["submitted", "duplicate_linked"]
+    assert kinds(app, first) == ["submitted", "duplicate_linked", "read"]  # opened after the link
 
 
 def test_a_duplicate_of_a_duplicate_joins_the_first_tip(app):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import format_datetime
+from flask_babel import format_datetime, format_timedelta
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import Config
@@ -133,6 +133,8 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.tests.update(PREDICATES)
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.filters["phone"] = display_phone
+    # A number as a tel: link wants only its digits (and a leading +): "0205 3881 234" -> "02053881234".
+    app.jinja_env.filters["tel"] = lambda number: "".join(ch for ch in str(number or "") if ch.isdigit() or ch == "+")
 
     @app.template_filter("dt")
     def _dt(value, fmt="HH:mm dd/MM/yyyy"):
@@ -144,6 +146,30 @@ def _register_template_helpers(app: Flask) -> None:
             return format_datetime(value, fmt)
         # The numeric forms need no locale data: a plain strftime is ten times cheaper on long lists.
         return value.replace(tzinfo=timezone.utc).astimezone(LOCAL_TZ).strftime(pattern)
+
+    @app.template_filter("ago")
+    def _ago(value, now=None):
+        """Show how long ago a stored UTC time was, in words ("12 phút trước")."""
+        from .models import utcnow
+
+        if not value:
+            return ""
+        return format_timedelta(value - (now or utcnow()), add_direction=True, granularity="minute")
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .cases import unread_emergencies
+
+    def _unread_emergencies(user) -> int:
+        """The navigation's count; an error page after a failed query still renders (without the count)."""
+        try:
+            return unread_emergencies(user)
+        except SQLAlchemyError:
+            db.session.rollback()  # the request failed already: nothing of it is kept
+            app.logger.exception("counting unread emergencies failed")
+            return 0
+
+    app.jinja_env.globals["unread_emergencies"] = _unread_emergencies
 
     @app.context_processor
     def _ctx():

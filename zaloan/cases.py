@@ -17,7 +17,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, labels, secrecy
@@ -44,6 +44,7 @@ from .models import (
     WatchPoint,
     utcnow,
 )
+from .permissions import tips_scope
 
 MAX_PHOTOS = 3
 
@@ -278,6 +279,32 @@ def submit_tip(
 
 
 # --- The officer's work ------------------------------------------------------------------------
+
+
+def mark_read(tip: Tip, *, by: User) -> bool:
+    """Note the first time a police officer opens the tip; return True when this call was the first.
+
+    The sender is told that someone has read their tip (never who), so an
+    emergency sender knows whether anyone has seen it. Only the first reader
+    is kept: the conditional UPDATE lets exactly one of two officers opening
+    the tip at the same moment win. Leaves the commit to the caller.
+    """
+    if tip.first_read_at is not None or by is None or by.role not in (Role.OFFICER, Role.COMMANDER):
+        return False
+    now = utcnow()
+    won = db.session.execute(
+        update(Tip)
+        .where(Tip.id == tip.id, Tip.first_read_at.is_(None))
+        .values(first_read_at=now, first_read_by_id=by.id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
+    db.session.refresh(tip)
+    if not won:
+        return False
+    event(tip, "read", by).created_at = now
+    tip.updated_at = now  # one moment: the read, its timeline step and the queue's notice
+    audit.record("tip.read", actor=by, target=tip)
+    return True
 
 
 def _require_open(tip: Tip) -> None:
@@ -591,6 +618,18 @@ def last_word(tip_ids, *, police: bool) -> set[int]:
             .where(Message.from_police.is_(police), Tip.status.in_(TipStatus.OPEN))
         )
     )
+
+
+def unread_emergencies(user: User) -> int:
+    """Count the open emergency tips nobody has opened yet, among those `user` works on (one query)."""
+    if user is None or user.role not in (Role.OFFICER, Role.COMMANDER):
+        return 0
+    return db.session.scalar(
+        select(func.count(Tip.id)).where(
+            tips_scope(user), Tip.status.in_(TipStatus.OPEN), Tip.urgency == Urgency.EMERGENCY,
+            Tip.first_read_at.is_(None),
+        )
+    ) or 0
 
 
 def open_tasks_of(tip: Tip) -> list[VerificationTask]:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from . import audit, cases
 from .extensions import db
-from .models import Category, InformantPost, Role, TimeWindow, Unit, UnitKind, User, WatchPoint, WatchPointKind
+from .models import Category, CommuneSettings, InformantPost, Role, TimeWindow, Unit, UnitKind, User, WatchPoint, WatchPointKind
 
 # The commune's starting list; the commander edits it later.
 DEFAULT_CATEGORIES = (
@@ -257,3 +257,31 @@ def move_category(category: Category, step: int, *, by) -> None:
     for n, c in enumerate(rows):
         c.position = n
     audit.record("category.move", actor=by, target=category, position=j)
+
+
+def duty_phone(commune_id: int) -> str:
+    """Return the commune police's on-duty number as set by the commander; empty when none is set."""
+    return CommuneSettings.of(commune_id).duty_phone or ""
+
+
+# The settings' columns of the default due hours, by urgency (Urgency.LOW .. EMERGENCY).
+DUE_COLUMNS = {1: "due_hours_low", 2: "due_hours_normal", 3: "due_hours_high", 4: "due_hours_emergency"}
+
+
+def save_settings(commune: Unit, *, by, duty_phone: str, due_hours: dict[int, int]) -> bool:
+    """Save the commune's on-duty number and default task due hours by urgency; return True if anything changed.
+
+    Nothing changed writes nothing, not even an audit row.
+    """
+    settings = CommuneSettings.of(commune.id)
+    new = {"duty_phone": duty_phone.strip()}
+    new.update({DUE_COLUMNS[u]: hours for u, hours in due_hours.items()})
+    changed = {k: v for k, v in new.items() if getattr(settings, k) != v}
+    if not changed:
+        return False
+    for k, v in changed.items():
+        setattr(settings, k, v)
+    settings.updated_by_id = by.id if by else None
+    db.session.add(settings)
+    audit.record("commune.settings", actor=by, commune_id=commune.id, **changed)
+    return True

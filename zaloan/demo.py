@@ -8,7 +8,7 @@ from sqlalchemy import select
 from . import accounts
 from .communes import create_commune, get_or_create_unit
 from .extensions import db
-from .models import InformantPost, Role, TimeWindow, Unit, UnitKind, User, VerifierTitle, WatchPoint, WatchPointKind
+from .models import CommuneSettings, InformantPost, Role, TimeWindow, Unit, UnitKind, User, VerifierTitle, WatchPoint, WatchPointKind
 
 PASSWORD = "demo-1234"
 
@@ -29,6 +29,8 @@ def demo_loaded() -> bool:
 def load_demo() -> Unit:
     """Create the demo commune and its accounts (all with password demo-1234)."""
     commune = create_commune("Xã Tân Thành", "Tỉnh Lạng Sơn")
+    # The commune police's on-duty number, shown beside 113 to anyone who sends an emergency tip.
+    db.session.add(CommuneSettings(commune_id=commune.id, duty_phone="0900 000 113"))
     villages = [get_or_create_unit(name, UnitKind.VILLAGE, commune) for name in VILLAGES]
 
     def person(phone, name, role, **kw):

@@ -11,7 +11,7 @@ from .models import Category, Finding, Outcome, Unit, Urgency, User, WatchPoint,
 
 
 def load(commune: Unit) -> None:
-    """Add tips: new, triaged with a thread, being verified (a question waiting, one task overdue), closed, a duplicate pair."""
+    """Add tips: new (not yet opened), triaged with a thread, being verified (a question waiting, one task overdue), closed, a duplicate pair."""
     def user(phone):
         return db.session.scalar(select(User).where(User.phone == phone))
 
@@ -44,12 +44,14 @@ def load(commune: Unit) -> None:
     # Triaged, with a follow-up question answered in the private thread.
     asked = tip(binh, "drugs", "Tối qua thấy người lạ trao gói nhỏ cho mấy thanh niên sau dãy hàng rau.",
                 v1, market, Urgency.NORMAL, hours_ago=20)
+    cases.mark_read(asked, by=officer_a)
     cases.triage(asked, by=officer_a, category=cat("drugs"), urgency=Urgency.HIGH)
     cases.ask(asked, by=officer_a, body="Chị có nhớ họ mặc áo màu gì, đi xe gì không?")
     cases.answer(asked, author=binh, body="Một người áo khoác đen, đi xe Wave màu đỏ.")
     # Being verified: one task accepted, one overdue.
     checking = tip(an, "gambling", "Chiều nào cũng có nhóm tụ tập đánh bài ăn tiền trong quán nước cạnh chợ.",
                    v1, market, Urgency.NORMAL, hours_ago=50)
+    cases.mark_read(checking, by=officer_a)
     cases.triage(checking, by=officer_a, category=cat("gambling"), urgency=Urgency.NORMAL)
     task = cases.create_task(checking, by=officer_a, verifiers=[cuong], due_at=now + timedelta(hours=20),
                              brief="Kiểm tra quán nước cạnh chợ vào buổi chiều, xem có tụ tập đánh bạc không.")
@@ -59,12 +61,14 @@ def load(commune: Unit) -> None:
     cases.ask(checking, by=officer_a, body="Anh có biết nhóm đó thường tụ tập từ mấy giờ đến mấy giờ không?")
     late = tip(None, "theft", "Nhà tôi ở gần ngã tư bị mất trộm hai con gà đêm qua.", v4, crossroads,
                Urgency.NORMAL, hours_ago=80)
+    cases.mark_read(late, by=officer_b)
     overdue = cases.create_task(late, by=officer_b, verifiers=[dung], due_at=now + timedelta(hours=1),
                                 brief="Hỏi các hộ gần ngã tư về việc mất trộm gia cầm đêm hôm trước.")
     overdue.due_at = now - timedelta(hours=6)
     # Closed after verification: mediated.
     done = tip(binh, "dispute", "Hai nhà đầu chợ cãi nhau to vì lấn chỗ bày hàng, suýt xô xát.",
                v1, market, Urgency.HIGH, hours_ago=120)
+    cases.mark_read(done, by=officer_a)
     finished = cases.create_task(done, by=officer_a, verifiers=[cuong], due_at=now + timedelta(hours=2),
                                  brief="Xác minh việc tranh chấp chỗ bày hàng giữa hai hộ đầu chợ.")
     db.session.flush()
@@ -74,10 +78,12 @@ def load(commune: Unit) -> None:
     # A duplicate pair: the same incident reported twice.
     dup = tip(binh, "suspicious", "Ở cổng chợ có hai người lạ đi xe không biển, hỏi han linh tinh.",
               v1, market, Urgency.NORMAL, hours_ago=1)
+    cases.mark_read(dup, by=officer_a)
     cases.mark_duplicate(dup, of=fresh, by=officer_a)
     # Closed without verification: no violation.
     quiet = tip(an, "disorder", "Quán karaoke mở to nhạc sau 23 giờ.", by_name["Thôn Tân Lập"], None,
                 Urgency.LOW, hours_ago=200)
+    cases.mark_read(quiet, by=officer_a)
     cases.record_outcome(quiet, by=officer_a, outcome=Outcome.NO_VIOLATION,
                          note="Kiểm tra lúc 23:15, quán đã tắt nhạc.")
     # Officer B's area: a new anonymous tip.

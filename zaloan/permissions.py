@@ -16,10 +16,11 @@ from typing import Callable
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
+from sqlalchemy import and_, false, or_, select
 
 from .extensions import db
 from .inputs import to_int
-from .models import Category, Informant, Role, TimeWindow, Unit, UnitKind, User, WatchPoint
+from .models import Category, Informant, Role, TimeWindow, Tip, Unit, UnitKind, User, WatchPoint
 
 PUBLIC = "public"  # anyone, logged in or not
 ANY_USER = "any_user"  # any logged-in account
@@ -138,6 +139,20 @@ def can_work_tip(actor: User, tip) -> bool:
     if tip.village_id is not None:
         return tip.village is not None and tip.village.officer_id == actor.id
     return tip.informant is not None and tip.informant.handler_id == actor.id
+
+
+def tips_scope(actor: User):
+    """Return the SQL condition of the tips `actor` may work on: the list form of `can_work_tip`."""
+    if actor is None or actor.role not in (Role.OFFICER, Role.COMMANDER):
+        return false()
+    if actor.role == Role.COMMANDER:
+        return Tip.commune_id == actor.commune_id
+    villages = select(Unit.id).where(Unit.officer_id == actor.id)
+    handled = select(Informant.id).where(Informant.handler_id == actor.id)
+    return and_(
+        Tip.commune_id == actor.commune_id,
+        or_(Tip.village_id.in_(villages), and_(Tip.village_id.is_(None), Tip.informant_id.in_(handled))),
+    )
 
 
 def is_tip_sender(actor: User, tip) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
-from .. import cases, images
+from .. import cases, communes, images
 from ..extensions import db
 from ..formkit import (
     PHOTO_PROBLEMS,
@@ -56,9 +56,10 @@ def spent_message_keys(tip: Tip, author_id: int | None) -> list[str]:
 def show_thread(t: Tip, form: AnswerForm | None = None, error: str | None = None, status: int = 200,
                 answered: bool = False):
     """Render the tip with its thread (the page), or the thread alone for htmx."""
+    sent = request.args.get("sent") == "1"
     return render("informant/tip.html", "informant/_thread.html", tip=t, form=form or AnswerForm(formdata=None), error=error,
-                  status=status, sent=request.args.get("sent") == "1", answered=answered,
-                  spent=spent_message_keys(t, current_user.id))
+                  status=status, sent=sent, answered=answered, spent=spent_message_keys(t, current_user.id),
+                  duty=communes.duty_phone(t.commune_id) if sent else "")
 
 
 def fill_choices(form: TipForm, commune: Unit, *, village_id: int | None = None) -> None:
@@ -176,7 +177,8 @@ def new_tip():
             return redirect_to("informant.tip", tip_id=tip.id, sent=1)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("informant/new_tip.html", "informant/_tip_form.html", form=form,
-                  error=getattr(error, "message", error), status=status, spent=spent_tip_keys())
+                  error=getattr(error, "message", error), status=status, spent=spent_tip_keys(),
+                  duty=communes.duty_phone(current_user.commune_id))
 
 
 @bp.get("/tips/new/places")

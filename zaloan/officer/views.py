@@ -8,15 +8,15 @@ from datetime import timedelta
 from flask import make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import cases
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
-from ..models import Category, CommuneSettings, Informant, Role, Tip, TipStatus, Unit, Urgency, User, utcnow
-from ..permissions import allow, can_work_tip, get_or_404
+from ..models import Category, CommuneSettings, Role, Tip, TipStatus, Urgency, User, utcnow
+from ..permissions import allow, can_work_tip, get_or_404, tips_scope
 from ..web import render, wants_fragment
 from . import bp
 from .forms import AskForm, DuplicateForm, OutcomeForm, ReopenForm, TaskForm, TriageForm
@@ -27,14 +27,7 @@ PAGE_SIZE = 50
 
 def scope():
     """Return the condition selecting the tips the current user works on."""
-    if current_user.role == Role.COMMANDER:
-        return Tip.commune_id == current_user.commune_id
-    villages = select(Unit.id).where(Unit.officer_id == current_user.id)
-    handled = select(Informant.id).where(Informant.handler_id == current_user.id)
-    return and_(
-        Tip.commune_id == current_user.commune_id,
-        or_(Tip.village_id.in_(villages), and_(Tip.village_id.is_(None), Tip.informant_id.in_(handled))),
-    )
+    return tips_scope(current_user)
 
 
 def filters() -> dict:
@@ -42,9 +35,12 @@ def filters() -> dict:
     status = request.args.get("status", "open")
     if status not in (*TipStatus.ALL, "open", "all"):
         status = "open"
-    out = {"status": status, "village": None, "category": None}
-    for key in ("village", "category"):
+    out = {"status": status, "village": None, "category": None, "urgency": None,
+           "unread": request.args.get("unread") == "1"}
+    for key in ("village", "category", "urgency"):
         out[key] = arg_int(key)
+    if out["urgency"] not in Urgency.ALL:
+        out["urgency"] = None
     return out
 
 
@@ -58,6 +54,10 @@ def queue_query(f: dict):
         q = q.where(Tip.village_id == f["village"])
     if f["category"]:
         q = q.where(Tip.category_id == f["category"])
+    if f["urgency"]:
+        q = q.where(Tip.urgency == f["urgency"])
+    if f["unread"]:
+        q = q.where(Tip.first_read_at.is_(None))
     return q
 
 
@@ -101,7 +101,7 @@ def queue_context() -> dict:
         "categories": categories,
         "version": queue_version(f),
         "now": utcnow(),
-        "args": {k: v for k, v in request.args.items() if k in ("status", "village", "category")},
+        "args": {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")},
     }
 
 
@@ -251,8 +251,14 @@ def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None):
 @bp.get("/tips/<int:tip_id>")
 @allow(*POLICE)
 def tip(tip_id: int):
-    """Show a tip: content, photos, the sender's alias, thread, tasks and the whole timeline."""
-    return show_tip(load_tip(tip_id))
+    """Show a tip: content, photos, the sender's alias, thread, tasks and the whole timeline.
+
+    The first police officer to open it is noted: the sender is told that the tip has been read.
+    """
+    t = load_tip(tip_id)
+    if cases.mark_read(t, by=current_user):
+        db.session.commit()
+    return show_tip(t)
 
 
 @bp.post("/tips/<int:tip_id>/triage")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import cases
+from .. import cases, communes
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
@@ -128,15 +128,16 @@ def new():
             unlock(tip)
             if tip.anon_secret_hash != key_hash(key):
                 key = None  # the app's secret changed since the first send: that key cannot be shown again
+            duty = communes.duty_phone(commune.id)
             if wants_fragment():
                 # The form swaps itself; the receipt is a page of its own (a redirect would lose the key).
-                return render_in_main("public/sent.html", tip=tip, key=key)
-            return render("public/sent.html", tip=tip, key=key)
+                return render_in_main("public/sent.html", tip=tip, key=key, duty=duty)
+            return render("public/sent.html", tip=tip, key=key, duty=duty)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
                   action=request.path + (f"?commune={commune.id}" if request.args.get("commune") else ""),
                   upload_url="", draft="anon", commune=commune, status=status, spent=spent_tip_keys(),
-                  places_url=url_for("public.places", commune=commune.id))
+                  places_url=url_for("public.places", commune=commune.id), duty=communes.duty_phone(commune.id))
 
 
 @bp.get("/places")

@@ -1,0 +1,50 @@
+"""The commander's forms: the commune's settings."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import Field, StringField
+from wtforms.validators import ValidationError
+from wtforms.widgets import NumberInput
+
+from ..people.forms import clean_text
+from ..phones import PhoneError, display_phone, normalize_phone
+
+MAX_DUE_HOURS = 720  # thirty days
+
+
+class HoursField(Field):
+    """A whole number of hours, 1 to 720; anything else gets plain words."""
+
+    widget = NumberInput(min=1, max=MAX_DUE_HOURS, step=1)
+    message = _l("Please enter whole hours from 1 to %(max)s.", max=MAX_DUE_HOURS)
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return str(self.data) if self.data is not None else ""
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_DUE_HOURS):
+            raise ValueError(str(self.message))
+        self.data = int(raw)
+
+
+class SettingsForm(FlaskForm):
+    duty_phone = StringField(_l("On-duty phone number of the commune police (optional)"), filters=[clean_text])
+    due_hours_emergency = HoursField(_l("Emergency, happening now"))
+    due_hours_high = HoursField(_l("Urgent"))
+    due_hours_normal = HoursField(_l("Normal"))
+    due_hours_low = HoursField(_l("Not urgent"))
+
+    def validate_duty_phone(self, field):
+        """Keep the number in the form people read (0205 3881 234); empty means none."""
+        if not field.data:
+            field.data = ""
+            return
+        try:
+            field.data = display_phone(normalize_phone(field.data))
+        except PhoneError:
+            raise ValidationError(_l("This is not a Vietnamese phone number. Example: 0205 3881 234.")) from None
