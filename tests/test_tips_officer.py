@@ -279,7 +279,9 @@ def test_the_task_form_offers_the_tips_urgency_and_the_communes_due_time_for_it(
     with app.app_context():
         tip = db.session.get(Tip, tip_id)
         cases.triage(tip, by=U(OFFICER), category=tip.category, urgency=3)
-        db.session.add(CommuneSettings(commune_id=tip.commune_id, due_hours_high=5))
+        settings = CommuneSettings.of(tip.commune_id)  # the demo commune has its settings saved already
+        settings.due_hours_high = 5
+        db.session.add(settings)
         db.session.commit()
     form = task_form(login_as("officer").get(f"/officer/tips/{tip_id}").get_data(as_text=True))
     assert re.search(r'<option selected value="3">', form)  # the tip's urgency, chosen for the task
