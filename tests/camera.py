@@ -39,3 +39,33 @@ def camera_jpeg(seed: int = 3, size: tuple[int, int] = (4000, 3000), limit: int 
         if buf.tell() <= limit:
             break
     return buf.getvalue()
+
+
+def add_tip_with_photos(seeds: tuple[int, ...] = (1, 2, 3)) -> dict:
+    """Add a tip of the demo's first informant with camera photos, all shared with the first verifier's task.
+
+    Runs in an app context over the demo commune; commits; returns the ids
+    ({"tip", "a" (the verifier's assignment), "photos"}).
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from zaloan import cases, images
+    from zaloan.extensions import db
+    from zaloan.models import Category, Unit, User, utcnow
+
+    def user(phone):
+        return db.session.scalar(select(User).where(User.phone == phone))
+
+    village = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
+    cat = db.session.scalar(select(Category).where(Category.code == "theft"))
+    an, officer, verifier = user("+84900000010"), user("+84900000002"), user("+84900000020")
+    photos = [images.store(camera_jpeg(seed)) for seed in seeds]
+    tip, _ = cases.submit_tip(commune=village.commune(), informant=an.informant, category=cat, village=village,
+                              body="Có xe máy lạ dựng ở cổng chợ từ sáng, có ảnh.", photos=photos, uploader=an)
+    db.session.flush()
+    task = cases.create_task(tip, by=officer, verifiers=[verifier], brief="Xem chiếc xe ở cổng chợ.",
+                             due_at=utcnow() + timedelta(hours=6), shared_photo_ids=[a.id for a in tip.attachments])
+    db.session.commit()
+    return {"tip": tip.id, "a": task.assignments[0].id, "photos": [a.id for a in tip.attachments]}

@@ -159,30 +159,10 @@ def test_queue_with_fifty_tips_fits_20kb_and_an_unchanged_poll_1kb(app, login_as
 @pytest.fixture
 def tip_with_three_photos(app):
     """A tip of informant 1 with three photos from a phone camera, all shared with verifier 1's task."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from zaloan import cases, images
-    from zaloan.extensions import db
-    from zaloan.models import Category, Unit, User, utcnow
-
-    from .camera import camera_jpeg
+    from .camera import add_tip_with_photos
 
     with app.app_context():
-        village = db.session.scalar(select(Unit).where(Unit.name == "Thôn Đồng Bé"))
-        cat = db.session.scalar(select(Category).where(Category.code == "theft"))
-        an, officer, verifier = (db.session.scalar(select(User).where(User.phone == f"+8490000{n}"))
-                                 for n in ("0010", "0002", "0020"))
-        photos = [images.store(camera_jpeg(seed)) for seed in (1, 2, 3)]
-        tip, _ = cases.submit_tip(commune=village.commune(), informant=an.informant, category=cat, village=village,
-                                  body="Có xe máy lạ dựng ở cổng chợ từ sáng, có ảnh.", photos=photos, uploader=an)
-        db.session.flush()
-        task = cases.create_task(tip, by=officer, verifiers=[verifier], brief="Xem chiếc xe ở cổng chợ.",
-                                 due_at=utcnow() + timedelta(hours=6),
-                                 shared_photo_ids=[a.id for a in tip.attachments])
-        db.session.commit()
-        return {"tip": tip.id, "a": task.assignments[0].id, "photos": [a.id for a in tip.attachments]}
+        return add_tip_with_photos()
 
 
 def page_and_images(c, url: str) -> tuple[int, list[str], list[str]]:
@@ -190,7 +170,7 @@ def page_and_images(c, url: str) -> tuple[int, list[str], list[str]]:
     resp = c.get(url, headers=BR)
     assert resp.status_code == 200, url
     html = brotli.decompress(resp.get_data()).decode()
-    pairs = re.findall(r'<a class="ph" href="([^"]+)"><img class="thumb" src="([^"]+)"', html)
+    pairs = re.findall(r'<a class="ph" href="([^"]+)" hx-boost="false"><img class="thumb" src="([^"]+)"', html)
     links, thumbs = [p[0].replace("&amp;", "&") for p in pairs], [p[1].replace("&amp;", "&") for p in pairs]
     total = wire_size(resp)
     for thumb in thumbs:

@@ -54,7 +54,7 @@ def test_pages_show_thumbnails_that_open_the_whole_photo(app, login_as):
     for who, url in pages.items():
         html = login_as(who).get(url).get_data(as_text=True)
         # The link carries the content's hash: a photo never changes under its URL.
-        link = f'<a class="ph" href="/photos/{photo}?v={version}"><img class="thumb" src="/photos/{photo}/thumb?v={version}"'
+        link = f'<a class="ph" href="/photos/{photo}?v={version}" hx-boost="false"><img class="thumb" src="/photos/{photo}/thumb?v={version}"'
         assert link in html, who
         img = re.search(r'<img class="thumb"[^>]*>', html).group(0)
         assert 'width="96"' in img and 'height="96"' in img, who  # no shift while it loads

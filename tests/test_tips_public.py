@@ -238,7 +238,7 @@ def test_an_anonymous_answer_carries_a_photo_shown_only_to_its_sender_and_the_po
     url = f"/report/status/{tip_id}/photos/{photo}"
     page = client.get(f"/report/status/{tip_id}").get_data(as_text=True)
     # The thread shows the thumbnail, through the sender's own route; a tap opens the photo.
-    assert re.search(rf'<a class="ph" href="{url}\?v=\w+"><img class="thumb" src="{url}/thumb\?v=\w+"', page)
+    assert re.search(rf'<a class="ph" href="{url}\?v=\w+" hx-boost="false"><img class="thumb" src="{url}/thumb\?v=\w+"', page)
     for u in (url, url + "/thumb"):
         r = client.get(u)
         assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.headers["X-Content-Type-Options"] == "nosniff"
