@@ -1,5 +1,5 @@
 """Serve a stored photo or its thumbnail after checking who asks."""
-from flask import abort, send_file
+from flask import abort, g, send_file
 
 from .. import images
 from ..models import Attachment
@@ -33,6 +33,7 @@ def send_photo(photo: Attachment, thumbnail: bool = False):
         abort(404)
     resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
     resp.headers["Cache-Control"] = PHOTO_CACHE
+    g.keepable = True  # no cookie refresh, no `Vary: Cookie` (see zaloan.SessionInterface)
     resp.headers["Content-Disposition"] = "inline"
     resp.headers["X-Content-Type-Options"] = "nosniff"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
