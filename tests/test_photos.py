@@ -94,6 +94,9 @@ def test_a_photo_whose_file_is_gone_answers_404_not_500(app, login_as):
     officer = login_as("officer")
     assert officer.get(f"/photos/{t['photo']}").status_code == 404
     assert officer.get(f"/photos/{t['photo']}/thumb").status_code == 404
+    with app.app_context():
+        images.path_of(name).write_bytes(b"\xff\xd8 damaged")  # a photo file that no longer decodes
+    assert officer.get(f"/photos/{t['photo']}/thumb").status_code == 404
 
 
 def test_photos_are_kept_by_the_browser_pages_never(app, login_as):

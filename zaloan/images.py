@@ -153,9 +153,13 @@ def thumbnail_of(storage_name: str) -> Path | None:
     photo = path_of(storage_name)
     if not photo.is_file():
         return None
-    with Image.open(photo) as img:
-        img.load()
-        write_atomically(thumb, thumbnail_jpeg(img.convert("RGB")))
+    try:
+        with Image.open(photo) as img:
+            img.load()
+            small = thumbnail_jpeg(img.convert("RGB"))
+    except (OSError, SyntaxError, ValueError):
+        return None  # a damaged file: answered as missing, never a 500
+    write_atomically(thumb, small)
     return thumb
 
 
