@@ -1,8 +1,10 @@
 """Browser benchmark on emulated 2G and slow 3G: bytes, requests and load time per page,
-and sending a tip with a 4 MB photo next to a plain upload of the same photo.
+the officer's tip page with three camera photos (thumbnails against whole photos,
+cold and warm), and sending a tip with a 4 MB photo next to a plain upload of it.
 
     .venv/bin/python bench/browser.py            # both profiles
     .venv/bin/python bench/browser.py --profile 2g
+    .venv/bin/python bench/browser.py --profile 2g --only photos
 
 Drives the system Chromium (Debian package `chromium`) through Playwright at
 360x640, with the network shaped by the DevTools protocol
@@ -13,9 +15,8 @@ fresh demo commune.
 from __future__ import annotations
 
 import argparse
-import io
+import json
 import os
-import random
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
+
+from tests.camera import camera_jpeg  # noqa: E402
 
 PROFILES = {
     # latency ms, download bytes/s, upload bytes/s
@@ -66,37 +69,11 @@ def wait_for(url: str) -> None:
     sys.exit(f"{url} did not answer")
 
 
-def camera_photo(path: Path) -> int:
-    """Write a 4000x3000 JPEG made like a phone photo (about 4 MB); return its size.
-
-    A scene of soft-edged shapes over a sky-to-ground gradient, lens softness,
-    then fine grain (texture and sensor noise), saved at the highest quality
-    that stays near 4 MB, as phone cameras do.
-    """
-    from PIL import Image, ImageDraw, ImageFilter
-
-    rng = random.Random(3)
-    w, h = 4000, 3000
-    img = Image.linear_gradient("L").resize((w, h)).convert("RGB")
-    img = Image.merge("RGB", [c.point(lambda v, k=k: int(v * k)) for c, k in zip(img.split(), (0.55, 0.6, 0.8))])
-    draw = ImageDraw.Draw(img)
-    for _ in range(400):
-        x, y = rng.randrange(w), rng.randrange(h)
-        s = rng.randrange(20, 600)
-        color = tuple(rng.randrange(256) for _ in range(3))
-        if rng.random() < 0.5:
-            draw.ellipse([x, y, x + s, y + s * rng.uniform(0.3, 1.5)], fill=color)
-        else:
-            draw.polygon([(x + rng.randrange(-s, s), y + rng.randrange(-s, s)) for _ in range(5)], fill=color)
-    img = img.filter(ImageFilter.GaussianBlur(2))
-    img = Image.blend(img, Image.effect_noise((w, h), 64).convert("RGB"), 0.2)
-    for quality in (95, 93, 90, 88, 85, 80):
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=quality)
-        if buf.tell() <= 4_300_000:
-            break
-    path.write_bytes(buf.getvalue())
-    return buf.tell()
+def camera_photo(path: Path, seed: int = 3) -> int:
+    """Write a 4000x3000 JPEG made like a phone photo (about 4 MB, `tests/camera.py`); return its size."""
+    data = camera_jpeg(seed)
+    path.write_bytes(data)
+    return len(data)
 
 
 class Meter:
@@ -171,6 +148,76 @@ def measure_pages(browser, profile, base):
     return rows
 
 
+PHOTO_SEED = """
+import json
+from zaloan import create_app
+from tests.camera import add_tip_with_photos
+with create_app().app_context():
+    print(json.dumps(add_tip_with_photos()))
+"""
+
+
+class WholePhotos:
+    """Make the page load the whole photos where it shows thumbnails, as it did before thumbnails.
+
+    Through the DevTools Fetch domain, a thumbnail request goes to the
+    photo's own URL; the page and its HTML are the app's own, byte for byte.
+    """
+
+    def __init__(self, cdp):
+        self.cdp = cdp
+        cdp.on("Fetch.requestPaused", self._paused)
+        cdp.send("Fetch.enable", {"patterns": [{"urlPattern": "*/thumb?v=*", "requestStage": "Request"}]})
+
+    def _paused(self, event):
+        self.cdp.send("Fetch.continueRequest", {"requestId": event["requestId"],
+                                                "url": event["request"]["url"].replace("/thumb?", "?")})
+
+
+def photos_loaded(page) -> None:
+    """Wait until every image of the page is shown (polled from here: the page's CSP forbids eval)."""
+    while not page.evaluate("() => Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)"):
+        time.sleep(0.02)
+
+
+def measure_photo_tip(browser, profile, base, tip: dict):
+    """The officer's tip page with three photos: thumbnails (now) against whole photos (before).
+
+    Rows: cold (empty cache); first view with htmx and CSS already cached
+    (the usual case: the officer comes from the queue); the same page again
+    (photos kept by the browser). Before thumbnails, photos were sent
+    `no-store`, so every later visit cost what the first one with htmx
+    cached did: that row is not measured twice. Then a tap on a thumbnail.
+    """
+    rows = []
+    url = f"/officer/tips/{tip['tip']}"
+    for variant, steps in (("thumbnails", ("cold", "htmx cached", "again, warm")),
+                           ("whole photos (before)", ("cold", "htmx cached = any later visit"))):
+        context, page, cdp, meter, cond = shaped_page(browser, profile, base)
+        login(page, "0900000002")
+        if variant != "thumbnails":
+            WholePhotos(cdp)
+        cdp.send("Network.clearBrowserCache")
+        shape(cdp, cond)
+        for name in steps:
+            if name.startswith("htmx cached"):  # an empty cache, then the queue: htmx and CSS kept, no photo
+                cdp.send("Network.clearBrowserCache")
+                page.goto("/officer/", wait_until="load")
+            meter.requests = meter.bytes = 0
+            start = time.perf_counter()
+            page.goto(url, wait_until="load")
+            photos_loaded(page)
+            rows.append((f"{variant}: {name}", meter.bytes, meter.requests, time.perf_counter() - start))
+        if variant == "thumbnails":
+            meter.requests = meter.bytes = 0
+            start = time.perf_counter()
+            with page.expect_navigation(wait_until="load", timeout=600_000):
+                page.click("a.ph >> nth=0")
+            rows.append(("whole photo, on a tap", meter.bytes, meter.requests, time.perf_counter() - start))
+        context.close()
+    return rows
+
+
 def fill_and_send(page, cdp, meter, cond, photo: Path, done: str) -> tuple[float, int]:
     """On a loaded tip form: shape the network, fill it with the photo, send; (seconds, bytes sent) until `done`."""
     shape(cdp, cond)
@@ -228,6 +275,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=[*PROFILES, "all"], default="all")
     parser.add_argument("--skip-upload", action="store_true")
+    parser.add_argument("--only", choices=["pages", "photos", "upload"], help="run one part only")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -237,6 +285,8 @@ def main() -> None:
     flask = [str(VENV_BIN / "flask"), "--app", "app"]
     subprocess.run(flask + ["db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
     subprocess.run(flask + ["demo"], cwd=ROOT, env=env, check=True, capture_output=True)
+    photo_tip = json.loads(subprocess.run([sys.executable, "-c", PHOTO_SEED], cwd=ROOT, env=env, check=True,
+                                          capture_output=True, text=True).stdout)
     port, bare_port = free_port(), free_port()
     procs = [
         subprocess.Popen([str(VENV_BIN / "gunicorn"), "-w", "2", "--timeout", "900", "-b", f"127.0.0.1:{port}", "--log-level",
@@ -257,10 +307,16 @@ def main() -> None:
             for profile in profiles:
                 latency, down, up = PROFILES[profile]
                 print(f"\n== {profile}: latency {latency} ms, down {down} B/s, up {up} B/s, 360x640, cold cache")
-                print(f"{'page':32} {'bytes':>8} {'requests':>9} {'load s':>8}")
-                for name, nbytes, nreq, elapsed in measure_pages(browser, profile, base):
-                    print(f"{name:32} {nbytes:8d} {nreq:9d} {elapsed:8.2f}")
-                if args.skip_upload:
+                if args.only in (None, "pages"):
+                    print(f"{'page':32} {'bytes':>8} {'requests':>9} {'load s':>8}")
+                    for name, nbytes, nreq, elapsed in measure_pages(browser, profile, base):
+                        print(f"{name:32} {nbytes:8d} {nreq:9d} {elapsed:8.2f}")
+                if args.only in (None, "photos"):
+                    print("\nofficer's tip page with three camera photos (until every image is shown)")
+                    print(f"{'page':52} {'bytes':>8} {'requests':>9} {'load s':>8}")
+                    for name, nbytes, nreq, elapsed in measure_photo_tip(browser, profile, base, photo_tip):
+                        print(f"{name:52} {nbytes:8d} {nreq:9d} {elapsed:8.2f}")
+                if args.skip_upload or args.only not in (None, "upload"):
                     continue
                 tip_s, tip_sent = send_tip(browser, profile, base, photo)
                 anon_s, anon_sent = send_anonymous_tip(browser, profile, base, photo)

@@ -194,10 +194,12 @@ IDOR = [
     ("informant2", "GET", "/informant/tips/{an_tip}", None),
     ("informant2", "POST", "/informant/tips/{an_tip}/messages", None),
     ("informant2", "GET", "/photos/{photo}", None),
+    ("informant2", "GET", "/photos/{photo}/thumb", None),
     ("officer2", "GET", "/officer/tips/{an_tip}", None),
     ("officer2", "POST", "/officer/tips/{an_tip}/outcome", None),
     ("officer2", "POST", "/officer/tips/{an_tip}/tasks", None),
     ("officer2", "GET", "/photos/{photo}", None),
+    ("officer2", "GET", "/photos/{photo}/thumb", None),
     ("officer", "GET", "/officer/tips/{v4_tip}", None),
     ("officer2", "GET", "/people/{informant_user}", None),
     ("officer2", "POST", "/people/{informant_user}/reveal", None),
@@ -207,7 +209,9 @@ IDOR = [
     ("verifier2", "POST", "/verifier/tasks/{a1}/report", None),
     ("verifier", "GET", "/verifier/tasks/{a2}", None),
     ("verifier", "GET", "/photos/{photo}", None),
+    ("verifier", "GET", "/photos/{photo}/thumb", None),
     ("observer", "GET", "/photos/{photo}", None),
+    ("observer", "GET", "/photos/{photo}/thumb", None),
 ]
 
 

@@ -4,7 +4,10 @@ Budgets (issue: built for a cheap phone on 2G):
 - every page's HTML document <= 14 KB (one TCP round trip);
 - a navigation after the first page (HTML only, assets cached) <= 4 KB;
 - the tip form page complete (HTML + CSS + our JS, htmx excluded) <= 14 KB;
-- htmx plus our JS <= 20 KB, under content-hashed URLs cached for a year.
+- htmx plus our JS <= 20 KB, under content-hashed URLs cached for a year;
+- a tip page with three camera photos (HTML + thumbnails, scripts and CSS
+  cached) <= 40 KB for the informant, the officer and the verifier; one
+  thumbnail <= 20 KB and 320 px; the full photo, opened on a tap, <= 350 KB.
 """
 import re
 from urllib.parse import urljoin, urlparse
@@ -16,6 +19,9 @@ KB = 1024
 PAGE_BUDGET = 14 * KB
 NAV_BUDGET = 4 * KB
 SCRIPTS_BUDGET = 20 * KB
+PHOTO_PAGE_BUDGET = 40 * KB
+THUMB_BUDGET = 20 * KB
+FULL_PHOTO_BUDGET = 350 * KB
 BR = {"Accept-Encoding": "gzip, deflate, br"}
 ROLES = ["informant", "verifier", "officer", "commander", "observer"]
 # Pages whose size grows with the data shown get their own budget elsewhere.
@@ -163,3 +169,54 @@ def test_the_icon_is_tiny_and_named_on_every_page_under_its_hashed_url(client, l
     icon = client.get(m.group(1))
     assert icon.status_code == 200 and icon.get_data() == resp.get_data()
     assert icon.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+@pytest.fixture
+def tip_with_three_photos(app):
+    """A tip of informant 1 with three photos from a phone camera, all shared with verifier 1's task."""
+    from .camera import add_tip_with_photos
+
+    with app.app_context():
+        return add_tip_with_photos()
+
+
+def page_and_images(c, url: str) -> tuple[int, list[str], list[str]]:
+    """Return (bytes on the wire of the page and its thumbnails, thumbnail URLs, linked photo URLs)."""
+    resp = c.get(url, headers=BR)
+    assert resp.status_code == 200, url
+    html = brotli.decompress(resp.get_data()).decode()
+    pairs = re.findall(r'<a class="ph" href="([^"]+)" hx-boost="false"><img class="thumb" src="([^"]+)"', html)
+    links, thumbs = [p[0].replace("&amp;", "&") for p in pairs], [p[1].replace("&amp;", "&") for p in pairs]
+    total = wire_size(resp)
+    for thumb in thumbs:
+        img = c.get(thumb, headers=BR)
+        assert img.status_code == 200 and img.mimetype == "image/jpeg", thumb
+        total += wire_size(img)
+    return total, thumbs, links
+
+
+@pytest.mark.parametrize("who,template", [
+    ("informant", "/informant/tips/{tip}"), ("officer", "/officer/tips/{tip}"), ("verifier", "/verifier/tasks/{a}"),
+])
+def test_a_tip_page_with_three_photos_fits_40kb(login_as, tip_with_three_photos, who, template):
+    c = login_as(who)
+    total, thumbs, links = page_and_images(c, template.format(**tip_with_three_photos))
+    ids = tip_with_three_photos["photos"]
+    # Each photo once, as its thumbnail, linked to the whole photo.
+    assert [urlparse(t).path for t in thumbs] == [f"/photos/{i}/thumb" for i in ids]
+    assert [urlparse(u).path for u in links] == [f"/photos/{i}" for i in ids]
+    assert total <= PHOTO_PAGE_BUDGET, f"{who}'s page with three photos is {total} bytes (budget {PHOTO_PAGE_BUDGET})"
+
+
+def test_a_thumbnail_is_small_and_the_full_photo_fits_350kb(app, login_as, tip_with_three_photos):
+    import io
+
+    from PIL import Image
+
+    c = login_as("officer")
+    for i in tip_with_three_photos["photos"]:
+        thumb, full = c.get(f"/photos/{i}/thumb", headers=BR), c.get(f"/photos/{i}", headers=BR)
+        assert wire_size(thumb) <= THUMB_BUDGET, f"thumbnail {i} is {wire_size(thumb)} bytes"
+        assert max(Image.open(io.BytesIO(thumb.get_data())).size) <= 320
+        assert wire_size(full) <= FULL_PHOTO_BUDGET, f"photo {i} is {wire_size(full)} bytes"
+        assert max(Image.open(io.BytesIO(full.get_data())).size) == 1600  # still readable: not the thumbnail

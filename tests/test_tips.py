@@ -365,15 +365,17 @@ def test_photos_only_for_those_who_may_see_them(app, login_as):
     with app.app_context():
         tip = db.session.scalar(select(Tip).where(Tip.client_key == "photo-key-0001"))
         photo = tip.attachments[0].id
-    assert login_as("informant").get(f"/photos/{photo}").status_code == 200
-    assert login_as("officer").get(f"/photos/{photo}").status_code == 200
-    assert login_as("commander").get(f"/photos/{photo}").status_code == 200
-    for who in ("informant2", "officer2", "verifier", "verifier2", "observer"):
-        assert login_as(who).get(f"/photos/{photo}").status_code == 404, who
-    resp = login_as("officer").get(f"/photos/{photo}")
-    assert resp.headers["Content-Type"] == "image/jpeg"
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert "no-store" in resp.headers["Cache-Control"]
+    for url in (f"/photos/{photo}", f"/photos/{photo}/thumb"):  # the thumbnail asks the same
+        assert login_as("informant").get(url).status_code == 200
+        assert login_as("officer").get(url).status_code == 200
+        assert login_as("commander").get(url).status_code == 200
+        for who in ("informant2", "officer2", "verifier", "verifier2", "observer"):
+            assert login_as(who).get(url).status_code == 404, who
+        resp = login_as("officer").get(url)
+        assert resp.headers["Content-Type"] == "image/jpeg"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        # Kept by this browser only, never by a shared cache (docs/DEPLOY.md).
+        assert resp.headers["Cache-Control"] == "private, max-age=31536000, immutable"
 
 
 def test_cancel_task_and_refusals(app, fresh_tip):

@@ -206,10 +206,11 @@ def test_photos_never_sent_are_purged_after_a_week_and_nothing_else(app, login_a
                                                             "photo_ids": str(used)}).status_code == 303
     with app.app_context():
         files = {i: images.path_of(db.session.get(Attachment, i).storage_name) for i in (left, fresh, used)}
+        thumbs = {i: images.thumb_path_of(db.session.get(Attachment, i).storage_name) for i in (left, fresh, used)}
         for i in (left, used):
             db.session.get(Attachment, i).created_at -= timedelta(days=8)
         db.session.commit()
-    assert all(p.exists() for p in files.values())
+    assert all(p.exists() for p in [*files.values(), *thumbs.values()])
     result = app.test_cli_runner().invoke(args=["purge-photos"])
     assert result.exit_code == 0 and "Unused photos deleted: 1" in result.output
     with app.app_context():
@@ -218,6 +219,7 @@ def test_photos_never_sent_are_purged_after_a_week_and_nothing_else(app, login_a
         assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "photos.purge")) == 1
     assert not files[left].exists() and files[fresh].exists() and files[used].exists()
+    assert not thumbs[left].exists() and thumbs[fresh].exists() and thumbs[used].exists()  # thumbnails too
     # The used photo is still shown in the thread; nothing left to purge the next night.
     assert c.get(f"/photos/{used}").status_code == 200
     assert "Unused photos deleted: 0" in app.test_cli_runner().invoke(args=["purge-photos"]).output

@@ -233,16 +233,20 @@ def test_an_anonymous_answer_carries_a_photo_shown_only_to_its_sender_and_the_po
         assert len(msg.attachments) == 1 and msg.attachments[0].uploader_id is None
         photo = msg.attachments[0].id
         names = set(db.session.scalars(select(Attachment.storage_name)))
-    assert {p.name for p in uploads.iterdir()} == names
+    thumbs = {n.replace(".jpg", ".thumb.jpg") for n in names}
+    assert {p.name for p in uploads.iterdir()} == names | thumbs
     url = f"/report/status/{tip_id}/photos/{photo}"
-    assert url in client.get(f"/report/status/{tip_id}").get_data(as_text=True)
-    r = client.get(url)
-    assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.headers["X-Content-Type-Options"] == "nosniff"
-    assert "no-store" in r.headers["Cache-Control"]
-    # Another browser, the tip's own photo, another tip's photo, a photo under another tip: 404.
-    assert app.test_client().get(url).status_code == 404
-    assert client.get(f"/report/status/{tip_id}/photos/{tip_photo}").status_code == 404
-    assert client.get(f"/report/status/{tip_id}/photos/{other_photo}").status_code == 404
+    page = client.get(f"/report/status/{tip_id}").get_data(as_text=True)
+    # The thread shows the thumbnail, through the sender's own route; a tap opens the photo.
+    assert re.search(rf'<a class="ph" href="{url}\?v=\w+" hx-boost="false"><img class="thumb" src="{url}/thumb\?v=\w+"', page)
+    for u in (url, url + "/thumb"):
+        r = client.get(u)
+        assert r.status_code == 200 and r.mimetype == "image/jpeg" and r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["Cache-Control"] == "private, max-age=31536000, immutable"
+        # Another browser, the tip's own photo, another tip's photo, a photo under another tip: 404.
+        assert app.test_client().get(u).status_code == 404
+        for other in (tip_photo, other_photo):
+            assert client.get(u.replace(f"/photos/{photo}", f"/photos/{other}")).status_code == 404
     assert f"/photos/{tip_photo}" not in client.get(f"/report/status/{tip_id}").get_data(as_text=True)
     # The officer sees it on the tip page, through the checked photo route.
     officer = login_as("officer")

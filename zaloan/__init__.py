@@ -7,7 +7,7 @@ from datetime import timezone
 from zoneinfo import ZoneInfo
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime, format_timedelta
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -30,6 +30,22 @@ class SessionInterface(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    # A photo the browser may keep (photos/views.py) is answered without refreshing the
+    # cookie and without `Vary: Cookie`: the refreshed cookie changes every second, and a
+    # kept copy that varies with it would be asked for again on every visit.
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if g.get("keepable") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        super().save_session(app, session, response)
+        if g.get("keepable"):
+            vary = [v for v in response.vary if v.lower() != "cookie"]
+            response.headers.pop("Vary", None)
+            if vary:
+                response.headers["Vary"] = ", ".join(vary)
 
 
 def select_locale() -> str:

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from . import audit, labels, secrecy
 from .accounts import CODE_ALPHABET
 from .extensions import db
-from .images import StoredImage, path_of
+from .images import StoredImage, remove_stored
 from .models import (
     Attachment,
     Category,
@@ -187,7 +187,7 @@ def purge_unused_photos(older_than: timedelta = timedelta(days=UNUSED_PHOTO_DAYS
     audit.record("photos.purge", count=len(names), days=older_than.days)
     db.session.commit()
     for name in names:
-        path_of(name).unlink(missing_ok=True)
+        remove_stored(name)  # the photo and its thumbnail
     return len(names)
 
 

@@ -121,7 +121,7 @@ def stored_photos(field_name: str = "photos", limit: int = 3) -> list[images.Sto
             stored.append(images.store(data))
         except images.ImageRejected as exc:
             for s in stored:
-                images.path_of(s.storage_name).unlink(missing_ok=True)
+                images.remove_stored(s.storage_name)
             raise ValidationError(str(PHOTO_PROBLEMS[exc.reason])) from None
     return stored
 
@@ -129,7 +129,7 @@ def stored_photos(field_name: str = "photos", limit: int = 3) -> list[images.Sto
 def discard(photos: list[images.StoredImage]) -> None:
     """Remove stored files of a request that did not create anything."""
     for p in photos:
-        images.path_of(p.storage_name).unlink(missing_ok=True)
+        images.remove_stored(p.storage_name)
 
 
 def discard_unattached(photos: list[images.StoredImage]) -> None:

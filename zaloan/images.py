@@ -5,7 +5,9 @@ size is read from the header first, so a decompression bomb is refused before
 a single pixel is decoded. Every accepted photo is re-encoded as a fresh JPEG
 with its orientation applied and no metadata at all (EXIF, GPS, camera serial,
 comments, trailing bytes of a polyglot), downscaled to at most 1600 px on the
-long edge, and stored outside static/ under a random name.
+long edge, and stored outside static/ under a random name. Beside it goes a
+thumbnail (320 px on the long edge, a few KB) made from the clean image, which
+pages show in place of the photo so that a page with photos stays light on 2G.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ MAX_PIXELS = 50_000_000  # a 48 MP phone camera fits; a bomb does not
 MAX_SIDE = 12_000
 LONG_EDGE = 1600  # what is kept: enough to read a number plate, light on 2G
 QUALITY = 80
+THUMB_EDGE = 320  # crisp in a 96 px box on a 2x screen, with room to crop it square
+THUMB_QUALITY = 40  # a preview: three of them and the page well under 40 KB (tests/test_budgets.py)
 
 
 class ImageRejected(ValueError):
@@ -48,6 +52,12 @@ class StoredImage:
 
 def clean_jpeg(data: bytes) -> tuple[bytes, int, int]:
     """Return (jpeg bytes, width, height) of a clean re-encoding of `data`; raise ImageRejected."""
+    clean = clean_image(data)
+    return encode(clean), clean.width, clean.height
+
+
+def clean_image(data: bytes) -> Image.Image:
+    """Return the pixels of `data` alone, upright, RGB, at most LONG_EDGE; raise ImageRejected."""
     if not data:
         raise ImageRejected("empty")
     if len(data) > MAX_BYTES:
@@ -82,9 +92,20 @@ def clean_jpeg(data: bytes) -> tuple[bytes, int, int]:
     # A new image from the pixels alone: nothing of the original file survives.
     clean = Image.new("RGB", img.size)
     clean.paste(img)
+    return clean
+
+
+def encode(img: Image.Image, quality: int = QUALITY) -> bytes:
     out = io.BytesIO()
-    clean.save(out, "JPEG", quality=QUALITY, optimize=True, progressive=True)
-    return out.getvalue(), clean.width, clean.height
+    img.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+    return out.getvalue()
+
+
+def thumbnail_jpeg(img: Image.Image) -> bytes:
+    """Return a small JPEG of `img` for pages: THUMB_EDGE on the long edge, never enlarged."""
+    small = img.copy()
+    small.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
+    return encode(small, THUMB_QUALITY)
 
 
 def upload_dir() -> Path:
@@ -93,17 +114,56 @@ def upload_dir() -> Path:
     return path
 
 
-def store(data: bytes) -> StoredImage:
-    """Clean `data` and write it under a random name; return what to record in the database."""
-    jpeg, width, height = clean_jpeg(data)
-    name = secrets.token_hex(16) + ".jpg"
-    path = upload_dir() / name
-    tmp = path.with_suffix(".part")
-    tmp.write_bytes(jpeg)
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that a reader sees the whole file or none (two writers may race)."""
+    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
-    return StoredImage(name, "image/jpeg", width, height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
+
+
+def store(data: bytes) -> StoredImage:
+    """Clean `data`, write it and its thumbnail under a random name; return what to record."""
+    clean = clean_image(data)
+    jpeg = encode(clean)
+    name = secrets.token_hex(16) + ".jpg"
+    write_atomically(path_of(name), jpeg)
+    write_atomically(thumb_path_of(name), thumbnail_jpeg(clean))
+    return StoredImage(name, "image/jpeg", clean.width, clean.height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
 
 
 def path_of(storage_name: str) -> Path:
     """Return the file of a stored photo; the name comes from the database, never from a URL."""
     return upload_dir() / Path(storage_name).name
+
+
+def thumb_path_of(storage_name: str) -> Path:
+    """Return the file of a stored photo's thumbnail, named after the photo ("<name>.thumb.jpg")."""
+    return upload_dir() / (Path(storage_name).stem + ".thumb.jpg")
+
+
+def thumbnail_of(storage_name: str) -> Path | None:
+    """Return the thumbnail file of a stored photo, making it now if missing; None without the photo.
+
+    Photos stored before thumbnails existed get theirs on first request: a
+    file beside the photo, like a cache, so serving a page changes no row.
+    """
+    thumb = thumb_path_of(storage_name)
+    if thumb.is_file():
+        return thumb
+    photo = path_of(storage_name)
+    if not photo.is_file():
+        return None
+    try:
+        with Image.open(photo) as img:
+            img.load()
+            small = thumbnail_jpeg(img.convert("RGB"))
+    except (OSError, SyntaxError, ValueError):
+        return None  # a damaged file: answered as missing, never a 500
+    write_atomically(thumb, small)
+    return thumb
+
+
+def remove_stored(storage_name: str) -> None:
+    """Delete a stored photo and its thumbnail, if there."""
+    path_of(storage_name).unlink(missing_ok=True)
+    thumb_path_of(storage_name).unlink(missing_ok=True)

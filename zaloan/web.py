@@ -68,6 +68,20 @@ def _asset_hashes(app: Flask) -> dict[str, str]:
     return hashes
 
 
+def photo_version(photo) -> str:
+    """Return what names a photo's content in its URL, so a kept copy is never a stale one.
+
+    A photo never changes, but a row id can come back after a purge (SQLite
+    reuses the highest id); the hash makes the URL change with the content.
+    """
+    return photo.sha256[:16]
+
+
+def photo_url(photo, thumb: bool = False) -> str:
+    """Return where a page links a photo, or its thumbnail with `thumb`."""
+    return url_for("photos.thumb" if thumb else "photos.show", attachment_id=photo.id, v=photo_version(photo))
+
+
 def asset_url(filename: str) -> str:
     """Return the URL of a static file with its content hash, cacheable for a year."""
     digest = current_app.extensions["asset_hashes"].get(filename, "0")
@@ -103,5 +117,5 @@ def init_web(app: Flask) -> None:
     app.extensions["asset_hashes"] = _asset_hashes(app)
     app.jinja_env.globals["asset_url"] = asset_url
     # Where a page links a photo; the anonymous follow-up page passes its own.
-    app.jinja_env.globals["photo_url"] = lambda a: url_for("photos.show", attachment_id=a.id)
+    app.jinja_env.globals["photo_url"] = photo_url
     app.after_request(set_headers)

@@ -103,7 +103,7 @@ def logout():
     logout_user()
     db.session.commit()
     flash(_("You have logged out."))
-    return redirect(url_for("auth.login"))
+    return to_login_clearing_cache()
 
 
 @bp.post("/logout-everywhere")
@@ -117,7 +117,18 @@ def logout_everywhere():
     logout_user()
     db.session.commit()
     flash(_("You have logged out on every device."))
-    return redirect(url_for("auth.login"))
+    return to_login_clearing_cache()
+
+
+def to_login_clearing_cache():
+    """Redirect to the login page and have this browser drop its cache of the site.
+
+    Photos are kept by the browser of whoever may see them (docs/DEPLOY.md);
+    on a shared phone, logging out must not leave them for the next person.
+    """
+    resp = redirect(url_for("auth.login"))
+    resp.headers["Clear-Site-Data"] = '"cache"'
+    return resp
 
 
 ACTIVATION_PROBLEMS = {

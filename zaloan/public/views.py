@@ -28,7 +28,7 @@ from ..informant.views import fill_choices, place_field, spent_message_keys, tak
 from ..models import Attachment, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
 from ..photos.views import send_photo
-from ..web import redirect_to, render, render_in_main, wants_fragment
+from ..web import photo_version, redirect_to, render, render_in_main, wants_fragment
 from . import bp
 
 
@@ -183,7 +183,8 @@ def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = No
                   status=status, answered=answered, spent=spent_message_keys(tip, None), upload_url="",
                   thread_action=url_for("public.answer", tip_id=tip.id),
                   new_tip_url=url_for("public.new"),
-                  photo_url=lambda a: url_for("public.photo", tip_id=tip.id, attachment_id=a.id))
+                  photo_url=lambda a, thumb=False: url_for("public.photo_thumb" if thumb else "public.photo",
+                                                           tip_id=tip.id, attachment_id=a.id, v=photo_version(a)))
 
 
 def sent_photo(tip: Tip, attachment_id: int) -> Attachment:
@@ -209,6 +210,13 @@ def sent_photo(tip: Tip, attachment_id: int) -> Attachment:
 def photo(tip_id: int, attachment_id: int):
     """A photo the anonymous sender sent, for the browser that unlocked the tip."""
     return send_photo(sent_photo(allowed_tip(tip_id), attachment_id))
+
+
+@bp.get("/status/<int:tip_id>/photos/<int:attachment_id>/thumb")
+@allow(PUBLIC)
+def photo_thumb(tip_id: int, attachment_id: int):
+    """Send the thumbnail of a photo the anonymous sender sent, to the browser that unlocked the tip."""
+    return send_photo(sent_photo(allowed_tip(tip_id), attachment_id), thumbnail=True)
 
 
 @bp.get("/status/<int:tip_id>")
