@@ -156,9 +156,10 @@ def tip_forms(tip: Tip, posted: str | None = None) -> dict:
     task.photo_ids.choices = [(a.id, _("Photo %(n)s", n=i + 1)) for i, a in enumerate(tip.attachments)]
     # A blank form offers the commune's due time for the tip's urgency; a posted form keeps what was sent,
     # so an empty due time is refused rather than filled in silently.
-    task.due_at.render_kw = {"data-due-hours": json.dumps(due_hours(tip))}
+    hours = due_hours(tip)
+    task.due_at.render_kw = {"data-due-hours": json.dumps(hours)}  # the page's script follows the urgency
     if posted != "task":
-        task.due_at.data = local_now() + timedelta(hours=due_hours(tip)[str(tip.urgency)])
+        task.due_at.data = local_now() + timedelta(hours=hours[str(tip.urgency)])
     return {
         "triage": triage,
         "ask": AskForm(**data("ask")),

@@ -180,8 +180,23 @@
     });
   }
 
+  // --- A task's due time follows the urgency chosen, until the officer changes it by hand. ---
+  function enhanceDue(form) {
+    var due = $("input[data-due-hours]", form), urg = due && $("select[name=urgency]", form);
+    if (!urg) return;
+    var hours, offered = due.value;
+    try { hours = JSON.parse(due.getAttribute("data-due-hours")); } catch (e) { return; }
+    urg.addEventListener("change", function () {
+      if (due.value !== offered || !hours[urg.value]) return;
+      var t = new Date(Date.now() + hours[urg.value] * 36e5), p = function (n) { return ("0" + n).slice(-2); };
+      due.value = offered = t.getFullYear() + "-" + p(t.getMonth() + 1) + "-" + p(t.getDate()) + "T" +
+        p(t.getHours()) + ":" + p(t.getMinutes());
+    });
+  }
+
   // --- Sending: keep everything on screen when the network fails. ---
   function enhanceForm(form) {
+    enhanceDue(form);
     if (form.getAttribute("data-draft")) {
       restoreDraft(form);
       form.addEventListener("input", function () { saveDraft(form); });
