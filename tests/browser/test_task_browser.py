@@ -38,7 +38,11 @@ def counts(app, tip_id):
 
 
 def task_form(page):
-    return page.locator("form[action$='/tasks']").first
+    """Open the "send to verifiers" section (a new tip opens triage first) and return its form."""
+    section = page.locator("#tip-task")
+    if section.get_attribute("open") is None:
+        section.locator("summary").click()
+    return section.locator("form[action*='/tasks']").first
 
 
 def test_the_due_time_follows_the_urgency_and_a_double_tap_makes_one_task(app, phone):
