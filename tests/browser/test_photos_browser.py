@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,6 +16,22 @@ def wait_for_thumbnails(page) -> None:
     while not page.evaluate(SHOWN):
         assert time.monotonic() < deadline, "thumbnails not shown"
         page.wait_for_timeout(50)
+
+
+@contextmanager
+def requests_seen(app):
+    """Yield the list of paths the live server is asked for while the block runs."""
+    asked, inner = [], app.wsgi_app
+
+    def counting(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    app.wsgi_app = counting
+    try:
+        yield asked
+    finally:
+        app.wsgi_app = inner
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["htmx", "no-js"])
@@ -40,15 +57,8 @@ def test_a_second_visit_takes_the_thumbnails_from_the_browser(app, phone):
     with app.app_context():
         tip = add_tip_with_photos(seeds=(1, 2))
     tip_url = f"/officer/tips/{tip['tip']}"
-    asked, inner = [], app.wsgi_app
-
-    def counting(environ, start_response):
-        asked.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
     page = phone("officer")
-    app.wsgi_app = counting
-    try:
+    with requests_seen(app) as asked:
         visits = []
         for where in (tip_url, "/officer/", tip_url):
             asked.clear()
@@ -56,8 +66,6 @@ def test_a_second_visit_takes_the_thumbnails_from_the_browser(app, phone):
             if where == tip_url:
                 wait_for_thumbnails(page)
                 visits.append([p for p in asked if p.endswith("/thumb")])
-    finally:
-        app.wsgi_app = inner
     assert len(visits[0]) == 2
     assert tip_url in asked  # the page itself is asked for again: never kept
     assert visits[1] == [], f"thumbnails asked for again: {visits[1]}"
@@ -77,15 +85,8 @@ def test_after_logging_out_the_browser_keeps_no_photo(app, phone, log_out):
     with app.app_context():
         tip = add_tip_with_photos(seeds=(1,))
     tip_url = f"/officer/tips/{tip['tip']}"
-    asked, inner = [], app.wsgi_app
-
-    def counting(environ, start_response):
-        asked.append(environ["PATH_INFO"])
-        return inner(environ, start_response)
-
     page = phone("officer")
-    app.wsgi_app = counting
-    try:
+    with requests_seen(app) as asked:
         page.goto(tip_url)
         wait_for_thumbnails(page)
         page.goto("/officer/")  # back to the queue (the kept copy is written by now)
@@ -100,7 +101,5 @@ def test_after_logging_out_the_browser_keeps_no_photo(app, phone, log_out):
         asked.clear()
         page.goto(tip_url)
         wait_for_thumbnails(page)
-    finally:
-        app.wsgi_app = inner
     thumbs = [p for p in asked if p.endswith("/thumb")]
     assert thumbs == ([f"/photos/{tip['photos'][0]}/thumb"] if log_out else [])
