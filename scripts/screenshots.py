@@ -90,6 +90,7 @@ def flow_shots(app, browser, base_url: str, out: Path) -> None:
     informant = new_phone(browser, base_url)
     login(informant, "0900000010")
     send_emergency(informant)
+    informant.evaluate("() => window.scrollTo(0, 0)")  # the page the sender lands on, from its top
     save(informant, out / "sent-emergency.png", "the emergency sent page")
     informant.context.close()
 
