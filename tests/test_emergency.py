@@ -343,3 +343,20 @@ def test_a_failing_count_leaves_the_page_without_it(app, monkeypatch):
     monkeypatch.setattr(cases, "tips_scope", broken)
     with app.test_request_context():
         assert app.jinja_env.globals["unread_emergencies"](U(OFFICER)) == 0
+
+
+def test_the_queue_refresh_brings_the_count_of_a_new_emergency_along(app, login_as):
+    """An officer who keeps the queue open sees a new emergency counted without opening another page."""
+    officer = login_as("officer")
+    page = officer.get("/officer/").get_data(as_text=True)
+    assert page.count('id="alarm"') == 1 and nav_count(page)[0] == 0
+    version = re.search(r'/officer/queue/poll\?v=([0-9a-f]+)', page).group(1)
+    htmx = {"HX-Request": "true", "HX-Target": "queue"}
+    assert officer.get(f"/officer/queue/poll?v={version}", headers=htmx).status_code == 204  # nothing new yet
+    new_tip(app)
+    fragment = officer.get(f"/officer/queue/poll?v={version}", headers=htmx).get_data(as_text=True)
+    assert '<div id="alarm" hx-swap-oob="true">' in fragment and nav_count(fragment)[0] == 1
+    # The filters' own swaps carry it too; a whole page never has two.
+    assert 'hx-swap-oob' in officer.get("/officer/?status=all", headers=htmx).get_data(as_text=True)
+    whole = officer.get("/officer/").get_data(as_text=True)
+    assert whole.count('id="alarm"') == 1 and "hx-swap-oob" not in whole and nav_count(whole)[0] == 1

@@ -109,7 +109,7 @@ def queue_context() -> dict:
 @allow(*POLICE)
 def home():
     """Show the queue: most urgent and longest-waiting first, with filters and counts."""
-    return render("officer/queue.html", "officer/_queue.html", **queue_context())
+    return render("officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context())
 
 
 @bp.get("/queue/poll")
@@ -120,7 +120,8 @@ def poll():
         resp = make_response("", 204)
         resp.vary.add("HX-Request")
         return resp
-    return render("officer/queue.html", "officer/_queue.html", **queue_context())
+    # A changed queue may have a new emergency: the count under the navigation comes along (out of band).
+    return render("officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context())
 
 
 # --- One tip -----------------------------------------------------------------------------------
