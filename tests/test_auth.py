@@ -62,12 +62,93 @@ def test_invalid_phone_is_a_field_error_not_a_500(client):
     assert r.status_code == 422
 
 
-def test_open_redirect_after_login_is_refused(client):
-    r = client.post("/login?next=//evil.example/x", data={"phone": PHONES["officer"], "password": PASSWORD})
+# Known ways to make a "local" redirect land on another site, as the server receives them.
+REDIRECT_BYPASSES = [
+    "//evil.example/x",
+    "/\\evil.example/x",
+    "\\/\\/evil.example/x",
+    "///evil.example/x",
+    "/\t/evil.example/x",
+    "/\n/evil.example/x",
+    "/\r\n/evil.example/x",
+    "/%09/evil.example/x",
+    "/%0A/evil.example/x",
+    "/%5Cevil.example/x",
+    "/%5C%5Cevil.example/x",
+    "/%2F%2Fevil.example/x",
+    "/%252F%252Fevil.example/x",
+    "%2F%2Fevil.example/x",
+    "https://evil.example/x",
+    "HTTPS://evil.example/x",
+    "http:evil.example/x",
+    "http:/\\evil.example/x",
+    "javascript:alert(1)",
+    " //evil.example/x",
+    "\x00//evil.example/x",
+    "/\x00/evil.example/x",
+    "/\u0085/evil.example/x",
+    "evil.example/x",
+    "@evil.example/x",
+]
+
+
+def lands_on_this_site(location: str) -> bool:
+    """Resolve a Location the way a browser does (WHATWG URL rules) and say whether it stays on this site."""
+    from urllib.parse import urljoin, urlsplit
+
+    raw = location.strip("".join(map(chr, range(0x21))))
+    for ch in "\t\n\r":
+        raw = raw.replace(ch, "")
+    raw = raw.replace("\\", "/")
+    if raw.startswith("//"):
+        raw = "//" + raw.lstrip("/")  # for http(s), any run of slashes before a host counts as two
+    resolved = urlsplit(urljoin("https://zaloan.test/login", raw))
+    return (resolved.scheme, resolved.netloc) == ("https", "zaloan.test")
+
+
+@pytest.mark.parametrize("payload", REDIRECT_BYPASSES)
+def test_no_known_bypass_makes_login_redirect_to_another_site(app, payload):
+    r = app.test_client().post("/login", query_string={"next": payload},
+                               data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.status_code == 302
     assert r.headers["Location"] == "/officer/"
-    c2 = client.application.test_client()
-    r = c2.post("/login?next=/officer/", data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert lands_on_this_site(r.headers["Location"])
+
+
+@pytest.mark.parametrize("payload", REDIRECT_BYPASSES)
+def test_no_known_bypass_makes_the_language_switch_redirect_to_another_site(client, payload):
+    r = client.post("/language", data={"lang": "en", "next": payload})
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/"
+
+
+def test_the_raw_tab_trick_in_a_login_link_is_refused(client):
+    # As typed in a link: the server decodes %09 to a tab, a browser drops the tab and sees //evil.example.
+    r = client.post("/login?next=/%09/evil.example/x", data={"phone": PHONES["officer"], "password": PASSWORD})
     assert r.headers["Location"] == "/officer/"
+
+
+@pytest.mark.parametrize("target", ["/officer/", "/officer/?status=all", "/officer/tips/5?tab=thread&x=%2F",
+                                    "/people/?role=informant", "/audit/?q=tr%E1%BB%99m"])
+def test_a_local_page_survives_login_and_the_language_switch(app, target):
+    r = app.test_client().post("/login", query_string={"next": target},
+                               data={"phone": PHONES["officer"], "password": PASSWORD})
+    assert r.headers["Location"] == target
+    r = app.test_client().post("/language", data={"lang": "vi", "next": target})
+    assert r.headers["Location"] == target
+
+
+def test_every_bypass_is_refused_and_a_local_path_kept_by_safe_next():
+    from zaloan.web import safe_next
+
+    for payload in REDIRECT_BYPASSES:
+        assert safe_next(payload) is None, payload
+    # The browser model above sees through the classic tricks (so the tests using it can fail).
+    for trick in ["//evil.example", "/\t/evil.example", "/\\evil.example", "\\/\\/evil.example", "///evil.example",
+                  " //evil.example", "https://evil.example"]:
+        assert not lands_on_this_site(trick), trick
+    assert safe_next("/officer/?status=all#top") == "/officer/?status=all"
+    assert safe_next(None) is None and safe_next("") is None
 
 
 def test_login_gives_a_new_session_id_and_a_hardened_cookie(client, app):

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, make_response, render_template, request, url_for
 
@@ -54,6 +56,42 @@ def redirect_to(endpoint: str, **values):
     resp = make_response("", 303)
     resp.headers["Location"] = target
     return resp
+
+
+# --- Where to go back to, from user input -----------------------------------------
+
+# Control characters: a browser drops tabs and newlines anywhere in a URL, so they can hide "//".
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_next(target: str | None) -> str | None:
+    """Return `target` as a path on this site, or None when a browser could read it as another site.
+
+    Browsers strip tabs and newlines anywhere in a URL, read a backslash as a
+    slash and take "//host" as another site; some links are decoded once more
+    on the way. So a target is refused if any of its decoded forms has a
+    control character, a backslash, a scheme or a host, or starts
+    with anything but a single "/". What is kept is the path and the query.
+    """
+    if not isinstance(target, str) or not target or len(target) > 2000:
+        return None
+    form = target
+    for _round in range(4):
+        if _CONTROL.search(form) or "\\" in form:
+            return None
+        if not form.startswith("/") or form.startswith("//"):
+            return None
+        parts = urlsplit(form)
+        if parts.scheme or parts.netloc:
+            return None
+        decoded = unquote(form)
+        if decoded == form:
+            break
+        form = decoded
+    else:
+        return None  # encoded more deeply than any link of ours
+    parts = urlsplit(target)
+    return parts.path + ("?" + parts.query if parts.query else "")
 
 
 # --- Static assets under content-hashed URLs --------------------------------------

@@ -12,7 +12,7 @@ from .. import accounts, audit
 from ..extensions import db
 from ..models import Role, User
 from ..permissions import ANY_USER, PUBLIC, allow
-from ..web import render
+from ..web import render, safe_next
 from . import bp
 from .forms import ActivateForm, ActivationCodeForm, LoginForm
 
@@ -27,13 +27,6 @@ HOME = {
 
 def home_url(user: User) -> str:
     return url_for(HOME[user.role])
-
-
-def safe_next(target: str | None) -> str | None:
-    """Return `target` only if it is a path on this site (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return None
-    return target
 
 
 @bp.get("/")
