@@ -313,3 +313,21 @@ def test_english_can_be_chosen(client):
     assert b'<html lang="en">' in page.data and b"Log in" in page.data
     client.post("/language", data={"lang": "xx"})
     assert b'<html lang="vi">' in client.get("/login").data
+
+
+def test_every_login_costs_exactly_one_password_hash(app, monkeypatch):
+    """An unknown phone, an account not yet activated, a locked one and a wrong password: one hash each."""
+    import zaloan.models
+
+    new_person(app)  # 0912345678, not activated
+    with app.app_context():
+        db.session.scalar(select(User).where(User.phone == "+84900000003")).active = False
+        db.session.commit()
+    calls = []
+    real = zaloan.models.check_password_hash
+    monkeypatch.setattr(zaloan.models, "check_password_hash", lambda h, p: calls.append(h) or real(h, p))
+    for phone in ["0987654321", "0912345678", "0900000003", PHONES["officer"]]:
+        calls.clear()
+        r = app.test_client().post("/login", data={"phone": phone, "password": "sai-mat-khau"})
+        assert r.status_code == 401
+        assert len(calls) == 1, phone

@@ -204,6 +204,27 @@ def test_login_throttling_is_shared_by_workers(tmp_path, database_url):
     assert r.status_code == 429
 
 
+def test_a_wrong_password_takes_as_long_for_an_unknown_phone_as_for_a_registered_one(app):
+    import statistics
+
+    from zaloan.models import LoginAttempt
+
+    c = app.test_client()
+    times = {"registered": [], "unknown": []}
+    phones = {"registered": PHONES["officer"], "unknown": "0987654321"}
+    for _ in range(15):
+        for kind in times:  # interleaved, so a busy machine slows both alike
+            with app.app_context():  # stay below the throttle: this test is about the hash, not the delay
+                db.session.query(LoginAttempt).delete()
+                db.session.commit()
+            start = time.perf_counter()
+            r = c.post("/login", data={"phone": phones[kind], "password": "sai-mat-khau"})
+            times[kind].append(time.perf_counter() - start)
+            assert r.status_code == 401
+    registered, unknown = statistics.median(times["registered"]), statistics.median(times["unknown"])
+    assert max(registered, unknown) / min(registered, unknown) < 2, (registered, unknown)
+
+
 def test_the_delay_grows_with_failures(app):
     from datetime import timedelta
 

@@ -10,6 +10,8 @@ takes an explicit join that only `zaloan.secrecy` performs.
 """
 from __future__ import annotations
 
+import functools
+import secrets
 from datetime import datetime, time, timezone
 
 from flask_login import UserMixin
@@ -241,6 +243,13 @@ class TimeWindow(db.Model):
 # --- People -------------------------------------------------------------------
 
 
+@functools.cache
+def _dummy_password_hash() -> str:
+    """Return a hash of a random password, made once with the method real passwords use."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+
 class User(UserMixin, db.Model):
     """An account. One role each; everyone belongs to a commune."""
 
@@ -280,6 +289,19 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    @staticmethod
+    def login_password_matches(user: User | None, password: str) -> bool:
+        """Return whether `password` is `user`'s, at the cost of one hash whoever `user` is.
+
+        An unknown phone or an account not yet activated is checked against a
+        dummy hash made the same way, so the time a login takes never tells
+        whether the phone has an account.
+        """
+        if user is not None and user.password_hash:
+            return check_password_hash(user.password_hash, password)
+        check_password_hash(_dummy_password_hash(), password)
+        return False
 
     @property
     def activated(self) -> bool:

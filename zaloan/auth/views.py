@@ -63,7 +63,9 @@ def login():
             error = _("Too many wrong attempts. Please try again in %(n)s minutes.", n=minutes)
             return render("auth/login.html", form=form, error=error, status=429)
         user = db.session.scalar(select(User).where(User.phone == form.phone.data))
-        if user is not None and user.active and user.check_password(form.password.data):
+        # One password hash whether or not the phone has an account: the answer's time tells nothing.
+        password_ok = User.login_password_matches(user, form.password.data)
+        if user is not None and user.active and password_ok:
             accounts.note_attempt(phone_key, client_key, True)
             accounts.start_session(user)
             login_user(user)
@@ -78,7 +80,7 @@ def login():
             reason="disabled" if user is not None and not user.active else "credentials",
         )
         db.session.commit()
-        if user is not None and not user.active and user.check_password(form.password.data):
+        if user is not None and not user.active and password_ok:
             error = _("This account has been locked. Please contact the commune police.")
         else:
             # The same words for an unknown phone and a wrong password.
