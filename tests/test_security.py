@@ -254,6 +254,51 @@ def test_one_client_trying_many_phones_is_slowed(app):
     assert r.status_code == 429
 
 
+def test_a_success_on_ones_own_account_does_not_forgive_failures_on_others(app, monkeypatch):
+    from zaloan import accounts
+
+    monkeypatch.setattr(accounts, "CLIENT_FREE_FAILURES", 6)  # the same rule as 30, in fewer tries
+    c = app.test_client()
+    for i in range(5):
+        assert c.post("/login", data={"phone": f"09123450{i:02d}", "password": "doan-mo"}).status_code == 401
+    # The attacker's own account, on the same connection.
+    assert c.post("/login", data={"phone": PHONES["informant2"], "password": PASSWORD}).status_code == 302
+    c.post("/logout")
+    assert c.post("/login", data={"phone": "0912345099", "password": "doan-mo"}).status_code == 401
+    # Six failures on other phones from this connection: slowed, as if the success had not happened.
+    r = c.post("/login", data={"phone": "0912345098", "password": "doan-mo"})
+    assert r.status_code == 429 and "thử lại sau" in r.get_data(as_text=True)
+    assert c.post("/login", data={"phone": PHONES["informant2"], "password": PASSWORD}).status_code == 429
+    # Someone else, elsewhere, is not held up.
+    other = app.test_client()
+    r = other.post("/login", data={"phone": PHONES["informant"], "password": PASSWORD},
+                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    assert r.status_code == 302
+
+
+def test_a_success_forgives_only_earlier_typos_on_that_phone_from_that_connection(app):
+    from zaloan import accounts
+
+    with app.test_request_context():
+        phone = accounts.keyed("phone:+84900000002")
+        owner, attacker = accounts.keyed("client:1.1.1.1"), accounts.keyed("client:6.6.6.6")
+        for _ in range(5):
+            accounts.note_attempt(phone, attacker, False)
+        db.session.flush()
+        accounts.note_attempt(phone, owner, True)  # the owner logs in from their own phone
+        db.session.flush()
+        assert accounts.login_delay(phone, attacker).total_seconds() > 0
+        db.session.rollback()
+
+
+def test_typos_before_the_right_password_are_forgiven(client):
+    for _round in range(2):
+        for _ in range(4):
+            assert client.post("/login", data={"phone": PHONES["officer"], "password": "sai-sai"}).status_code == 401
+        assert client.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD}).status_code == 302
+        client.post("/logout")
+
+
 # --- Uploads ------------------------------------------------------------------------------------------
 
 

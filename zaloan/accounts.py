@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from . import audit
 from .extensions import db
@@ -296,20 +297,32 @@ def _wait_after(failures: list, free: int) -> timedelta:
 
 
 def login_delay(phone_key: str, client_key: str) -> timedelta:
-    """Return how long this phone or client must wait before trying again (zero: go ahead)."""
+    """Return how long this phone or client must wait before trying again (zero: go ahead).
+
+    A success forgives only the failures before it on the same phone from the
+    same connection (a typo or two before the right password). Failures on
+    other phones, or on this phone from elsewhere, still count: logging in to
+    one's own account must not buy more guesses at other people's.
+    """
     since = utcnow() - WINDOW
+    later_success = aliased(LoginAttempt)
+    forgiven = (
+        select(later_success.id)
+        .where(
+            later_success.phone_key == LoginAttempt.phone_key,
+            later_success.client_key == LoginAttempt.client_key,
+            later_success.success.is_(True),
+            later_success.created_at > LoginAttempt.created_at,
+        )
+        .exists()
+    )
 
     def failures(column, key):
-        rows = db.session.scalars(
+        return db.session.scalars(
             select(LoginAttempt.created_at)
-            .where(column == key, LoginAttempt.created_at >= since, LoginAttempt.success.is_(False))
+            .where(column == key, LoginAttempt.created_at >= since, LoginAttempt.success.is_(False), ~forgiven)
             .order_by(LoginAttempt.created_at.desc())
         ).all()
-        # Only failures after the last success count.
-        last_ok = db.session.scalar(
-            select(func.max(LoginAttempt.created_at)).where(column == key, LoginAttempt.success.is_(True))
-        )
-        return [t for t in rows if last_ok is None or t > last_ok]
 
     return max(
         _wait_after(failures(LoginAttempt.phone_key, phone_key), FREE_FAILURES),
