@@ -115,6 +115,23 @@ def create_user(
     return user
 
 
+def note_taken_phone(phone: str, *, by: User) -> None:
+    """Audit an attempt to create an account with a phone number that already has one.
+
+    The person creating it is only told the number cannot be used (never
+    whose it is, nor their role); the commander reads here which account of
+    the commune has it, or that it is in another commune.
+    """
+    try:
+        phone = normalize_phone(phone)
+    except ValueError:
+        return
+    existing = db.session.scalar(select(User).where(User.phone == phone))
+    here = existing is not None and existing.commune_id == by.commune_id
+    audit.record("account.create_refused", actor=by, target=existing if here else None, commune_id=by.commune_id,
+                 reason="phone_taken", elsewhere=None if here else True)
+
+
 def create_user_once(client_key: str | None, *, same, create) -> tuple[User, bool]:
     """Return (user, created): the account an earlier send of this form made, or a new one from `create()`.
 

@@ -217,6 +217,14 @@ def _login_failure(n: Names, r: AuditEvent, d: dict, who: str) -> str:
              person=n.person(r.target_id))
 
 
+def _create_refused(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if r.target_id is None:
+        return _("%(who)s tried to create an account with a phone number that has an account in another commune.",
+                 who=who)
+    return _("%(who)s tried to create an account with the phone number of %(person)s, who already has one.",
+             who=who, person=n.person(r.target_id))
+
+
 def _village_officer(n: Names, r: AuditEvent, d: dict, who: str) -> str:
     if not d.get("officer"):
         return _("%(who)s left %(village)s without an officer in charge.", who=who, village=n.unit(r.target_id))
@@ -288,6 +296,7 @@ SENTENCES: dict[str, Sentence] = {
     # Accounts and people
     "account.create": lambda n, r, d, who: _("%(who)s created an account for %(person)s (%(role)s).", who=who,
                                              person=n.person(r.target_id), role=_role(d)),
+    "account.create_refused": _create_refused,
     "account.activation_issued": lambda n, r, d, who: _("%(who)s gave %(person)s a new activation code.", who=who,
                                                         person=n.person(r.target_id)),
     "account.activated": lambda n, r, d, who: _("%(who)s activated their account.", who=who),

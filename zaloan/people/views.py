@@ -187,6 +187,13 @@ def person_form() -> PersonForm:
     return form
 
 
+def taken_phone_message() -> str:
+    """Say a phone number that already has an account cannot be used, the same words whoever has it."""
+    if current_user.role == Role.COMMANDER:
+        return _("This phone number cannot be used. Please check it; the audit log says why.")
+    return _("This phone number cannot be used. Please check it, or ask the commune police chief.")
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def new():
@@ -218,10 +225,11 @@ def new():
             return (person.phone, person.role) == (normalize_phone(form.phone.data), role) \
                 and can_manage_user(current_user, person)
 
+        taken = False
         try:
             person, created = accounts.create_user_once(form.client_key.data, same=same, create=create)
         except accounts.AccountError:
-            form.phone.errors.append(_("This phone number already has an account."))
+            taken = True
         except PhoneError:
             form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
         except KeyReused as exc:
@@ -240,11 +248,15 @@ def new():
                 db.session.commit()
             except IntegrityError:
                 # The same phone was added a moment ago by someone else.
-                db.session.rollback()
-                form.phone.errors.append(_("This phone number already has an account."))
+                taken = True
             else:
                 return render("people/created.html", person=person, again=False, **code_context(code))
         db.session.rollback()
+        if taken:
+            # Whose number it is, or their role, is not for this form to say; the audit log keeps the attempt.
+            form.phone.errors.append(taken_phone_message())
+            accounts.note_taken_phone(form.phone.data, by=current_user)
+            db.session.commit()
     return render("people/new.html", form=form, status=422 if request.method == "POST" else 200)
 
 
