@@ -1,12 +1,13 @@
 """Logging in and out, server-side sessions, activation, disabling and lost phones."""
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from zaloan import accounts
+from zaloan import accounts, passwords
 from zaloan.extensions import db
-from zaloan.models import ActivationCode, AuditEvent, Role, User, UserSession, utcnow
+from zaloan.models import ActivationCode, AuditEvent, PublicAttempt, Role, User, UserSession, utcnow
 
 from .conftest import PASSWORD, PHONES
 
@@ -239,10 +240,6 @@ def test_english_can_be_chosen(client):
 
 # --- Activation codes: long, one answer for every wrong code, guesses limited -------------------------
 
-import re  # noqa: E402
-
-from zaloan.models import PublicAttempt  # noqa: E402
-
 
 def from_address(app, address: str):
     c = app.test_client()
@@ -420,6 +417,9 @@ def test_good_passwords_of_any_make_up_are_accepted(app, password):
     assert app.test_client().post("/login", data={"phone": "0912345678", "password": password}).status_code == 302
 
 
-def test_the_demo_password_still_logs_in(client):
-    # The demo accounts are made directly, not through the form (the README gives demo-1234).
+def test_the_demo_password_still_logs_in(app, client):
+    # The demo accounts are made directly, not through the form (the README gives demo-1234) ...
     assert client.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD}).status_code == 302
+    # ... which would refuse it, as the README says.
+    with app.test_request_context():
+        assert passwords.problem(PASSWORD, phone="+84900000002", name="Phạm Minh Đức")

@@ -54,8 +54,5 @@ class NewPasswordForm(FlaskForm):
             raise ValidationError(why)
 
 
-ActivateForm = NewPasswordForm
-
-
 class ActivationCodeForm(FlaskForm):
     code = StringField(_l("Activation code"), validators=[DataRequired(_l("Please enter the code.")), Length(max=40)])

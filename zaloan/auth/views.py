@@ -14,7 +14,7 @@ from ..models import Role, User
 from ..permissions import ANY_USER, PUBLIC, allow
 from ..web import render
 from . import bp
-from .forms import ActivateForm, ActivationCodeForm, LoginForm
+from .forms import ActivationCodeForm, LoginForm, NewPasswordForm
 
 HOME = {
     Role.INFORMANT: "informant.home",
@@ -188,7 +188,7 @@ def activate(code: str):
         return refusal
     if row is None:
         return render("auth/activate_problem.html", message=wrong_code_message(), status=404)
-    form = ActivateForm(person=row.user)
+    form = NewPasswordForm(person=row.user)
     if form.validate_on_submit():
         user = accounts.activate(row, form.password.data)
         accounts.start_session(user)
