@@ -1,12 +1,13 @@
 """Logging in and out, server-side sessions, activation, disabling and lost phones."""
+import re
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from zaloan import accounts
+from zaloan import accounts, passwords
 from zaloan.extensions import db
-from zaloan.models import ActivationCode, AuditEvent, Role, User, UserSession, utcnow
+from zaloan.models import ActivationCode, AuditEvent, PublicAttempt, Role, User, UserSession, utcnow
 
 from .conftest import PASSWORD, PHONES
 
@@ -201,7 +202,7 @@ def test_lost_phone_ends_every_session_and_the_old_password(app, login_as, user)
     assert again.status_code == 401
     # The new phone activates with the new code.
     fresh = app.test_client()
-    r = fresh.post(f"/activate/{code}", data={"password": "new-pass-99", "confirm": "new-pass-99"})
+    r = fresh.post(f"/activate/{code}", data={"password": "nuoc-mat-troi-5", "confirm": "nuoc-mat-troi-5"})
     assert r.status_code == 302 and r.headers["Location"] == "/verifier/"
 
 
@@ -214,6 +215,9 @@ def test_disabled_account_is_logged_out_and_cannot_log_in(app, login_as, user):
     r = app.test_client().post("/login", data={"phone": PHONES["informant"], "password": PASSWORD})
     assert r.status_code == 401
     assert "Tài khoản này đã bị khóa" in r.get_data(as_text=True)
+
+
+WRONG_CODE = "Mã không đúng hoặc đã hết hạn."
 
 
 def new_person(app, role=Role.VERIFIER):
@@ -238,20 +242,20 @@ def test_activation_sets_the_password_and_logs_in(app):
     page = c.get(f"/activate/{code}")
     assert page.status_code == 200
     assert "Lê Văn Mới" not in page.get_data(as_text=True)  # the code alone shows no name
-    r = c.post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
+    r = c.post(f"/activate/{code}", data={"password": "tre-xanh-go-7", "confirm": "tre-xanh-go-7"})
     assert r.status_code == 302 and r.headers["Location"] == "/verifier/"
     assert c.get("/verifier/").status_code == 200
-    r = app.test_client().post("/login", data={"phone": "0912 345 678", "password": "mat-khau-1"})
+    r = app.test_client().post("/login", data={"phone": "0912 345 678", "password": "tre-xanh-go-7"})
     assert r.status_code == 302
 
 
 def test_activation_code_works_once(app):
     _, code = new_person(app)
     c = app.test_client()
-    c.post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
+    c.post(f"/activate/{code}", data={"password": "tre-xanh-go-7", "confirm": "tre-xanh-go-7"})
     r = app.test_client().post(f"/activate/{code}", data={"password": "hijack-123", "confirm": "hijack-123"})
-    assert r.status_code == 410
-    assert "đã được dùng" in r.get_data(as_text=True)
+    assert r.status_code == 404
+    assert WRONG_CODE in r.get_data(as_text=True)
     bad = app.test_client().post("/login", data={"phone": "0912345678", "password": "hijack-123"})
     assert bad.status_code == 401
 
@@ -263,9 +267,9 @@ def test_activation_code_expires_after_72_hours(app):
         assert row.expires_at - row.created_at == timedelta(hours=72)
         row.expires_at = utcnow() - timedelta(seconds=1)
         db.session.commit()
-    r = app.test_client().post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "mat-khau-1"})
-    assert r.status_code == 410
-    assert "hết hạn" in r.get_data(as_text=True)
+    r = app.test_client().post(f"/activate/{code}", data={"password": "tre-xanh-go-7", "confirm": "tre-xanh-go-7"})
+    assert r.status_code == 404
+    assert WRONG_CODE in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.get(User, person_id).password_hash is None
 
@@ -275,14 +279,14 @@ def test_a_new_code_replaces_the_old_one(app):
     with app.app_context():
         second = accounts.issue_activation(db.session.get(User, person_id), by=None)
         db.session.commit()
-    assert app.test_client().get(f"/activate/{first}").status_code == 410
+    assert app.test_client().get(f"/activate/{first}").status_code == 404
     assert app.test_client().get(f"/activate/{second}").status_code == 200
 
 
 def test_unknown_activation_code_and_mismatched_passwords(app):
     assert app.test_client().get("/activate/NOTACODE").status_code == 404
     _, code = new_person(app)
-    r = app.test_client().post(f"/activate/{code}", data={"password": "mat-khau-1", "confirm": "khac-nhau-2"})
+    r = app.test_client().post(f"/activate/{code}", data={"password": "tre-xanh-go-7", "confirm": "khac-nhau-2"})
     assert r.status_code == 422
     assert "Hai lần nhập mật khẩu không giống nhau." in r.get_data(as_text=True)
     r = app.test_client().post(f"/activate/{code}", data={"password": "short", "confirm": "short"})
@@ -291,7 +295,7 @@ def test_unknown_activation_code_and_mismatched_passwords(app):
 
 def test_activation_code_can_be_typed_with_spaces_and_dashes(app):
     _, code = new_person(app)
-    typed = f"{code[:4].lower()}-{code[4:]} "
+    typed = f" {code[:4].lower()}-{code[4:8]} {code[8:]} "
     r = app.test_client().post("/activate", data={"code": typed})
     assert r.status_code == 302 and r.headers["Location"] == f"/activate/{code}"
 
@@ -331,3 +335,190 @@ def test_every_login_costs_exactly_one_password_hash(app, monkeypatch):
         r = app.test_client().post("/login", data={"phone": phone, "password": "sai-mat-khau"})
         assert r.status_code == 401
         assert len(calls) == 1, phone
+
+
+# --- Activation codes: long, one answer for every wrong code, guesses limited -------------------------
+
+
+def from_address(app, address: str):
+    c = app.test_client()
+    c.environ_base["REMOTE_ADDR"] = address
+    return c
+
+
+def alert_of(html: str) -> str:
+    alerts = re.findall(r'role="alert">([^<]*)<', html)
+    assert alerts, html
+    return alerts[0].strip()
+
+
+def test_codes_are_twelve_plain_signs_shown_in_groups_of_four(app):
+    _, code = new_person(app)
+    assert len(code) == 12 and set(code) <= set(accounts.CODE_ALPHABET)
+    assert accounts.grouped_code(code) == f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    assert accounts.grouped_code(code.lower().replace("", " ")) == accounts.grouped_code(code)
+
+
+def test_unknown_used_expired_and_locked_codes_get_one_and_the_same_answer(app, user):
+    answers = {}
+    answers["unknown"] = from_address(app, "192.0.2.1").get("/activate/ABCDEFGHJKMN")
+    person_id, used = new_person(app)
+    from_address(app, "192.0.2.2").post(f"/activate/{used}", data={"password": "tre-xanh-go-7",
+                                                                   "confirm": "tre-xanh-go-7"})
+    answers["used"] = from_address(app, "192.0.2.3").get(f"/activate/{used}")
+    with app.app_context():
+        person = db.session.get(User, person_id)
+        expired = accounts.issue_activation(person, by=None)
+        db.session.scalar(select(ActivationCode).where(ActivationCode.used_at.is_(None))).expires_at = utcnow()
+        db.session.commit()
+    answers["expired"] = from_address(app, "192.0.2.4").get(f"/activate/{expired}")
+    with app.app_context():
+        person = db.session.get(User, person_id)
+        locked = accounts.issue_activation(person, by=None)
+        accounts.disable(person, by=user("officer"))
+        db.session.commit()
+    answers["locked"] = from_address(app, "192.0.2.5").get(f"/activate/{locked}")
+    assert {r.status_code for r in answers.values()} == {404}
+    assert {alert_of(r.get_data(as_text=True)) for r in answers.values()} == {WRONG_CODE}
+    # Typed into the form, a wrong code is said on the field, with what was typed kept.
+    r = from_address(app, "192.0.2.6").post("/activate", data={"code": f"{used[:4]}-{used[4:8]}-{used[8:]}"})
+    assert r.status_code == 404
+    html = r.get_data(as_text=True)
+    assert alert_of(html) == WRONG_CODE and f'value="{used[:4]}-{used[4:8]}-{used[8:]}"' in html
+
+
+def test_wrong_codes_are_limited_per_connection_and_a_right_code_waits_too(app):
+    _, code = new_person(app)
+    guesser = from_address(app, "203.0.113.7")
+    for i in range(10):
+        assert guesser.get(f"/activate/WRONGCODE{i:03d}").status_code == 404
+    r = guesser.get("/activate/WRONGCODE999")
+    assert r.status_code == 429
+    assert "Vui lòng thử lại sau 60 phút" in r.get_data(as_text=True)
+    # Past the limit even the right code is refused from this connection, and the form too.
+    assert guesser.get(f"/activate/{code}").status_code == 429
+    assert guesser.post(f"/activate/{code}", data={"password": "tre-xanh-go-7",
+                                                   "confirm": "tre-xanh-go-7"}).status_code == 429
+    assert guesser.post("/activate", data={"code": code}).status_code == 429
+    with app.app_context():
+        assert db.session.scalar(select(ActivationCode)).used_at is None
+        keys = set(db.session.scalars(select(PublicAttempt.client_key).where(PublicAttempt.kind == "code")))
+        assert keys == {accounts.keyed("client:203.0.113.7")}  # a keyed hash, never the address
+    # Another connection is not held up; this one may try again once the hour has passed.
+    assert from_address(app, "203.0.113.8").get(f"/activate/{code}").status_code == 200
+    with app.app_context():
+        for row in db.session.scalars(select(PublicAttempt)):
+            row.created_at -= timedelta(hours=1)
+        db.session.commit()
+    assert guesser.get(f"/activate/{code}").status_code == 200
+
+
+def test_wrong_codes_are_capped_across_all_connections(app):
+    _, code = new_person(app)
+    with app.app_context():
+        for i in range(accounts.CODE_GUESSES_PER_HOUR - 1):
+            accounts.note_public("code", accounts.keyed(f"client:10.{i // 250}.{i % 250}.1"))
+        db.session.commit()
+    # One more wrong code from yet another connection reaches the cap ...
+    assert from_address(app, "198.51.100.1").get("/activate/WRONGWRONG22").status_code == 404
+    # ... and from then on nobody may try a code, a right one included, until the hour has passed.
+    fresh = from_address(app, "198.51.100.2")
+    r = fresh.get(f"/activate/{code}")
+    assert r.status_code == 429 and "Đã nhập sai mã quá nhiều lần" in r.get_data(as_text=True)
+    with app.app_context():
+        for row in db.session.scalars(select(PublicAttempt)):
+            row.created_at -= timedelta(minutes=61)
+        db.session.commit()
+    assert fresh.get(f"/activate/{code}").status_code == 200
+
+
+def test_a_right_code_is_not_counted_as_a_guess(app):
+    _, code = new_person(app)
+    c = from_address(app, "203.0.113.9")
+    for _ in range(12):
+        assert c.get(f"/activate/{code}").status_code == 200
+    with app.app_context():
+        assert db.session.scalar(select(PublicAttempt.id)) is None
+
+
+def test_a_code_of_eight_signs_issued_before_codes_grew_still_works(app):
+    person_id, _ = new_person(app)
+    with app.app_context():
+        row = db.session.scalar(select(ActivationCode).where(ActivationCode.user_id == person_id))
+        row.code_hash = accounts.sha256("ABCD2345")
+        db.session.commit()
+    c = app.test_client()
+    assert c.post("/activate", data={"code": "abcd-2345"}).headers["Location"] == "/activate/ABCD2345"
+    r = c.post("/activate/ABCD2345", data={"password": "tre-xanh-go-7", "confirm": "tre-xanh-go-7"})
+    assert r.status_code == 302 and r.headers["Location"] == "/verifier/"
+
+
+# --- Passwords (NIST SP 800-63B): long enough, not common, not the person's phone or name --------------
+
+REASON_SHORT = "Mật khẩu cần ít nhất 8 ký tự."
+REASON_LONG = "Mật khẩu dài nhất 128 ký tự."
+REASON_PHONE = "Mật khẩu không được chứa số điện thoại của bạn."
+REASON_NAME = "Mật khẩu không được là tên của bạn, kể cả khi thêm số."
+REASON_COMMON = "Mật khẩu này có quá nhiều người dùng nên dễ bị đoán."
+REASON_EASY = "Mật khẩu này quá dễ đoán"
+
+
+@pytest.mark.parametrize("password, reason", [
+    ("short", REASON_SHORT),
+    ("x" * 129, REASON_LONG),
+    # The person's phone (0912 345 678), however it is written.
+    ("0912345678", REASON_PHONE),
+    ("84912345678", REASON_PHONE),
+    ("+84912345678", REASON_PHONE),
+    ("so 0912 345 678", REASON_PHONE),
+    # The person's name (Lê Văn Mới), with or without accents, spaces or numbers.
+    ("Lê Văn Mới", REASON_NAME),
+    ("levanmoi", REASON_NAME),
+    ("LeVanMoi1990", REASON_NAME),
+    ("moi12345", REASON_NAME),
+    # Common passwords, Vietnamese favourites among them, and their obvious variations.
+    ("12345678", REASON_COMMON),
+    ("123456789", REASON_COMMON),
+    ("password1", REASON_COMMON),
+    ("iloveyou", REASON_COMMON),
+    ("matkhau123", REASON_COMMON),
+    ("mật-khẩu-1", REASON_COMMON),
+    ("anhyeuem", REASON_COMMON),
+    ("anhyeuem2024", REASON_COMMON),
+    ("vietnam1", REASON_COMMON),
+    ("11111111", REASON_COMMON),
+    ("qwertyuiop", REASON_COMMON),
+    # Repeats, runs and dates.
+    ("66668888", REASON_EASY),
+    ("20101990", REASON_EASY),
+    ("aaaaaaaaaa", REASON_EASY),
+])
+def test_weak_passwords_are_refused_with_the_reason_on_the_field(app, password, reason):
+    person_id, code = new_person(app)
+    r = app.test_client().post(f"/activate/{code}", data={"password": password, "confirm": password})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert alert_of(html).startswith(reason)
+    assert password not in html  # a refused password is never sent back
+    with app.app_context():
+        assert db.session.get(User, person_id).password_hash is None
+        assert db.session.scalar(select(ActivationCode).where(ActivationCode.user_id == person_id)).used_at is None
+
+
+@pytest.mark.parametrize("password", ["tre-xanh-go-7", "hoa ban trang nui rung", "Ca phe sua da 8",
+                                      "đồng lúa chín vàng", "q7#Lm!2zR", "tre-xanh " * 14 + "ab"])
+def test_good_passwords_of_any_make_up_are_accepted(app, password):
+    assert 8 <= len(password) <= 128
+    _, code = new_person(app)
+    c = app.test_client()
+    r = c.post(f"/activate/{code}", data={"password": password, "confirm": password})
+    assert r.status_code == 302, alert_of(r.get_data(as_text=True))
+    assert app.test_client().post("/login", data={"phone": "0912345678", "password": password}).status_code == 302
+
+
+def test_the_demo_password_still_logs_in(app, client):
+    # The demo accounts are made directly, not through the form (the README gives demo-1234) ...
+    assert client.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD}).status_code == 302
+    # ... which would refuse it, as the README says.
+    with app.test_request_context():
+        assert passwords.problem(PASSWORD, phone="+84900000002", name="Phạm Minh Đức")

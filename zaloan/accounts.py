@@ -41,6 +41,15 @@ from .phones import normalize_phone
 # Letters and digits that cannot be misread on a small screen (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
+# An activation code is 12 of those 31 signs, shown as ABCD-EFGH-JKMN: 31**12 is about
+# 7.9e17 codes (59 bits). Wrong codes are capped at CODE_GUESSES_PER_HOUR (200) an hour
+# across every connection, so over a code's 72 hours at most 14,400 guesses are tried;
+# even with 10,000 codes waiting at once the chance that any guess hits one is
+# 14,400 * 10,000 / 7.9e17, about 2 in ten billion. Codes issued before codes grew to
+# 12 signs (8 signs) are looked up the same way and keep working until they expire.
+ACTIVATION_CODE_LENGTH = 12
+CODE_GROUP = 4
+
 
 class AccountError(ValueError):
     """A refused account change; `message` is shown to the user (already translated)."""
@@ -52,6 +61,12 @@ def sha256(text: str) -> str:
 
 def random_code(length: int = 8) -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def grouped_code(code: str) -> str:
+    """Return a code as read aloud and typed: groups of four signs joined by dashes (ABCD-EFGH-JKMN)."""
+    code = clean_code(code)
+    return "-".join(code[i:i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
 
 
 def clean_code(raw: str) -> str:
@@ -161,7 +176,7 @@ def issue_activation(user: User, *, by: User | None) -> str:
         .where(ActivationCode.user_id == user.id, ActivationCode.used_at.is_(None))
         .values(used_at=now)
     )
-    code = random_code()
+    code = random_code(ACTIVATION_CODE_LENGTH)
     hours = current_app.config["ACTIVATION_HOURS"]
     db.session.add(
         ActivationCode(
@@ -177,7 +192,11 @@ def issue_activation(user: User, *, by: User | None) -> str:
 
 
 def find_activation(code: str) -> tuple[ActivationCode | None, str]:
-    """Return (row, problem) for a code: problem is '', 'unknown', 'used' or 'expired'."""
+    """Return (row, problem) for a code: problem is '', 'unknown', 'used', 'expired' or 'disabled'.
+
+    Callers show one answer for every problem (see `code_wait` and the activation
+    views), so a guesser learns nothing about which codes exist.
+    """
     code = clean_code(code)
     if not code:
         return None, "unknown"
@@ -365,19 +384,29 @@ def client_key() -> str:
 PUBLIC_LIMITS = {
     "tip": (10, timedelta(hours=1)),  # anonymous tips sent
     "lookup": (20, timedelta(hours=1)),  # wrong code and key pairs tried
+    "code": (10, timedelta(hours=1)),  # wrong activation codes tried
 }
 
+# Wrong activation codes from all connections together, an hour: many addresses
+# (a botnet) must not add up to free guessing. While the cap is reached nobody can
+# activate, which is the price of that; a real person retries within the hour.
+CODE_GUESSES_PER_HOUR = 200
 
-def public_wait(kind: str, client: str) -> timedelta:
-    """Return how long this client must wait before using the `kind` form again (zero: go ahead)."""
+
+def public_wait(kind: str, client: str | None) -> timedelta:
+    """Return how long this client must wait before using the `kind` form again (zero: go ahead).
+
+    With `client` None, count every connection's uses together against CODE_GUESSES_PER_HOUR
+    (only the activation code has one).
+    """
     limit, window = PUBLIC_LIMITS[kind]
     now = utcnow()
-    times = db.session.scalars(
-        select(PublicAttempt.created_at)
-        .where(PublicAttempt.kind == kind, PublicAttempt.client_key == client, PublicAttempt.created_at >= now - window)
-        .order_by(PublicAttempt.created_at.desc())
-        .limit(limit)
-    ).all()
+    query = select(PublicAttempt.created_at).where(PublicAttempt.kind == kind, PublicAttempt.created_at >= now - window)
+    if client is None:
+        limit = CODE_GUESSES_PER_HOUR
+    else:
+        query = query.where(PublicAttempt.client_key == client)
+    times = db.session.scalars(query.order_by(PublicAttempt.created_at.desc()).limit(limit)).all()
     if len(times) < limit:
         return timedelta(0)
     return max(times[-1] + window - now, timedelta(seconds=1))
@@ -388,6 +417,15 @@ def note_public(kind: str, client: str) -> None:
     db.session.add(PublicAttempt(kind=kind, client_key=client))
     oldest = max(window for _, window in PUBLIC_LIMITS.values())
     db.session.execute(delete(PublicAttempt).where(PublicAttempt.created_at < utcnow() - oldest))
+
+
+def code_wait(client: str) -> timedelta:
+    """Return how long before activation codes may be tried again from this client (zero: go ahead).
+
+    Checked before a code is even looked up: past the limit a right code is
+    refused too, or the limit would only slow the search for one.
+    """
+    return max(public_wait("code", client), public_wait("code", None))
 
 
 # --- Areas and handover ------------------------------------------------------------------

@@ -49,7 +49,7 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         with app.test_request_context(base_url=base_url):
             link = url_for("auth.activate", code=code, _external=True)
-        click.echo(f"Commander created. Activation code (valid 72 hours, single use): {code}")
+        click.echo(f"Commander created. Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
         click.echo(f"Open on the commander's own phone: {link}")
 
     @app.cli.command("backup")

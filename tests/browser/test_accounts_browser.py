@@ -70,8 +70,15 @@ def test_a_new_account_is_activated_from_its_link(app, phone):
     page.goto(f"/activate/{code}")
     assert "Lê Văn Mới" not in page.content()  # the link alone shows no name
     check_page(page, "activate")
-    page.get_by_label("Mật khẩu mới").fill("mat-khau-moi-1")
-    page.get_by_label("Nhập lại mật khẩu").fill("mat-khau-moi-1")
+    # A common password is refused, the reason on its field.
+    page.get_by_label("Mật khẩu mới").fill("anhyeuem123")
+    page.get_by_label("Nhập lại mật khẩu").fill("anhyeuem123")
+    with page.expect_navigation():
+        page.click("form button.btn.main")
+    assert page.get_by_role("alert").filter(has_text="Mật khẩu này có quá nhiều người dùng").is_visible()
+    check_page(page, "activate-weak-password")
+    page.get_by_label("Mật khẩu mới").fill("tre-xanh-go-7")
+    page.get_by_label("Nhập lại mật khẩu").fill("tre-xanh-go-7")
     with page.expect_navigation():
         page.click("form button.btn.main")
     assert path_of(page) == "/verifier/"
@@ -80,10 +87,11 @@ def test_a_new_account_is_activated_from_its_link(app, phone):
     # The link works once: opened again it says so.
     again = phone()
     response = again.goto(f"/activate/{code}")
-    assert response.status == 410
+    assert response.status == 404
+    assert again.get_by_role("alert").filter(has_text="Mã không đúng hoặc đã hết hạn.").is_visible()
     # And the new password logs in on another phone.
     other = phone()
-    login(other, "0912 345 678", "mat-khau-moi-1")
+    login(other, "0912 345 678", "tre-xanh-go-7")
     assert path_of(other) == "/verifier/"
 
 

@@ -58,7 +58,7 @@ def test_the_commander_manages_accounts_on_a_phone(app, phone):
     page.get_by_label("Trưởng thôn").check()
     sent(page, page.get_by_role("button", name="Tạo tài khoản").click)
     code = page.locator("p.code").inner_text()
-    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", code)
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", code)
     assert f"/activate/{code.replace('-', '')}" in page.content()
     check_page(page, "people-created")
     fits(page)

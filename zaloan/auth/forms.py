@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from .. import passwords
 from ..phones import PhoneError, normalize_phone
 
 
@@ -30,18 +31,27 @@ class LoginForm(FlaskForm):
     )
 
 
-class ActivateForm(FlaskForm):
+class NewPasswordForm(FlaskForm):
+    """Choosing a password, wherever one is set: `person` is whose it is (their phone and name are refused)."""
+
     password = PasswordField(
         _l("New password"),
-        validators=[
-            DataRequired(_l("Please choose a password.")),
-            Length(min=8, max=200, message=_l("The password needs at least 8 characters.")),
-        ],
+        validators=[DataRequired(_l("Please choose a password."))],
     )
     confirm = PasswordField(
         _l("Type the password again"),
         validators=[EqualTo("password", message=_l("The two passwords are not the same."))],
     )
+
+    def __init__(self, *args, person=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.person = person
+
+    def validate_password(self, field):
+        why = passwords.problem(field.data, phone=getattr(self.person, "phone", None),
+                                name=getattr(self.person, "full_name", None))
+        if why:
+            raise ValidationError(why)
 
 
 class ActivationCodeForm(FlaskForm):

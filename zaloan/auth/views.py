@@ -14,7 +14,7 @@ from ..models import Role, User
 from ..permissions import ANY_USER, PUBLIC, allow
 from ..web import render, safe_next
 from . import bp
-from .forms import ActivateForm, ActivationCodeForm, LoginForm
+from .forms import ActivationCodeForm, LoginForm, NewPasswordForm
 
 HOME = {
     Role.INFORMANT: "informant.home",
@@ -126,12 +126,36 @@ def to_login_clearing_cache():
     return resp
 
 
-ACTIVATION_PROBLEMS = {
-    "unknown": lambda: _("This activation code is not valid. Please check it, or ask the officer for a new one."),
-    "used": lambda: _("This activation code has already been used. Please ask the officer for a new one."),
-    "expired": lambda: _("This activation code has expired (it lasts 72 hours). Please ask the officer for a new one."),
-    "disabled": lambda: _("This account has been locked. Please contact the commune police."),
-}
+def wrong_code_message() -> str:
+    """The one answer for a code that is unknown, used, expired or of a locked account."""
+    return _("The code is wrong or has expired.")
+
+
+def code_refusal():
+    """Return a 429 page if activation codes may not be tried now from here (or from anywhere), else None."""
+    wait = accounts.code_wait(accounts.client_key())
+    if not wait:
+        return None
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    message = _("Too many wrong codes were tried. Please try again in %(n)s minutes, or ask the officer for help.",
+                n=minutes)
+    return render("auth/activate_problem.html", message=message, status=429)
+
+
+def checked_code(code: str):
+    """Return (row, refusal): the live activation row of `code`, or the page to answer instead.
+
+    Every wrong code is counted for this connection (a keyed hash, never the address).
+    """
+    refusal = code_refusal()
+    if refusal is not None:
+        return None, refusal
+    row, problem = accounts.find_activation(code)
+    if problem:
+        accounts.note_public("code", accounts.client_key())
+        db.session.commit()
+        return None, None
+    return row, None
 
 
 @bp.route("/activate", methods=["GET", "POST"])
@@ -140,7 +164,13 @@ def activate_start():
     """Ask for the activation code the officer gave."""
     form = ActivationCodeForm()
     if form.validate_on_submit():
-        return redirect(url_for("auth.activate", code=accounts.clean_code(form.code.data)))
+        row, refusal = checked_code(form.code.data)
+        if refusal is not None:
+            return refusal
+        if row is not None:
+            return redirect(url_for("auth.activate", code=accounts.clean_code(form.code.data)))
+        form.code.errors.append(wrong_code_message())
+        return render("auth/activate_code.html", form=form, status=404)
     return render("auth/activate_code.html", form=form, status=422 if form.errors else 200)
 
 
@@ -148,10 +178,12 @@ def activate_start():
 @allow(PUBLIC)
 def activate(code: str):
     """Set a password for a new account with a one-time code."""
-    row, problem = accounts.find_activation(code)
-    if problem:
-        return render("auth/activate_problem.html", message=ACTIVATION_PROBLEMS[problem](), status=410 if row else 404)
-    form = ActivateForm()
+    row, refusal = checked_code(code)
+    if refusal is not None:
+        return refusal
+    if row is None:
+        return render("auth/activate_problem.html", message=wrong_code_message(), status=404)
+    form = NewPasswordForm(person=row.user)
     if form.validate_on_submit():
         user = accounts.activate(row, form.password.data)
         accounts.start_session(user)
