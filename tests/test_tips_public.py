@@ -265,3 +265,61 @@ def test_a_bad_photo_in_an_anonymous_answer_is_refused_and_keeps_the_text(app, c
     assert r.status_code == 422 and "Chỉ gửi được ảnh" in html and "Kèm ảnh." in html
     with app.app_context():
         assert db.session.scalar(select(func.count(Message.id)).where(Message.tip_id == tip_id)) == 0
+
+
+def answer(client, tip_id, key, body="Tôi bổ sung thêm.", address=ADDRESS, **extra):
+    return client.post(f"/report/status/{tip_id}/messages", data={"body": body, "client_key": key, **extra},
+                       content_type="multipart/form-data", environ_base={"REMOTE_ADDR": address})
+
+
+def answer_count(app, tip_id) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(Message.id)).where(Message.tip_id == tip_id))
+
+
+def test_a_flood_of_anonymous_answers_from_one_connection_is_slowed_and_loses_nothing(app, client, monkeypatch):
+    from zaloan import images
+
+    code, _ = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    for n in range(20):
+        assert answer(client, tip_id, f"answer-key-{n:06d}", body=f"Lần {n}.").status_code == 303
+    before = answer_count(app, tip_id)
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    files = set(uploads.iterdir()) if uploads.exists() else set()
+    decoded = []
+
+    def decode(data):
+        decoded.append(data)
+        raise images.ImageRejected("not_an_image")
+
+    monkeypatch.setattr(images, "clean_image", decode)
+    # The 21st in an hour is refused before its photo is even decoded; what was typed and the thread stay.
+    r = answer(client, tip_id, "answer-key-000020", body="Câu thứ hai mươi mốt.",
+               photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+    html = r.get_data(as_text=True)
+    assert r.status_code == 429 and "Đã có nhiều câu trả lời gửi từ kết nối này trong một giờ qua" in html
+    assert re.search(r"Xin gửi lại sau \d+ phút", html)
+    assert "Câu thứ hai mươi mốt." in html and "Trao đổi với cán bộ" in html and "Lần 19." in html
+    assert "<html" in html  # without JavaScript: the whole page
+    r = client.post(f"/report/status/{tip_id}/messages", data={"body": "Câu thứ hai mươi mốt.",
+                                                                 "client_key": "answer-key-000020"},
+                    environ_base={"REMOTE_ADDR": ADDRESS}, headers={"HX-Request": "true", "HX-Target": "thread"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 429 and "<html" not in html and 'id="thread"' in html  # htmx swaps the thread itself
+    assert "Câu thứ hai mươi mốt." in html and "Đã có nhiều câu trả lời" in html
+    assert answer_count(app, tip_id) == before and decoded == []
+    assert (set(uploads.iterdir()) if uploads.exists() else set()) == files
+    # A send retried after a lost answer is that answer, limit or not: counted once, its photo not decoded again.
+    again = answer(client, tip_id, "answer-key-000003", body="Lần 3.", photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+    assert again.status_code == 303 and answer_count(app, tip_id) == before and decoded == []
+    with app.app_context():
+        assert db.session.scalar(select(func.count(PublicAttempt.id)).where(PublicAttempt.kind == "answer")) == 20
+    monkeypatch.undo()
+    # Another connection (another phone in the village) is not held back.
+    assert answer(client, tip_id, "answer-key-other1", address="198.51.100.9").status_code == 303
+    assert answer_count(app, tip_id) == before + 1
+    # An hour later the first connection answers again.
+    age_counts(app, 1.01)
+    assert answer(client, tip_id, "answer-key-000021").status_code == 303

@@ -377,12 +377,13 @@ def client_key() -> str:
 
 # --- Forms open to anyone ----------------------------------------------------------------
 #
-# Anonymous tips and follow-up codes need no account, so they are counted per
+# Anonymous tips, their answers and follow-up codes need no account, so they are counted per
 # client address, in the database (shared by all workers). The limits are
 # generous: one mobile carrier address can serve a whole village.
 
 PUBLIC_LIMITS = {
     "tip": (10, timedelta(hours=1)),  # anonymous tips sent
+    "answer": (20, timedelta(hours=1)),  # anonymous answers sent in a tip's thread
     "lookup": (20, timedelta(hours=1)),  # wrong code and key pairs tried
     "code": (10, timedelta(hours=1)),  # wrong activation codes tried
 }

@@ -105,6 +105,11 @@ def preselect(form: TipForm) -> None:
         form.occurred_at.data = local_now()
 
 
+def key_used(model, client_key: str | None) -> bool:
+    """Say whether a `model` row was already made with this form key (the send is a retry)."""
+    return bool(client_key) and db.session.scalar(select(model.id).where(model.client_key == client_key)) is not None
+
+
 def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_secret=None):
     """Validate the form's choices against the database and create the tip; return (tip, error)."""
     try:
@@ -125,7 +130,9 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
         form.category_id.errors.append(_("Please choose a type of incident."))
         return None, None
     try:
-        photos = stored_photos()
+        # A retried send is answered with the tip already kept (its photos are not part of its
+        # fingerprint): decoding them again would only cost time and memory.
+        photos = [] if key_used(Tip, form.client_key.data) else stored_photos()
     except ValidationError as exc:
         return None, str(exc)
     try:
@@ -243,7 +250,7 @@ def take_answer(t: Tip, form: AnswerForm, *, author) -> tuple[bool, str | None, 
     if not form.validate_on_submit():
         return False, None, 422
     try:
-        photos = stored_photos()
+        photos = [] if key_used(Message, form.client_key.data) else stored_photos()  # a retry: see tip_from_form
     except ValidationError as exc:
         return False, str(exc), 422
     try:

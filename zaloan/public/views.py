@@ -24,8 +24,8 @@ from ..extensions import db
 from ..informant.forms import AnswerForm, TipForm
 from ..formkit import local_now
 from ..inputs import to_int
-from ..informant.views import fill_choices, place_field, spent_message_keys, take_answer, tip_from_form
-from ..models import Attachment, Tip, Unit, UnitKind
+from ..informant.views import fill_choices, key_used, place_field, spent_message_keys, take_answer, tip_from_form
+from ..models import Attachment, Message, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
 from ..photos.views import send_photo
 from ..web import photo_version, redirect_to, render, render_in_main, wants_fragment
@@ -232,6 +232,19 @@ def answer(tip_id: int):
     """Answer the officer's question on an anonymous tip (text, photos, or both)."""
     tip = allowed_tip(tip_id)
     form = AnswerForm()
+    # Counted per connection like anonymous tips, before any photo is decoded. Every send the form
+    # accepts counts, kept or refused (a closed tip, a reused key): its photos cost as much either way.
+    # A retry of an answer already kept is that answer: never counted, never refused.
+    if form.validate_on_submit() and not key_used(Message, form.client_key.data):
+        client = client_key()
+        wait = public_wait("answer", client)
+        if wait:
+            error = _("Many answers were sent from this connection in the last hour. Please send again in "
+                      "%(n)s minutes: what you wrote is kept. If it is urgent, call the commune police.",
+                      n=minutes(wait))
+            return show_status(tip, form, error=error, status=429)
+        note_public("answer", client)
+        db.session.commit()
     sent, error, status = take_answer(tip, form, author=None)
     if sent:
         if wants_fragment():
