@@ -1,6 +1,9 @@
 """Photos on pages: a thumbnail made once at upload, the whole photo on a tap, kept by the viewer's browser."""
 import io
 import re
+import threading
+import time
+from pathlib import Path
 
 from PIL import Image
 from sqlalchemy import func, select
@@ -141,3 +144,53 @@ def test_a_refused_photo_leaves_no_file_and_no_thumbnail(app, login_as):
     assert set(uploads.iterdir()) == before
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Tip)) == tips
+
+
+def test_a_worker_decodes_one_photo_at_a_time(app, monkeypatch):
+    real, inside, overlaps, lock = images.clean_image, [], [], threading.Lock()
+
+    def slow_clean(data):
+        with lock:
+            inside.append(1)
+            overlaps.append(len(inside))
+        time.sleep(0.05)  # a big photo takes a while: the other thread reaches its decode meanwhile
+        try:
+            return real(data)
+        finally:
+            with lock:
+                inside.pop()
+
+    monkeypatch.setattr(images, "clean_image", slow_clean)
+    stored = []
+
+    def store(color):
+        with app.app_context():
+            for _ in range(3):
+                stored.append(images.store(jpeg_bytes(color=color)))
+
+    threads = [threading.Thread(target=store, args=((i * 60, 0, 0),)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(stored) == 9 and len(overlaps) == 9
+    assert max(overlaps) == 1  # never two photos' pixels in memory at once
+
+
+def test_a_refused_photo_among_several_stops_before_any_is_decoded(app, client, monkeypatch):
+    from .test_security import huge_png
+    from .test_tips_public import answer, answer_count, receipt, send
+
+    code, _ = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    decoded = []
+    real = images.clean_image
+    monkeypatch.setattr(images, "clean_image", lambda data: decoded.append(1) or real(data))
+    photos = [(io.BytesIO(jpeg_bytes()), "a.jpg"), (io.BytesIO(jpeg_bytes(color=(0, 0, 200))), "b.jpg"),
+              (io.BytesIO(huge_png(8000)), "c.png")]  # over the limit before and after it was lowered
+    r = answer(client, tip_id, "mixed-photos-01", photos=photos)
+    assert r.status_code == 422 and "kích thước quá lớn" in r.get_data(as_text=True)
+    assert decoded == []  # the third photo's header refused the lot before the first was decoded
+    assert answer_count(app, tip_id) == 0
+    assert not any(Path(app.config["UPLOAD_FOLDER"]).glob("*"))

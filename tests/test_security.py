@@ -6,6 +6,7 @@ import io
 import re
 import time
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -548,3 +549,49 @@ def test_no_client_address_or_user_agent_is_stored_with_tips_or_messages(app):
         for model in (Tip, Message):
             cols = {c["name"] for c in inspect(db.engine).get_columns(model.__tablename__)}
             assert not {c for c in cols if re.search(r"(^|_)ip($|_)|addr|agent|remote|(^|_)ua$", c)}, cols
+
+
+def huge_png(side=7000) -> bytes:
+    """A single-colour PNG of side×side: a few hundred KB on disk, side² pixels once decoded."""
+    buf = io.BytesIO()
+    Image.new("RGB", (side, side), (30, 120, 30)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_photo_over_40_megapixels_is_refused_from_its_header(app, monkeypatch):
+    from PIL import ImageFile
+
+    png = huge_png()  # 49 MP
+    assert len(png) < 1024 * 1024
+    jpeg_buf = io.BytesIO()
+    Image.new("L", (6400, 6400)).save(jpeg_buf, "JPEG", quality=5)  # 41 MP
+    assert images.MAX_PIXELS <= 40_000_000
+
+    def decode(self, *a, **kw):
+        raise AssertionError("a pixel was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    with app.app_context():
+        for data in (png, jpeg_buf.getvalue()):
+            start = time.perf_counter()
+            with pytest.raises(images.ImageRejected) as err:
+                images.store(data)
+            assert time.perf_counter() - start < 1.0 and err.value.reason == "too_many_pixels"
+        assert not any(Path(app.config["UPLOAD_FOLDER"]).glob("*"))
+
+
+def test_three_huge_pngs_in_one_anonymous_answer_are_refused_quickly_and_leave_nothing(app, client):
+    from .test_tips_public import answer, answer_count, receipt, send
+
+    code, _ = receipt(send(client, app).get_data(as_text=True))
+    with app.app_context():
+        tip_id = db.session.scalar(select(Tip.id).where(Tip.code == code))
+    png = huge_png()
+    start = time.perf_counter()
+    r = answer(client, tip_id, "huge-png-000001", body="Ba ảnh rất to.",
+               photos=[(io.BytesIO(png), f"to-{n}.png") for n in range(3)])
+    assert time.perf_counter() - start < 1.0
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "kích thước quá lớn" in html and "Ba ảnh rất to." in html
+    assert answer_count(app, tip_id) == 0
+    assert not any(Path(app.config["UPLOAD_FOLDER"]).glob("*"))

@@ -110,19 +110,27 @@ def photo_ids() -> list[int]:
 
 
 def stored_photos(field_name: str = "photos", limit: int = 3) -> list[images.StoredImage]:
-    """Clean and store the photos of a plain multipart form; raise ValidationError with a clear message."""
+    """Clean and store the photos of a plain multipart form; raise ValidationError with a clear message.
+
+    The whole request is bounded by MAX_CONTENT_LENGTH (config) before any of
+    it is read. Every photo's header is checked before the first is decoded,
+    so one refused photo costs no decoding of the others; a photo refused
+    while decoding stops the rest and leaves no file behind.
+    """
     files = [f for f in request.files.getlist(field_name) if f and f.filename]
     if len(files) > limit:
         raise ValidationError(_("At most %(n)s photos.", n=limit))
     stored = []
-    for f in files:
-        data = f.read(images.MAX_BYTES + 1)
-        try:
+    try:
+        uploads = []
+        for f in files:
+            uploads.append(f.read(images.MAX_BYTES + 1))
+            images.check(uploads[-1])
+        for data in uploads:
             stored.append(images.store(data))
-        except images.ImageRejected as exc:
-            for s in stored:
-                images.remove_stored(s.storage_name)
-            raise ValidationError(str(PHOTO_PROBLEMS[exc.reason])) from None
+    except images.ImageRejected as exc:
+        discard(stored)
+        raise ValidationError(str(PHOTO_PROBLEMS[exc.reason])) from None
     return stored
 
 

@@ -8,6 +8,12 @@ comments, trailing bytes of a polyglot), downscaled to at most 1600 px on the
 long edge, and stored outside static/ under a random name. Beside it goes a
 thumbnail (320 px on the long edge, a few KB) made from the clean image, which
 pages show in place of the photo so that a page with photos stays light on 2G.
+
+A worker process decodes one photo at a time (DECODING): the pixels of a photo
+near MAX_PIXELS take a few hundred MB while they are cleaned, and three photos
+of one request, or photos of requests on several threads, decoded side by side
+would multiply that on a small server. Others wait their turn; the check of the
+header (size and pixels) needs no turn and is done first.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ import hashlib
 import io
 import os
 import secrets
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,12 +31,21 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_BYTES = 10 * 1024 * 1024  # a single photo as uploaded
-MAX_PIXELS = 50_000_000  # a 48 MP phone camera fits; a bomb does not
+# A 12 MP phone photo (4000x3000, what cameras save by default) fits with room
+# to spare; a 7000x7000 PNG (49 MP, a few hundred KB on disk) does not. A photo
+# from a 48 MP mode is shrunk on the phone before it is sent (app.js); without
+# JavaScript it is refused with the words for a photo too large in size.
+MAX_PIXELS = 40_000_000
 MAX_SIDE = 12_000
 LONG_EDGE = 1600  # what is kept: enough to read a number plate, light on 2G
 QUALITY = 80
 THUMB_EDGE = 320  # crisp in a 96 px box on a 2x screen, with room to crop it square
 THUMB_QUALITY = 40  # a preview: three of them and the page well under 40 KB (tests/test_budgets.py)
+
+
+# One decode at a time in this process (see the module's docstring). Held from
+# the first decoded pixel to the last byte encoded, thumbnail included.
+DECODING = threading.Lock()
 
 
 class ImageRejected(ValueError):
@@ -52,12 +68,18 @@ class StoredImage:
 
 def clean_jpeg(data: bytes) -> tuple[bytes, int, int]:
     """Return (jpeg bytes, width, height) of a clean re-encoding of `data`; raise ImageRejected."""
-    clean = clean_image(data)
-    return encode(clean), clean.width, clean.height
+    check(data)
+    with DECODING:
+        clean = clean_image(data)
+        return encode(clean), clean.width, clean.height
 
 
-def clean_image(data: bytes) -> Image.Image:
-    """Return the pixels of `data` alone, upright, RGB, at most LONG_EDGE; raise ImageRejected."""
+def opened(data: bytes) -> Image.Image:
+    """Return `data` opened (its header read, no pixel decoded) if it is a photo we may decode; raise ImageRejected.
+
+    Refuses by size on disk, by format and by the pixel size the header states,
+    so a decompression bomb never reaches the decoder.
+    """
     if not data:
         raise ImageRejected("empty")
     if len(data) > MAX_BYTES:
@@ -70,11 +92,27 @@ def clean_image(data: bytes) -> Image.Image:
             raise ImageRejected("too_many_pixels") from None
         except (UnidentifiedImageError, OSError, ValueError):
             raise ImageRejected("not_an_image") from None
-        if img.format not in ALLOWED_FORMATS:
-            raise ImageRejected("not_an_image")
-        width, height = img.size
-        if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
-            raise ImageRejected("too_many_pixels")
+    if img.format not in ALLOWED_FORMATS:
+        raise ImageRejected("not_an_image")
+    width, height = img.size
+    if width < 1 or height < 1 or width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageRejected("too_many_pixels")
+    return img
+
+
+def check(data: bytes) -> None:
+    """Refuse `data` (ImageRejected) on what its header says, without decoding a pixel or waiting for DECODING."""
+    opened(data)
+
+
+def clean_image(data: bytes) -> Image.Image:
+    """Return the pixels of `data` alone, upright, RGB, at most LONG_EDGE; raise ImageRejected.
+
+    Callers hold DECODING.
+    """
+    img = opened(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             img.draft("RGB", (LONG_EDGE * 2, LONG_EDGE * 2))  # JPEG: decode at reduced scale, cheaply
             img.load()
@@ -123,11 +161,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 def store(data: bytes) -> StoredImage:
     """Clean `data`, write it and its thumbnail under a random name; return what to record."""
-    clean = clean_image(data)
-    jpeg = encode(clean)
+    check(data)  # a refused header never waits for another photo's turn
+    with DECODING:
+        clean = clean_image(data)
+        jpeg = encode(clean)
+        thumb = thumbnail_jpeg(clean)
     name = secrets.token_hex(16) + ".jpg"
     write_atomically(path_of(name), jpeg)
-    write_atomically(thumb_path_of(name), thumbnail_jpeg(clean))
+    write_atomically(thumb_path_of(name), thumb)
     return StoredImage(name, "image/jpeg", clean.width, clean.height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
 
 
