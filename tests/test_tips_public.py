@@ -323,3 +323,18 @@ def test_a_flood_of_anonymous_answers_from_one_connection_is_slowed_and_loses_no
     # An hour later the first connection answers again.
     age_counts(app, 1.01)
     assert answer(client, tip_id, "answer-key-000021").status_code == 303
+
+
+def test_anonymous_tips_refused_after_their_photos_were_decoded_count_too(app, client):
+    # The photos are decoded, then the tip is refused (photo ids need an account): such a send costs as
+    # much as a tip, so it counts like one, or it could be repeated without end.
+    before = tip_count(app)
+    for n in range(10):
+        r = send(client, app, key=f"decoded-key-{n:05d}", photo_ids="1",
+                 photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+        assert r.status_code == 422
+    r = send(client, app, key="decoded-key-00010", photo_ids="1", photos=(io.BytesIO(jpeg_bytes()), "anh.jpg"))
+    assert r.status_code == 429 and "Đã có nhiều tin gửi từ kết nối này" in r.get_data(as_text=True)
+    assert tip_count(app) == before
+    uploads = Path(app.config["UPLOAD_FOLDER"])
+    assert not uploads.exists() or not any(uploads.iterdir())

@@ -121,6 +121,11 @@ def new():
             tip = None
         else:
             tip, error = tip_from_form(form, commune, informant=None, uploader=None, anon_secret=key)
+            if isinstance(error, cases.CaseError) and not retry and request.files.getlist("photos"):
+                # Refused after its photos were decoded (cases.submit_tip): counted like a tip sent, or
+                # such sends would be a way to have the server decode photos without end.
+                note_public("tip", client)
+                db.session.commit()
         if tip is not None:
             if not retry:
                 note_public("tip", client)
