@@ -155,6 +155,68 @@ def test_a_stale_login_never_shows_the_password_back(app):
     assert r.status_code == 400 and "bí mật" not in html and "0900 000 002" in html
 
 
+# --- Host and HTTPS ----------------------------------------------------------------------------------
+
+
+BASE = "https://zaloan.example.vn"
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE, "WTF_CSRF_ENABLED": True}])
+def test_with_base_url_a_request_for_another_host_is_refused(app):
+    c = app.test_client()
+    assert c.get("/login", base_url=BASE).status_code == 200
+    for host in ("evil.example", "zaloan.example.vn.evil.example", "sub.zaloan.example.vn", "bad host"):
+        for method in ("GET", "POST"):
+            r = c.open("/login", method=method, base_url=BASE, headers={"Host": host},
+                       data={"phone": PHONES["officer"], "password": PASSWORD} if method == "POST" else None)
+            assert r.status_code == 400, (host, method)
+            assert r.mimetype == "text/plain" and "evil" not in r.get_data(as_text=True)
+    # The port does not matter; the name does.
+    assert c.get("/login", base_url=BASE + ":8443").status_code == 200
+
+
+def test_without_base_url_any_host_is_served(client):
+    assert client.get("/login", headers={"Host": "192.168.1.5:5000"}).status_code == 200
+
+
+def test_a_base_url_that_is_not_a_bare_address_is_refused_at_start(tmp_path, database_url):
+    for bad in ("zaloan.example.vn", "ftp://zaloan.example.vn", "https://zaloan.example.vn/app", "https://u:p@x.vn"):
+        with pytest.raises(ValueError):
+            make_app(tmp_path, database_url, BASE_URL=bad)
+
+
+def https_answer(tmp_path, database_url, forwarded: dict, **config):
+    app = make_app(tmp_path, database_url, WTF_CSRF_ENABLED=True, **config)
+    r = app.test_client().get("/login", base_url="http://zaloan.example.vn",
+                              headers={"X-Forwarded-For": "203.0.113.9", **forwarded})
+    assert r.status_code == 200
+    return app, r
+
+
+def test_https_through_the_proxy_gets_hsts_and_secure_cookies(tmp_path, database_url):
+    https = {"X-Forwarded-Proto": "https"}
+    app, r = https_answer(tmp_path, database_url, https, BASE_URL=BASE, PROXY_HOPS=1)
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("zaloan_session=") and "; Secure" in cookie and "HttpOnly" in cookie
+    # The form's token lives in that session cookie: over HTTPS the login works with it.
+    c = app.test_client()
+    token = csrf_token(c.get("/login", base_url=BASE).get_data(as_text=True))
+    r = c.post("/login", base_url=BASE, headers={"Referer": BASE + "/login"},
+               data={"phone": PHONES["officer"], "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302 and "; Secure" in r.headers["Set-Cookie"]
+    # HSTS is for HTTPS answers only: a plain-HTTP answer (nginx redirects those) carries none,
+    # but its cookie is still Secure, so it never travels unencrypted.
+    _, r = https_answer(tmp_path, database_url, {}, BASE_URL=BASE, PROXY_HOPS=1)
+    assert "Strict-Transport-Security" not in r.headers and "; Secure" in r.headers["Set-Cookie"]
+    # Without a proxy to trust, a client's own X-Forwarded-Proto changes nothing.
+    _, r = https_answer(tmp_path, database_url, https, BASE_URL=BASE)
+    assert "Strict-Transport-Security" not in r.headers
+    # An http:// address asks for neither.
+    _, r = https_answer(tmp_path, database_url, https, BASE_URL="http://zaloan.example.vn", PROXY_HOPS=1)
+    assert "Strict-Transport-Security" not in r.headers
+
+
 def test_no_get_route_changes_anything(app):
     """GET every parameterless GET route as each role, and every page linked from them: no table changes.
 
