@@ -823,3 +823,46 @@ def test_a_reload_after_show_identity_shows_the_person_again_with_identity_hidde
         assert counts() == before  # nothing revealed, no code issued, nothing recorded
     # Still nobody else's: another officer gets the same 404 as for the page itself.
     assert login_as("officer2").get(f"/people/{iid}/reveal").status_code == 404
+
+
+BASE = "https://zaloan.example.vn"
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE + "/"}])
+def test_activation_links_come_from_base_url_never_from_the_host_header(app):
+    c = app.test_client()
+    r = c.post("/login", data={"phone": PHONES["commander"], "password": PASSWORD}, base_url=BASE)
+    assert r.status_code == 302
+    new = {"role": "observer", "full_name": "Người Quan Sát", "phone": "0987 000 200", "position": "Ban Chỉ đạo 138"}
+    # Through a proxy that did not say the request came over HTTPS: the link is still the configured one.
+    r = c.post("/people/new", data=new, base_url="http://zaloan.example.vn")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and f"{BASE}/activate/{code_from(html)}" in html
+    # A forged Host header is refused before anything is made, and never reaches a link.
+    for host in ("evil.example", "evil.example:443", "x.zaloan.example.vn"):
+        r = c.post("/people/new", data={**new, "phone": "0987 000 201"}, base_url=BASE, headers={"Host": host})
+        assert r.status_code == 400 and "evil" not in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.phone == "+84987000201")) is None
+    # A new code for an existing person goes through the same link.
+    with app.app_context():
+        person_id = U("+84987000200").id
+    r = c.post(f"/people/{person_id}/code", base_url="http://zaloan.example.vn")
+    assert f"{BASE}/activate/" in r.get_data(as_text=True)
+
+
+def test_without_base_url_links_use_the_address_the_page_was_opened_at(app):
+    """Development: no BASE_URL, any host answers and the link follows it (docs/DEPLOY.md says to set it)."""
+    c = app.test_client()
+    c.post("/login", data={"phone": PHONES["commander"], "password": PASSWORD}, base_url="http://192.168.1.5:5000")
+    new = {"role": "observer", "full_name": "Người Quan Sát", "phone": "0987 000 202", "position": "Ban Chỉ đạo 138"}
+    html = c.post("/people/new", data=new, base_url="http://192.168.1.5:5000").get_data(as_text=True)
+    assert f"http://192.168.1.5:5000/activate/{code_from(html)}" in html
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE}])
+def test_cli_activation_link_uses_base_url(app):
+    result = app.test_cli_runner().invoke(args=["create-commander", "--phone", "0987 654 322", "--name", "Trưởng CA",
+                                                "--commune", "Xã Hòa Bình", "--province", "Tỉnh Lạng Sơn"])
+    assert result.exit_code == 0, result.output
+    assert f"{BASE}/activate/" in result.output and "127.0.0.1" not in result.output

@@ -81,17 +81,141 @@ def test_htmx_post_with_the_token_in_the_header_works(app):
     assert r.status_code == 200 and outcome_of(app, tip_id) == "mediated"
 
 
+def forms_of(html: str) -> list[str]:
+    return re.findall(r"<form\b.*?</form>", html, flags=re.S)
+
+
 @CSRF_ON
-def test_a_stale_tip_form_keeps_the_text_and_offers_to_send_again(app):
+def test_a_stale_tip_form_keeps_the_text_as_text_and_offers_nothing_that_sends_it(app):
     c = logged_in(app, "informant")
     payload = "Tối qua <b>có</b> \"người lạ\" tụ tập đánh bạc ở quán nước cuối chợ, khoảng 6 người."
-    r = c.post("/informant/tips/new", data={"body": payload, "csrf_token": "expired.token", "client_key": "stale-key-001"})
+    page = "http://localhost/informant/tips/new?x=1"
+    r = c.post("/informant/tips/new", data={"body": payload, "csrf_token": "expired.token", "client_key": "stale-key-001"},
+               headers={"Referer": page, "Sec-Fetch-Site": "same-origin"})
     assert r.status_code == 400
     html = r.get_data(as_text=True)
-    assert "Tối qua &lt;b&gt;có&lt;/b&gt; &#34;người lạ&#34;" in html or "Tối qua &lt;b&gt;có&lt;/b&gt; &quot;người lạ&quot;" in html
-    fresh = csrf_token(html)
-    assert fresh != "expired.token"
-    assert 'action="/informant/tips/new"' in html
+    escaped = re.search(r"<textarea readonly[^>]*>([^<]*)</textarea>", html).group(1)
+    assert escaped.startswith("Tối qua &lt;b&gt;có&lt;/b&gt; &#34;người lạ&#34;")
+    # Nothing on the page sends it again: no form to that action, no form holding the text,
+    # and the text sits in no field that has a name.
+    assert 'action="/informant/tips/new"' not in html
+    assert not any("người lạ" in form or "stale-key-001" in form for form in forms_of(html))
+    assert not re.search(r"<textarea[^>]*\bname=", html) and "stale-key-001" not in html
+    # The way back opens the page it came from afresh, with no htmx swap holding an old token.
+    assert 'href="/informant/tips/new?x=1" hx-boost="false"' in html
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Tip).where(Tip.body == payload)) == 0
+
+
+@CSRF_ON
+def test_a_form_from_a_sibling_subdomain_or_an_old_browser_becomes_no_one_click_action(app):
+    """The cookie goes with a form from a sibling subdomain (same-site) or any site on an old browser."""
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    note = "Đã hòa giải xong, hai bên ký biên bản."
+    action = f"/officer/tips/{tip_id}/outcome"
+    senders = [
+        {"Sec-Fetch-Site": "same-site", "Origin": "http://evil.localhost", "Referer": "http://evil.localhost/x"},
+        {"Origin": "http://evil.example"},  # no Sec-Fetch-* (an old browser)
+        {"Referer": "http://evil.example/page"},  # neither Sec-Fetch-* nor Origin
+    ]
+    for headers in senders:
+        for token in (None, "forged.token"):
+            data = {"outcome": "mediated", "note": note, **({"csrf_token": token} if token else {})}
+            for extra in ({}, {"HX-Request": "true", "HX-Target": "tip"}):
+                r = c.post(action, data=data, headers={**headers, **extra})
+                html = r.get_data(as_text=True)
+                assert r.status_code == 400 and outcome_of(app, tip_id) is None
+                assert f'action="{action}"' not in html
+                assert "mediated" not in html and note not in html and "hòa giải" not in html
+                # The way back never leads to the other site.
+                assert "evil" not in html and 'href="/" hx-boost="false"' in html
+
+
+@CSRF_ON
+def test_a_stale_htmx_send_keeps_the_text_and_reloads_the_page_it_was_on(app):
+    c = logged_in(app)
+    tip_id = first_tip_id(app)
+    note = "Đã hòa giải xong, hai bên ký biên bản."
+    r = c.post(f"/officer/tips/{tip_id}/outcome", data={"outcome": "mediated", "note": note},
+               headers={"HX-Request": "true", "HX-Target": "tip", "X-CSRFToken": "old.token",
+                        "HX-Current-URL": f"http://localhost/officer/tips/{tip_id}", "Sec-Fetch-Site": "same-origin"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and outcome_of(app, tip_id) is None
+    assert "<html" not in html and "<form" not in html and "mediated" not in html
+    assert f">{note}</textarea>" in html
+    assert f'href="/officer/tips/{tip_id}" hx-boost="false"' in html
+
+
+@CSRF_ON
+def test_a_stale_login_never_shows_the_password_back(app):
+    c = app.test_client()
+    r = c.post("/login", data={"phone": "0900 000 002", "password": "mật khẩu bí mật 2026", "csrf_token": "old"},
+               headers={"Sec-Fetch-Site": "same-origin"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400 and "bí mật" not in html and "0900 000 002" in html
+
+
+# --- Host and HTTPS ----------------------------------------------------------------------------------
+
+
+BASE = "https://zaloan.example.vn"
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE, "WTF_CSRF_ENABLED": True}])
+def test_with_base_url_a_request_for_another_host_is_refused(app):
+    c = app.test_client()
+    assert c.get("/login", base_url=BASE).status_code == 200
+    for host in ("evil.example", "zaloan.example.vn.evil.example", "sub.zaloan.example.vn", "bad host"):
+        for method in ("GET", "POST"):
+            r = c.open("/login", method=method, base_url=BASE, headers={"Host": host},
+                       data={"phone": PHONES["officer"], "password": PASSWORD} if method == "POST" else None)
+            assert r.status_code == 400, (host, method)
+            assert r.mimetype == "text/plain" and "evil" not in r.get_data(as_text=True)
+    # The port does not matter; the name does.
+    assert c.get("/login", base_url=BASE + ":8443").status_code == 200
+
+
+def test_without_base_url_any_host_is_served(client):
+    assert client.get("/login", headers={"Host": "192.168.1.5:5000"}).status_code == 200
+
+
+def test_a_base_url_that_is_not_a_bare_address_is_refused_at_start(tmp_path, database_url):
+    for bad in ("zaloan.example.vn", "ftp://zaloan.example.vn", "https://zaloan.example.vn/app", "https://u:p@x.vn"):
+        with pytest.raises(ValueError):
+            make_app(tmp_path, database_url, BASE_URL=bad)
+
+
+def https_answer(tmp_path, database_url, forwarded: dict, **config):
+    app = make_app(tmp_path, database_url, WTF_CSRF_ENABLED=True, **config)
+    r = app.test_client().get("/login", base_url="http://zaloan.example.vn",
+                              headers={"X-Forwarded-For": "203.0.113.9", **forwarded})
+    assert r.status_code == 200
+    return app, r
+
+
+def test_https_through_the_proxy_gets_hsts_and_secure_cookies(tmp_path, database_url):
+    https = {"X-Forwarded-Proto": "https"}
+    app, r = https_answer(tmp_path, database_url, https, BASE_URL=BASE, PROXY_HOPS=1)
+    assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    cookie = r.headers["Set-Cookie"]
+    assert cookie.startswith("zaloan_session=") and "; Secure" in cookie and "HttpOnly" in cookie
+    # The form's token lives in that session cookie: over HTTPS the login works with it.
+    c = app.test_client()
+    token = csrf_token(c.get("/login", base_url=BASE).get_data(as_text=True))
+    r = c.post("/login", base_url=BASE, headers={"Referer": BASE + "/login"},
+               data={"phone": PHONES["officer"], "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 302 and "; Secure" in r.headers["Set-Cookie"]
+    # HSTS is for HTTPS answers only: a plain-HTTP answer (nginx redirects those) carries none,
+    # but its cookie is still Secure, so it never travels unencrypted.
+    _, r = https_answer(tmp_path, database_url, {}, BASE_URL=BASE, PROXY_HOPS=1)
+    assert "Strict-Transport-Security" not in r.headers and "; Secure" in r.headers["Set-Cookie"]
+    # Without a proxy to trust, a client's own X-Forwarded-Proto changes nothing.
+    _, r = https_answer(tmp_path, database_url, https, BASE_URL=BASE)
+    assert "Strict-Transport-Security" not in r.headers
+    # An http:// address asks for neither.
+    _, r = https_answer(tmp_path, database_url, https, BASE_URL="http://zaloan.example.vn", PROXY_HOPS=1)
+    assert "Strict-Transport-Security" not in r.headers
 
 
 def test_no_get_route_changes_anything(app):

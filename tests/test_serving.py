@@ -55,7 +55,7 @@ def gunicorn(database_url, tmp_path):
     """gunicorn with two sync workers serving wsgi:app on a fresh demo database."""
     port = free_port()
     log = tmp_path / "access.log"
-    env = {k: v for k, v in os.environ.items() if k not in ("PROXY_HOPS", "SESSION_COOKIE_SECURE", "SESSION_DAYS")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PROXY_HOPS", "SESSION_COOKIE_SECURE", "SESSION_DAYS", "BASE_URL")}
     env.update(DATABASE_URL=database_url, SECRET_KEY="serving-test-key", UPLOAD_FOLDER=str(tmp_path / "uploads"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",

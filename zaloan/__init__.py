@@ -12,7 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime, format_timedelta
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .config import Config
+from .config import Config, apply_base_url
 from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
 
@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config)
     if test_config:
         app.config.update(test_config)
+    apply_base_url(app.config)
     app.session_interface = SessionInterface()
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):

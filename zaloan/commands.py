@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask import Flask, url_for
+from flask import Flask
 
 from . import accounts, audit
 from .communes import create_commune
@@ -32,7 +32,8 @@ def register_commands(app: Flask) -> None:
     @click.option("--commune", required=True, help='Commune name, e.g. "Xã Tân Thành".')
     @click.option("--province", required=True, help='Province name, e.g. "Tỉnh Lạng Sơn".')
     @click.option("--district", default=None, help="District, only for trees that still have one.")
-    @click.option("--base-url", default="http://127.0.0.1:5000", help="Address people open the app at.")
+    @click.option("--base-url", default=None,
+                  help="Address people open the app at (default: BASE_URL, else http://127.0.0.1:5000).")
     def create_commander_command(phone, name, commune, province, district, base_url):
         """Create the first commander of a commune and print their one-time activation code."""
         unit = create_commune(commune, province, district)
@@ -47,8 +48,9 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
         code = accounts.issue_activation(user, by=None)
         db.session.commit()
-        with app.test_request_context(base_url=base_url):
-            link = url_for("auth.activate", code=code, _external=True)
+        base_url = (base_url or app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # The path alone, joined to the address people use (no request here has a Host to trust).
+        link = base_url + app.url_map.bind("localhost").build("auth.activate", {"code": code})
         click.echo(f"Commander created. Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
         click.echo(f"Open on the commander's own phone: {link}")
 

@@ -1,6 +1,7 @@
 """Configuration read from the environment, with safe defaults for one commune."""
 import os
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 
 class Config:
@@ -37,6 +38,13 @@ class Config:
     # Static files carry a content hash in their URL, so they can be cached for a year.
     SEND_FILE_MAX_AGE_DEFAULT = timedelta(days=365)
 
+    # Where people open the app, e.g. https://zaloan.example.vn. Links given to people
+    # (activation links) are built from it, never from a request's Host header; when it
+    # is set, requests for any other host are refused, and an https address turns on
+    # HSTS and Secure cookies. Unset (development): links use the address the page was
+    # opened at. See apply_base_url.
+    BASE_URL = os.environ.get("BASE_URL", "").strip() or None
+
     # Served behind a reverse proxy (nginx) that sets X-Forwarded-*: how many hops to trust.
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
@@ -48,6 +56,26 @@ class Config:
     COMPRESS_BR_LEVEL = 6
     COMPRESS_LEVEL = 6
     COMPRESS_MIN_SIZE = 300
+
+
+def apply_base_url(config) -> None:
+    """Derive the host check, URL scheme, HSTS and cookie security from BASE_URL (after overrides)."""
+    base = config.get("BASE_URL")
+    config["HSTS"] = False
+    if not base:
+        return
+    parts = urlsplit(base)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.username or parts.password
+            or parts.path not in ("", "/") or parts.query or parts.fragment):
+        raise ValueError(f"BASE_URL must be a bare address such as https://zaloan.example.vn, not {base!r}")
+    config["BASE_URL"] = f"{parts.scheme}://{parts.netloc}"
+    # Flask answers 400 to a request whose Host is not in this list (see web.refuse_unknown_host).
+    if config.get("TRUSTED_HOSTS") is None:
+        config["TRUSTED_HOSTS"] = [parts.hostname]
+    config["PREFERRED_URL_SCHEME"] = parts.scheme
+    if parts.scheme == "https":
+        config["SESSION_COOKIE_SECURE"] = True
+        config["HSTS"] = True
 
 
 def dev_address(env=os.environ) -> tuple[str, int]:

@@ -7,6 +7,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import SecurityError
 
 
 def wants_fragment() -> bool:
@@ -56,6 +58,19 @@ def redirect_to(endpoint: str, **values):
     resp = make_response("", 303)
     resp.headers["Location"] = target
     return resp
+
+
+def external_url(endpoint: str, **values) -> str:
+    """Return an absolute link to hand to someone (an activation link), on the configured BASE_URL.
+
+    Never from the request's Host header when BASE_URL is set: a forged Host
+    would otherwise put another site's address in a link an officer passes on.
+    Without BASE_URL (development) the link uses the address the page was opened at.
+    """
+    base = current_app.config.get("BASE_URL")
+    if base:
+        return base + url_for(endpoint, **values)
+    return url_for(endpoint, _external=True, **values)
 
 
 # --- Where to go back to, from user input -----------------------------------------
@@ -135,6 +150,23 @@ CSP = (
 )
 
 
+def refuse_unknown_host():
+    """Answer 400 to a request for a host not in TRUSTED_HOSTS, before anything else looks at it.
+
+    Flask notes the refused host as the request's routing error, but the hooks
+    run before that error is raised, and a page cannot even build its links
+    for such a host: answer in plain text here, first.
+    """
+    if isinstance(request.routing_exception, SecurityError):
+        resp = make_response(_("This address is not where the app is served."), 400)
+        resp.mimetype = "text/plain"
+        return resp
+    return None
+
+
+HSTS = "max-age=31536000"
+
+
 def set_headers(resp):
     """Add security and caching headers to every response (after_request)."""
     h = resp.headers
@@ -142,6 +174,10 @@ def set_headers(resp):
     h.setdefault("X-Content-Type-Options", "nosniff")
     h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("X-Frame-Options", "DENY")
+    if current_app.config["HSTS"] and request.is_secure:
+        # A year of HTTPS only, for this host alone: no includeSubDomains or preload, as
+        # other services of the same domain may not all be on HTTPS.
+        h.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint == "static":
         if request.args.get("v"):
             h["Cache-Control"] = "public, max-age=31536000, immutable"
@@ -157,3 +193,5 @@ def init_web(app: Flask) -> None:
     # Where a page links a photo; the anonymous follow-up page passes its own.
     app.jinja_env.globals["photo_url"] = photo_url
     app.after_request(set_headers)
+    # First of all hooks: before the CSRF check and the access rules look at the request.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unknown_host)

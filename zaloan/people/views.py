@@ -31,7 +31,7 @@ from ..permissions import allow, can_create_role, can_hand_over, can_manage_user
 from ..cases import KeyReused
 from ..formkit import renew_key
 from ..phones import PhoneError, normalize_phone
-from ..web import redirect_to, render
+from ..web import external_url, redirect_to, render
 from . import bp
 from .forms import (
     HandlerForm,
@@ -266,7 +266,7 @@ def code_context(code: str | None) -> dict:
         return {"code": None}
     return {
         "code": code,
-        "link": url_for("auth.activate", code=code, _external=True),
+        "link": external_url("auth.activate", code=code),
         "hours": current_app.config["ACTIVATION_HOURS"],
     }
 
