@@ -138,17 +138,17 @@ def assert_verifier_never_sees(client, secrets, *, tip_ids=(), written: str = ""
     # The crawl: home, tasks, photos, anything linked (GET only: a form's action is fetched, never sent).
     home = get("/verifier/")
     assert home.status_code == 200, "the client is not logged in as a verifier"
-    seen, todo = set(), ["/verifier/", *extra_urls]
-    while todo and len(seen) < limit:
-        url = todo.pop(0)
+    seen, to_visit = set(), ["/verifier/", *extra_urls]
+    while to_visit and len(seen) < limit:
+        url = to_visit.pop(0)
         if url in seen or url.startswith(SKIP):
             continue
         seen.add(url)
         for headers in ({}, HTMX):
             resp = get(url, headers)
             if resp.status_code in (301, 302, 303) and "Location" in resp.headers:
-                todo.append(urlparse(resp.headers["Location"]).path)
-            todo += _links(url, resp)
+                to_visit.append(urlparse(resp.headers["Location"]).path)
+            to_visit += _links(url, resp)
     tasks = sorted({(path, int(n)) for path, n in TASK_LINK.findall(home.get_data(as_text=True))})
     assert tasks or extra_urls, "the verifier has no task to look at"
 

@@ -88,3 +88,13 @@ def test_a_place_of_another_village_is_refused_on_the_field_and_the_text_kept(ap
     assert r.status_code == 422 and 'class="field bad" id="place-field"' in r.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Tip.id))) == before
+
+
+def test_the_chooser_ignores_numbers_that_are_no_ids(app, client, login_as):
+    """"²" passes str.isdigit() but is no number; a huge id overflows a bind: both read as no choice, never a 500."""
+    for c, url in ((client, "/report/places"), (login_as("informant"), "/informant/tips/new/places")):
+        for query in ("village_id=%C2%B2", "village_id=99999999999999999999999", "watch_point_id=%C2%B2",
+                      "village_id=1&watch_point_id=-1"):
+            resp = c.get(f"{url}?{query}")
+            assert resp.status_code == 200, (url, query)
+            assert "<select" in resp.get_data(as_text=True)

@@ -7,6 +7,7 @@ from wtforms import Field, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import NumberInput
 
+from ..inputs import to_int
 from ..people.forms import clean_text
 from ..phones import PhoneError, display_phone, normalize_phone
 
@@ -27,9 +28,10 @@ class HoursField(Field):
     def process_formdata(self, valuelist):
         raw = (valuelist[0] if valuelist else "").strip()
         self.data = None
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 4 and 1 <= int(raw) <= MAX_DUE_HOURS):
+        hours = to_int(raw, 1, MAX_DUE_HOURS)
+        if hours is None:
             raise ValueError(str(self.message))
-        self.data = int(raw)
+        self.data = hours
 
 
 class SettingsForm(FlaskForm):

@@ -20,6 +20,7 @@ from ..formkit import (
     renew_key,
     stored_photos,
 )
+from ..inputs import arg_int
 from ..models import Category, Message, Role, Tip, TipStatus, Unit, WatchPoint
 from ..permissions import allow, get_or_404, is_tip_sender
 from ..web import redirect_to, render, wants_fragment
@@ -88,10 +89,10 @@ def fill_choices(form: TipForm, commune: Unit, *, village_id: int | None = None)
 def place_field(commune: Unit):
     """Render the place field for the village in ?village_id= (all villages when none): the htmx chooser."""
     form = TipForm(formdata=None)
-    raw_village, raw_point = request.args.get("village_id", ""), request.args.get("watch_point_id", "")
-    fill_choices(form, commune, village_id=int(raw_village) if raw_village.isdigit() else None)
+    fill_choices(form, commune, village_id=arg_int("village_id"))
     kept = {pid for _v, group in form.point_groups for pid, _n in group}
-    form.watch_point_id.data = int(raw_point) if raw_point.isdigit() and int(raw_point) in kept else 0
+    point = arg_int("watch_point_id")
+    form.watch_point_id.data = point if point in kept else 0
     return render("informant/_place_field.html", form=form)
 
 
