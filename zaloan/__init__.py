@@ -31,7 +31,7 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
-    # A photo the browser may keep (photos/views.py) is answered without refreshing the
+    # A photo the browser may keep (images.send_photo) is answered without refreshing the
     # cookie and without `Vary: Cookie`: the refreshed cookie changes every second, and a
     # kept copy that varies with it would be asked for again on every visit.
     def should_set_cookie(self, app: Flask, session) -> bool:

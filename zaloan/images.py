@@ -26,7 +26,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app
+from flask import abort, current_app, g, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -208,3 +208,25 @@ def remove_stored(storage_name: str) -> None:
     """Delete a stored photo and its thumbnail, if there."""
     path_of(storage_name).unlink(missing_ok=True)
     thumb_path_of(storage_name).unlink(missing_ok=True)
+
+
+# --- Sending a stored photo ---------------------------------------------------------------
+
+# A photo never changes under its URL (the URL carries its hash), so the
+# browser of the person allowed to see it may keep it; shared caches may not.
+# The trade-off on a shared phone is in docs/DEPLOY.md.
+PHOTO_CACHE = "private, max-age=31536000, immutable"
+
+
+def send_photo(photo, thumbnail: bool = False):
+    """Send a stored photo (or its thumbnail) the caller has checked, as a JPEG no other origin may reuse."""
+    path = thumbnail_of(photo.storage_name) if thumbnail else path_of(photo.storage_name)
+    if path is None or not path.is_file():
+        abort(404)
+    resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    resp.headers["Cache-Control"] = PHOTO_CACHE
+    g.keepable = True  # no cookie refresh, no `Vary: Cookie` (see zaloan.SessionInterface)
+    resp.headers["Content-Disposition"] = "inline"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp

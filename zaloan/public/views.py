@@ -19,15 +19,14 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from .. import cases, communes
+from ..images import send_photo
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
-from ..informant.forms import AnswerForm, TipForm
 from ..formkit import local_now
 from ..inputs import to_int
-from ..informant.views import fill_choices, key_used, place_field, spent_message_keys, take_answer, tip_from_form
+from ..sending import AnswerForm, TipForm, fill_choices, key_used, place_field, spent_message_keys, take_answer, tip_from_form
 from ..models import Attachment, Message, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
-from ..photos.views import send_photo
 from ..web import photo_version, redirect_to, render, render_in_main, wants_fragment
 from . import bp
 

@@ -17,9 +17,9 @@ from wtforms.validators import ValidationError
 from .. import cases
 from ..extensions import db
 from ..formkit import discard, photo_ids, renew_key, stored_photos
-from ..informant.views import photo_upload_response
 from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
 from ..permissions import allow, get_or_404, is_assignee
+from ..sending import photo_upload_response
 from ..web import redirect_to, render, wants_fragment
 from . import bp
 from .forms import ReportForm

@@ -1,0 +1,30 @@
+"""The shape of the code: rules that keep the blueprints apart."""
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "zaloan"
+BLUEPRINTS = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py") if (p.parent / "views.py").exists())
+
+
+def imports_of(path: Path) -> set[str]:
+    """Return the package-relative modules `path` imports from (`..informant.views` -> `informant.views`)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and node.module:
+            found.add(node.module)
+        if isinstance(node, ast.ImportFrom) and node.level == 2 and not node.module:
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_blueprint_imports_another_blueprints_views():
+    """Helpers two blueprints share live in a module of their own (e.g. zaloan/sending.py), not in one's views."""
+    assert len(BLUEPRINTS) >= 8
+    crossings = []
+    for name in BLUEPRINTS:
+        for path in (PACKAGE / name).glob("*.py"):
+            for module in imports_of(path):
+                other = module.split(".")[0]
+                if other in BLUEPRINTS and other != name and module.endswith("views"):
+                    crossings.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert crossings == []
