@@ -12,6 +12,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime, format_timedelta
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import storage
 from .config import Config, apply_base_url
 from .extensions import babel, compress, csrf, db, htmx, login_manager, migrate
 
@@ -71,6 +72,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("UPLOAD_FOLDER"):
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+    # The store of uploaded files (zaloan.storage): a wrong STORAGE_URL stops the start, not the first upload.
+    app.extensions["zaloan.storage"] = storage.from_config(app.config)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
@@ -199,5 +202,5 @@ def _register_errors(app: Flask) -> None:
     from .errors import csrf_error, http_error
 
     app.register_error_handler(CSRFError, csrf_error)
-    for code in (400, 403, 404, 405, 413, 429, 500):
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(code, http_error)

@@ -10,6 +10,10 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: a key is made in instance/
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # None: instance/uploads
+    # Photos in an S3-compatible bucket instead of UPLOAD_FOLDER (several app servers): s3://bucket/prefix.
+    STORAGE_URL = os.environ.get("STORAGE_URL", "").strip() or None
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "").strip() or None  # MinIO, Ceph...; unset: Amazon S3
+    S3_REGION = os.environ.get("S3_REGION", "").strip() or None
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Sessions last long on a personal phone; they are revocable on the server

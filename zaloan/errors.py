@@ -15,6 +15,7 @@ MESSAGES = {
     413: lambda: _("What you sent is too large. Please send smaller photos or fewer at once."),
     429: lambda: _("Too many requests. Please wait a little and try again."),
     500: lambda: _("Something went wrong on our side. What you sent was not saved; please try again."),
+    503: lambda: _("This cannot be opened right now. Please try again in a few minutes."),
 }
 
 

@@ -29,6 +29,7 @@ PHOTO_PROBLEMS = {
     "too_large": _l("A photo is too large (more than 10 MB)."),
     "not_an_image": _l("Only photos (JPEG, PNG or WebP) can be sent."),
     "too_many_pixels": _l("A photo is too large in size. Please send a smaller one."),
+    "unavailable": _l("Photos cannot be saved right now. What you wrote is kept; please try again in a few minutes."),
 }
 
 

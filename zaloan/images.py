@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import secrets
 import threading
 import warnings
@@ -28,6 +27,8 @@ from pathlib import Path
 
 from flask import abort, current_app, g, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .storage import StorageError, files
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_BYTES = 10 * 1024 * 1024  # a single photo as uploaded
@@ -49,7 +50,7 @@ DECODING = threading.Lock()
 
 
 class ImageRejected(ValueError):
-    """The upload is not a photo we accept; `reason` is one of the keys of REASONS."""
+    """The upload is not a photo we accept, or cannot be kept now; `reason` is a key of formkit.PHOTO_PROBLEMS."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -147,67 +148,74 @@ def thumbnail_jpeg(img: Image.Image) -> bytes:
 
 
 def upload_dir() -> Path:
+    """Return the local upload folder (the files themselves only with the default store, see zaloan.storage)."""
     path = Path(current_app.config["UPLOAD_FOLDER"])
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a reader sees the whole file or none (two writers may race)."""
-    tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def store(data: bytes) -> StoredImage:
-    """Clean `data`, write it and its thumbnail under a random name; return what to record."""
+    """Clean `data`, keep it and its thumbnail under a random name; return what to record."""
     check(data)  # a refused header never waits for another photo's turn
     with DECODING:
         clean = clean_image(data)
         jpeg = encode(clean)
         thumb = thumbnail_jpeg(clean)
     name = secrets.token_hex(16) + ".jpg"
-    write_atomically(path_of(name), jpeg)
-    write_atomically(thumb_path_of(name), thumb)
+    try:
+        files().put(name, jpeg)
+        files().put(thumb_name(name), thumb)
+    except StorageError:
+        # The store is down: the sender keeps their text and is asked to try again (PHOTO_PROBLEMS).
+        current_app.logger.exception("photo store unreachable")
+        remove_stored(name)
+        raise ImageRejected("unavailable") from None
     return StoredImage(name, "image/jpeg", clean.width, clean.height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
 
 
+def thumb_name(storage_name: str) -> str:
+    """Return the name of a stored photo's thumbnail ("<name>.thumb.jpg")."""
+    return Path(storage_name).stem + ".thumb.jpg"
+
+
 def path_of(storage_name: str) -> Path:
-    """Return the file of a stored photo; the name comes from the database, never from a URL."""
+    """Return where the default store (the upload folder) keeps a photo; the name comes from the database."""
     return upload_dir() / Path(storage_name).name
 
 
 def thumb_path_of(storage_name: str) -> Path:
-    """Return the file of a stored photo's thumbnail, named after the photo ("<name>.thumb.jpg")."""
-    return upload_dir() / (Path(storage_name).stem + ".thumb.jpg")
+    """Return where the default store keeps a photo's thumbnail."""
+    return upload_dir() / thumb_name(storage_name)
 
 
-def thumbnail_of(storage_name: str) -> Path | None:
-    """Return the thumbnail file of a stored photo, making it now if missing; None without the photo.
+def ensure_thumbnail(storage_name: str) -> bool:
+    """Make a stored photo's thumbnail now if it is missing; False when the photo itself is not there.
 
     Photos stored before thumbnails existed get theirs on first request: a
     file beside the photo, like a cache, so serving a page changes no row.
     """
-    thumb = thumb_path_of(storage_name)
-    if thumb.is_file():
-        return thumb
-    photo = path_of(storage_name)
-    if not photo.is_file():
-        return None
+    if files().exists(thumb_name(storage_name)):
+        return True
+    data = files().get(storage_name)
+    if data is None:
+        return False
     try:
-        with Image.open(photo) as img:
+        with Image.open(io.BytesIO(data)) as img:
             img.load()
             small = thumbnail_jpeg(img.convert("RGB"))
     except (OSError, SyntaxError, ValueError):
-        return None  # a damaged file: answered as missing, never a 500
-    write_atomically(thumb, small)
-    return thumb
+        return False  # a damaged file: answered as missing, never a 500
+    files().put(thumb_name(storage_name), small)
+    return True
 
 
 def remove_stored(storage_name: str) -> None:
-    """Delete a stored photo and its thumbnail, if there."""
-    path_of(storage_name).unlink(missing_ok=True)
-    thumb_path_of(storage_name).unlink(missing_ok=True)
+    """Delete a stored photo and its thumbnail, if there (a store that cannot be reached leaves them, logged)."""
+    try:
+        files().delete(storage_name)
+        files().delete(thumb_name(storage_name))
+    except StorageError:
+        current_app.logger.exception("could not delete %s", storage_name)
 
 
 # --- Sending a stored photo ---------------------------------------------------------------
@@ -220,10 +228,24 @@ PHOTO_CACHE = "private, max-age=31536000, immutable"
 
 def send_photo(photo, thumbnail: bool = False):
     """Send a stored photo (or its thumbnail) the caller has checked, as a JPEG no other origin may reuse."""
-    path = thumbnail_of(photo.storage_name) if thumbnail else path_of(photo.storage_name)
-    if path is None or not path.is_file():
-        abort(404)
-    resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    name = photo.storage_name
+    try:
+        if thumbnail:
+            if not ensure_thumbnail(name):
+                abort(404)
+            name = thumb_name(name)
+        path = files().local_path(name)
+        data = None if path is not None else files().get(name)
+    except StorageError:
+        current_app.logger.exception("photo store unreachable")
+        abort(503)
+    if path is not None:
+        resp = send_file(path, mimetype="image/jpeg", conditional=True, max_age=0)
+    else:
+        if data is None:
+            abort(404)
+        resp = send_file(io.BytesIO(data), mimetype="image/jpeg", conditional=True, max_age=0,
+                         etag=hashlib.sha256(data).hexdigest()[:32], last_modified=photo.created_at)
     resp.headers["Cache-Control"] = PHOTO_CACHE
     g.keepable = True  # no cookie refresh, no `Vary: Cookie` (see zaloan.SessionInterface)
     resp.headers["Content-Disposition"] = "inline"

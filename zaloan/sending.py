@@ -156,7 +156,7 @@ def photo_upload_response():
     try:
         stored = images.store(upload.read(images.MAX_BYTES + 1))
     except images.ImageRejected as exc:
-        return jsonify(error=str(PHOTO_PROBLEMS[exc.reason])), 422
+        return jsonify(error=str(PHOTO_PROBLEMS[exc.reason])), 503 if exc.reason == "unavailable" else 422
     try:
         row = cases.upload_photo(current_user, stored, key if 8 <= len(key) <= 64 else None)
     except cases.CaseError as exc:
