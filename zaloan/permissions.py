@@ -252,12 +252,16 @@ def can_hand_over(actor: User, officer: User) -> bool:
 # --- Loaders -----------------------------------------------------------------------
 
 
-def get_or_404(model, ident, check: Callable | None = None):
-    """Fetch a row by id and check the current user may touch it; 404 otherwise."""
+def get_or_404(model, ident, check: Callable | None = None, options=()):
+    """Fetch a row by id and check the current user may touch it; 404 otherwise.
+
+    `options` are loader options (selectinload...) for what the page will read,
+    so a page's queries do not grow with its rows.
+    """
     ident = to_int(ident)
     if ident is None:
         abort(404)  # no such row; a huge number would overflow the database's integer
-    obj = db.session.get(model, ident)
+    obj = db.session.get(model, ident, options=options)
     if obj is None or (check is not None and not check(current_user, obj)):
         abort(404)
     return obj

@@ -15,7 +15,19 @@ from .. import cases
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
-from ..models import Category, CommuneSettings, Role, Tip, TipStatus, Urgency, User, utcnow
+from ..models import (
+    Category,
+    CommuneSettings,
+    Message,
+    Role,
+    TaskAssignment,
+    Tip,
+    TipStatus,
+    Urgency,
+    User,
+    VerificationTask,
+    utcnow,
+)
 from ..permissions import allow, can_work_tip, get_or_404, tips_scope
 from ..web import render, wants_fragment
 from . import bp
@@ -223,8 +235,19 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
                   now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted})
 
 
+# What the tip page reads, loaded in a fixed number of queries whatever the number of messages and tasks.
+TIP_PAGE = (
+    selectinload(Tip.messages).selectinload(Message.attachments),
+    selectinload(Tip.tasks).selectinload(VerificationTask.assignments).selectinload(TaskAssignment.photos),
+    selectinload(Tip.tasks).selectinload(VerificationTask.assignments).joinedload(TaskAssignment.verifier),
+    selectinload(Tip.tasks).selectinload(VerificationTask.shared_photos),
+    selectinload(Tip.events),
+    selectinload(Tip.attachments),
+)
+
+
 def load_tip(tip_id: int) -> Tip:
-    return get_or_404(Tip, tip_id, can_work_tip)
+    return get_or_404(Tip, tip_id, can_work_tip, options=TIP_PAGE)
 
 
 def after_action(tip: Tip, action: str):

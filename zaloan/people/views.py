@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from .. import accounts, secrecy
 from ..extensions import db
@@ -22,6 +23,7 @@ from ..models import (
     Role,
     TimeWindow,
     Unit,
+    UnitKind,
     User,
     VerifierTitle,
     WatchPoint,
@@ -143,6 +145,14 @@ def in_village(village_id: int):
     )
 
 
+# What the list shows of each person, loaded in a fixed number of queries whatever the number of rows.
+PEOPLE_LIST = (
+    selectinload(User.village),
+    selectinload(User.informant).selectinload(Informant.handler),
+    selectinload(User.informant).selectinload(Informant.posts).selectinload(InformantPost.watch_point),
+)
+
+
 @bp.get("/")
 @allow(*MANAGERS)
 def index():
@@ -158,12 +168,19 @@ def index():
         q = q.where(User.role == role)
     if village is not None:
         q = q.where(in_village(village.id))
-    people = list(db.session.scalars(q))
+    people = list(db.session.scalars(q.options(*PEOPLE_LIST)))
+    # The officers' villages in one query, not one a row.
+    areas: dict[int, list[Unit]] = {}
+    officer_ids = [p.id for p in people if p.role == Role.OFFICER]
+    if officer_ids:
+        for unit in db.session.scalars(select(Unit).where(Unit.officer_id.in_(officer_ids),
+                                                          Unit.kind == UnitKind.VILLAGE).order_by(Unit.name)):
+            areas.setdefault(unit.officer_id, []).append(unit)
     # Informants by alias, everyone else by name; the list never sorts by an informant's name.
     order = {r: n for n, r in enumerate(Role.ALL)}
     people.sort(key=lambda p: (order.get(p.role, 9), p.informant.alias if p.informant else p.full_name))
     return render("people/index.html", people=people, roles=roles, role=role, villages=villages, village=village,
-                  creatable=role_choices())
+                  creatable=role_choices(), areas=areas)
 
 
 # --- Create ----------------------------------------------------------------------------------
