@@ -139,6 +139,7 @@ class TakeoverForm(FlaskForm):
                 choices=list(REASONS.items()))
     reason = TextAreaField(
         _l("Say who asked for it, when and how"),
+        id="takeover-reason",  # the identity form on the same page has its own "reason"
         filters=[clean_text],
         validators=[
             DataRequired(_l("Please write the reason: who asked, when and how.")),
