@@ -109,7 +109,7 @@ def test_the_form_offers_common_reasons_and_keeps_what_was_typed(app, login_as):
 def test_only_an_account_in_use_asks_for_a_reason(app, login_as):
     c = login_as("officer")
     r = c.post("/people/new", data={"role": "verifier", "full_name": "Chưa Kích Hoạt", "phone": "0987000556",
-                                    "village_id": str(U_village(app)), "title": "village_head"})
+                                    "village_id": str(village_id(app)), "title": "village_head"})
     assert r.status_code == 200
     pid = uid(app, "0987000556")
     # Waiting for the first activation: the code again, one tap, no reason (nobody's messages are behind it).
@@ -126,7 +126,7 @@ def test_only_an_account_in_use_asks_for_a_reason(app, login_as):
         assert len(actions("account.activation_issued")) == 2 and actions("account.takeover") == []
 
 
-def U_village(app) -> int:
+def village_id(app) -> int:
     from zaloan.models import Unit
 
     with app.app_context():
