@@ -442,7 +442,8 @@ def test_lock_refuses_the_existing_session_and_unlock_lets_the_person_back(app, 
 def test_lost_phone_ends_sessions_and_password_and_the_new_code_works(app, login_as):
     iid = uid(app, "informant")
     phone = login_as("informant")
-    r = login_as("officer").post(f"/people/{iid}/lost-phone")
+    r = login_as("officer").post(f"/people/{iid}/lost-phone",
+                                 data={"kind": "lost_phone", "reason": "Gọi điện báo mất máy ở chợ sáng nay"})
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     code = code_from(html)

@@ -19,6 +19,7 @@ from . import audit
 from .extensions import db
 from .models import (
     PublicAttempt,
+    AccountTakeover,
     ActivationCode,
     Informant,
     InformantPost,
@@ -168,8 +169,8 @@ def create_user_once(client_key: str | None, *, same, create) -> tuple[User, boo
 # --- Activation ------------------------------------------------------------------------
 
 
-def issue_activation(user: User, *, by: User | None) -> str:
-    """Return a new one-time activation code for `user`; earlier unused codes stop working."""
+def _new_activation(user: User, *, by: User | None) -> tuple[str, ActivationCode]:
+    """Add a new one-time activation code for `user` (earlier unused codes stop working); return it and its row."""
     now = utcnow()
     db.session.execute(
         update(ActivationCode)
@@ -178,16 +179,69 @@ def issue_activation(user: User, *, by: User | None) -> str:
     )
     code = random_code(ACTIVATION_CODE_LENGTH)
     hours = current_app.config["ACTIVATION_HOURS"]
-    db.session.add(
-        ActivationCode(
-            user_id=user.id,
-            code_hash=sha256(code),
-            created_by_id=by.id if by else None,
-            created_at=now,
-            expires_at=now + timedelta(hours=hours),
-        )
+    row = ActivationCode(
+        user_id=user.id,
+        code_hash=sha256(code),
+        created_by_id=by.id if by else None,
+        created_at=now,
+        expires_at=now + timedelta(hours=hours),
     )
+    db.session.add(row)
+    db.session.flush()
+    return code, row
+
+
+def issue_activation(user: User, *, by: User | None) -> str:
+    """Return a new one-time activation code for `user`; earlier unused codes stop working.
+
+    For an account already in use, the people pages call `take_over` instead,
+    which asks for a reason and tells the person.
+    """
+    code, _row = _new_activation(user, by=by)
     audit.record("account.activation_issued", actor=by, target=user, commune_id=user.commune_id)
+    return code
+
+
+def has_been_used(user: User) -> bool:
+    """Return whether the account was ever used: it has a password, or a session was ever started for it.
+
+    A new way into such an account is a take-over (`take_over`); an account
+    still waiting for its first activation only needs its code again.
+    """
+    if user.password_hash is not None:
+        return True
+    return db.session.scalar(select(UserSession.id).where(UserSession.user_id == user.id).limit(1)) is not None
+
+
+TAKEOVER_KINDS = ("lost_phone", "forgot_password", "new_number", "other")
+TAKEOVER_REASON_LENGTH = (10, 300)
+
+
+def take_over(user: User, *, by: User, kind: str, reason: str, lost_phone: bool = False) -> str:
+    """Give an account in use a new activation code for a stated reason; return the code.
+
+    Every session of the account ends at once, and those browsers are told
+    why when they next open the app; with `lost_phone` the old password is
+    cancelled too. The person is told again, with the reason, at their next
+    password sign-in (`zaloan.takeover`). One "account.takeover" audit row
+    holds the reason: the officer's words, never the person's identity.
+    """
+    reason = (reason or "").strip()
+    low, high = TAKEOVER_REASON_LENGTH
+    if kind not in TAKEOVER_KINDS or not low <= len(reason) <= high:
+        raise AccountError("reason")
+    if by is None or by.id == user.id:
+        raise AccountError("self")
+    if not user.active:
+        raise AccountError("disabled")
+    sessions = revoke_sessions(user, reason="takeover")
+    if lost_phone:
+        user.password_hash = None
+    code, row = _new_activation(user, by=by)
+    db.session.add(AccountTakeover(user_id=user.id, by_id=by.id, kind=kind, reason=reason,
+                                   lost_phone=bool(lost_phone), code_id=row.id, created_at=utcnow()))
+    audit.record("account.takeover", actor=by, target=user, commune_id=user.commune_id, kind=kind, reason=reason,
+                 lost_phone=True if lost_phone else None, sessions=sessions)
     return code
 
 
@@ -217,7 +271,11 @@ def activate(row: ActivationCode, password: str) -> User:
     user = row.user
     user.set_password(password)
     row.used_at = utcnow()
-    revoke_sessions(user)
+    # A code given as a take-over ends the sessions as one: the browsers holding them are told why.
+    takeover = db.session.scalar(select(AccountTakeover).where(AccountTakeover.code_id == row.id))
+    if takeover is not None:
+        takeover.activated_at = row.used_at
+    revoke_sessions(user, reason="takeover" if takeover is not None else None)
     audit.record("account.activated", actor=user, target=user)
     return user
 
@@ -253,6 +311,11 @@ def load_session_user(user_id: str) -> User | None:
         return None
     row = db.session.scalar(select(UserSession).where(UserSession.token_hash == sha256(token)))
     now = utcnow()
+    if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):
+        from .takeover import tell_old_browser
+
+        tell_old_browser(row)
+        return None
     if row is None or row.user_id != int(user_id) or row.revoked_at is not None or row.expires_at <= now:
         return None
     user = row.user
@@ -273,12 +336,16 @@ def end_session() -> None:
     session.clear()
 
 
-def revoke_sessions(user: User) -> int:
-    """End every session of `user` at once; their old cookies are refused from now on."""
+def revoke_sessions(user: User, *, reason: str | None = None) -> int:
+    """End every session of `user` at once; their old cookies are refused from now on.
+
+    A `reason` ("takeover") is kept on the ended sessions, so the browser that
+    held one can be told what happened when it next opens the app.
+    """
     result = db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=utcnow(), revoked_reason=reason)
     )
     return result.rowcount or 0
 

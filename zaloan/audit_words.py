@@ -200,6 +200,18 @@ class Names:
 Sentence = Callable[[Names, AuditEvent, dict, str], str]
 
 
+def _takeover(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    from .takeover import reason_label
+
+    words = {"who": who, "person": n.person(r.target_id), "kind": reason_label(d.get("kind", "")),
+             "reason": d.get("reason", "")}
+    if d.get("lost_phone"):
+        return _("%(who)s gave %(person)s a new activation code for a lost phone (%(kind)s): every login and the "
+                 "old password were ended. Reason: %(reason)s", **words)
+    return _("%(who)s gave %(person)s, an account in use, a new activation code (%(kind)s): every login was "
+             "ended. Reason: %(reason)s", **words)
+
+
 def _role(d) -> str:
     return str(ROLES.get(d.get("role"), d.get("role") or ""))
 
@@ -304,6 +316,7 @@ SENTENCES: dict[str, Sentence] = {
                                               person=n.person(r.target_id)),
     "account.enable": lambda n, r, d, who: _("%(who)s unlocked the account of %(person)s.", who=who,
                                              person=n.person(r.target_id)),
+    "account.takeover": _takeover,
     "account.lost_phone": lambda n, r, d, who: _("%(who)s recorded that %(person)s lost their phone: every login "
                                                  "and the old password were ended.", who=who,
                                                  person=n.person(r.target_id)),

@@ -384,8 +384,34 @@ class UserSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Why it ended, when that is something the browser holding it should be told ("takeover").
+    revoked_reason: Mapped[str | None] = mapped_column(String(16))
 
     user: Mapped[User] = relationship()
+
+
+class AccountTakeover(db.Model):
+    """A new way into an account that was already in use: a new activation code issued for a stated reason.
+
+    The person is told at their next password sign-in (`notice_seen_at` stays
+    empty until then), and their old phone is told when it next opens the app.
+    """
+
+    __tablename__ = "account_takeovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # one of zaloan.takeover.REASONS
+    reason: Mapped[str] = mapped_column(String(300))  # the officer's own words
+    lost_phone: Mapped[bool] = mapped_column(Boolean, default=False)  # the old password was cancelled too
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("activation_codes.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)  # when the new code was used
+    notice_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    by: Mapped[User | None] = relationship(foreign_keys=[by_id])
 
 
 class LoginAttempt(db.Model):

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from .. import accounts, audit
+from .. import accounts, audit, takeover
 from ..extensions import db
 from ..models import Role, User
 from ..permissions import ANY_USER, PUBLIC, allow
@@ -70,6 +70,7 @@ def login():
             accounts.start_session(user)
             login_user(user)
             audit.record("login.success", actor=user, target=user)
+            takeover.tell_at_sign_in(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or home_url(user))
         accounts.note_attempt(phone_key, client_key, False)

@@ -14,6 +14,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.forms import PhoneField
 from ..formkit import ClientKeyField
+from ..takeover import REASONS
 
 
 def clean_text(value):
@@ -129,3 +130,19 @@ class RevealForm(FlaskForm):
 class HandoverForm(FlaskForm):
     to_id = Pick(_l("Hand over to"), message=_l("Choose another active officer of the commune."))
     disable = BooleanField(_l("Also lock the leaving officer's account"))
+
+
+class TakeoverForm(FlaskForm):
+    """Why an account already in use gets a new activation code: a common reason and the officer's own words."""
+
+    kind = Pick(_l("Why a new code?"), message=_l("Please choose why the account needs a new code."),
+                choices=list(REASONS.items()))
+    reason = TextAreaField(
+        _l("Say who asked for it, when and how"),
+        id="takeover-reason",  # the identity form on the same page has its own "reason"
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please write the reason: who asked, when and how.")),
+            Length(min=10, max=300, message=_l("Please write the reason in 10 to 300 letters.")),
+        ],
+    )

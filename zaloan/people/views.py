@@ -14,7 +14,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from .. import accounts, secrecy
+from .. import accounts, secrecy, takeover
 from ..extensions import db
 from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
 from ..models import (
@@ -42,6 +42,7 @@ from .forms import (
     OfficerVillagesForm,
     PersonForm,
     RevealForm,
+    TakeoverForm,
     VerifierPlaceForm,
 )
 
@@ -303,7 +304,7 @@ def bound(cls, formdata, data: dict):
 def person_forms(person: User, formdata=None) -> dict:
     """The forms of a person's page: filled with what the person has now, or with what was posted."""
     villages = usable_villages()
-    forms: dict = {"reveal": RevealForm(formdata=formdata)}
+    forms: dict = {"reveal": RevealForm(formdata=formdata), "takeover": TakeoverForm(formdata=formdata)}
     if person.role == Role.VERIFIER:
         f = bound(VerifierPlaceForm, formdata, {"village_id": str(person.village_id), "title": person.title})
         f.village_id.choices = [(str(v.id), v.name) for v in villages]
@@ -337,7 +338,9 @@ def show_person(person: User, *, code: str | None = None, identity=None, forms: 
     all_forms = person_forms(person)
     all_forms.update(forms or {})
     return render("people/person.html", person=person, identity=identity, forms=all_forms, error=error,
-                  status=status, **code_context(code))
+                  status=status, in_use=accounts.has_been_used(person), takeovers=takeover.history(person),
+                  takeover_reason=takeover.reason_label,
+                  **code_context(code))
 
 
 @bp.get("/<int:user_id>")
@@ -375,23 +378,41 @@ def enable(user_id: int):
 @bp.post("/<int:user_id>/lost-phone")
 @allow(*MANAGERS)
 def lost_phone(user_id: int):
-    """End every session and the old password; show a new activation code for the new phone."""
-    p = managed(user_id)
-    if not p.active:
-        return show_person(p, error=_("Unlock the account first."), status=409)
-    code = accounts.lost_phone(p, by=current_user)
-    db.session.commit()
-    return show_person(p, code=code)
+    """End every session and the old password for a stated reason; show a new activation code for the new phone."""
+    return reissue_code(managed(user_id), lost_phone=True)
 
 
 @bp.post("/<int:user_id>/code")
 @allow(*MANAGERS)
 def new_code(user_id: int):
-    """Show a new one-time activation code (the earlier one stops working)."""
-    p = managed(user_id)
+    """Show a new one-time activation code (the earlier one stops working); for an account in use, for a reason."""
+    return reissue_code(managed(user_id), lost_phone=False)
+
+
+def reissue_code(p: User, *, lost_phone: bool):
+    """Give `p` a new activation code; an account already in use only for a stated reason (a take-over).
+
+    Whoever holds a new code gets into the account and reads what its holder
+    sent, so for an account in use (any role) the code is audited with the
+    reason, every session ends now and the person is told (zaloan.takeover).
+    An account still waiting for its first activation just gets its code again.
+    """
     if not p.active:
         return show_person(p, error=_("Unlock the account first."), status=409)
-    code = accounts.issue_activation(p, by=current_user)
+    if not accounts.has_been_used(p):
+        code = accounts.lost_phone(p, by=current_user) if lost_phone else accounts.issue_activation(p, by=current_user)
+        db.session.commit()
+        return show_person(p, code=code)
+    form = TakeoverForm()
+    if not form.validate_on_submit():
+        return show_person(p, forms={"takeover": form}, status=422)
+    try:
+        code = accounts.take_over(p, by=current_user, kind=form.kind.data, reason=form.reason.data,
+                                  lost_phone=lost_phone)
+    except accounts.AccountError:
+        db.session.rollback()
+        form.reason.errors.append(_("Please write the reason in 10 to 300 letters."))
+        return show_person(p, forms={"takeover": form}, status=422)
     db.session.commit()
     return show_person(p, code=code)
 
