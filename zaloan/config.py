@@ -10,6 +10,12 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY")  # None: a key is made in instance/
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")  # None: SQLite in instance/
     UPLOAD_FOLDER = os.environ.get("UPLOAD_FOLDER")  # None: instance/uploads
+
+    # The audit log's key (see zaloan.audit_keys): never in the database, never SECRET_KEY.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")  # None: a key is made in AUDIT_KEY_FILE
+    AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")  # None: instance/audit.key
+    AUDIT_KEYS_OLD = os.environ.get("AUDIT_KEYS_OLD")  # retired keys, comma-separated, to check older rows
+    AUDIT_CHECKPOINT_FILE = os.environ.get("AUDIT_CHECKPOINT_FILE")  # None: instance/audit-checkpoints.txt
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Sessions last long on a personal phone; they are revocable on the server
