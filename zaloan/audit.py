@@ -260,6 +260,7 @@ def _checkpoint_committed(session):
 
 @event.listens_for(Session, "after_rollback")
 def _checkpoint_rolled_back(session):
+    """Forget a daily checkpoint rolled back with its transaction or savepoint (SQLAlchemy calls this for both)."""
     session.info.pop("audit_checkpoint", None)
 
 
