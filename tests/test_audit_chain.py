@@ -440,7 +440,7 @@ def test_the_audit_page_and_the_summary_show_the_latest_checkpoint(app, login_as
     html = commander.get("/audit/").get_data(as_text=True)
     assert "Các mốc kiểm tra nhật ký" in html and f"{cp.rows} dòng, mã {code}" in html
     home = commander.get("/commander/").get_data(as_text=True)
-    assert "Mốc kiểm tra nhật ký hệ thống" in home and f"nhật ký hệ thống có {cp.rows} dòng; mã của dòng cuối là {code}" in home
+    assert "Mốc kiểm tra nhật ký hệ thống" in home and f"nhật ký hệ thống có {cp.rows} dòng; mã của dòng cuối (dòng số {cp.last_id}) là {code}" in home
     # The printed time is Vietnam's (UTC+7).
     assert (cp.created_at + timedelta(hours=7)).strftime("%H:%M %d/%m/%Y") in home
 
