@@ -206,13 +206,13 @@ def take_checkpoint(source: str = "command", head: AuditEvent | None = None) -> 
     return cp
 
 
-def append_checkpoint(cp: AuditCheckpoint, path: str | Path | None = None) -> Path:
-    """Append a checkpoint's line to a checkpoint file (by default AUDIT_CHECKPOINT_FILE)."""
+def append_checkpoint(line: str, path: str | Path | None = None) -> Path:
+    """Append a checkpoint's line (`checkpoint_line`) to a checkpoint file (by default AUDIT_CHECKPOINT_FILE)."""
     path = Path(path or current_app.config["AUDIT_CHECKPOINT_FILE"])
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists() or path.stat().st_size == 0
     with path.open("a", encoding="utf-8") as f:
-        f.write((FILE_HEADER if new else "") + checkpoint_line(cp) + "\n")
+        f.write((FILE_HEADER if new else "") + line + "\n")
     return path
 
 
@@ -242,18 +242,21 @@ def _daily_checkpoint(row: AuditEvent) -> None:
     if last is not None and row.created_at - last < DAY:
         state.next_checkpoint = last + DAY
         return
-    session.info["audit_checkpoint"] = take_checkpoint("daily", head=row)
+    cp = take_checkpoint("daily", head=row)
+    # Kept as plain values: after the commit the session may not query again to refresh them.
+    session.info["audit_checkpoint"] = (checkpoint_line(cp), cp.created_at + DAY)
 
 
 @event.listens_for(Session, "after_commit")
 def _checkpoint_committed(session):
     """Write a daily checkpoint to the file once its transaction is committed (never a line for a rolled-back row)."""
-    cp = session.info.pop("audit_checkpoint", None)
-    if cp is None:
+    pending = session.info.pop("audit_checkpoint", None)
+    if pending is None:
         return
+    line, due = pending
     try:
-        _state().next_checkpoint = cp.created_at + DAY
-        append_checkpoint(cp)
+        _state().next_checkpoint = due
+        append_checkpoint(line)
     except Exception:  # the row and the stored checkpoint are committed; a file problem must not fail the request
         log.exception("could not write the audit checkpoint file")
 
