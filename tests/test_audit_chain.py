@@ -451,6 +451,9 @@ def test_the_audit_page_and_the_summary_show_the_latest_checkpoint(app, login_as
     assert "Mốc kiểm tra nhật ký hệ thống" in home and f"nhật ký hệ thống có {cp.rows} dòng; mã của dòng cuối (dòng số {cp.last_id}) là {code}" in home
     # The printed time is Vietnam's (UTC+7).
     assert (cp.created_at + timedelta(hours=7)).strftime("%H:%M %d/%m/%Y") in home
+    # The Steering Committee's observer sees it among the figures too: a copy held outside the police.
+    assert f"mã của dòng cuối (dòng số {cp.last_id}) là {code}" in login_as("observer").get("/observer/").get_data(
+        as_text=True)
 
 
 def test_the_chain_check_on_the_audit_page_names_a_cut_log(app, login_as):
