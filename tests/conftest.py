@@ -31,6 +31,8 @@ PHONES = {
     "observer": "0900000030",
 }
 PASSWORD = "demo-1234"
+# The tests' audit key: set, so no test makes a key file in the code's instance/ folder.
+AUDIT_KEY = "test-audit-key-0123456789abcdef0123456789"
 
 # Set by scripts/test.sh for the PostgreSQL run, e.g.
 # postgresql+psycopg://postgres@127.0.0.1:5433/zaloan_test; unset means SQLite files.
@@ -44,6 +46,9 @@ def make_app(tmp_path, database_uri, **config):
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "WTF_CSRF_ENABLED": False,
+        "AUDIT_KEY": AUDIT_KEY,
+        "AUDIT_KEY_FILE": str(tmp_path / "audit.key"),
+        "AUDIT_CHECKPOINT_FILE": str(tmp_path / "audit-checkpoints.txt"),
     }
     settings.update(config)
     return create_app(settings)

@@ -87,9 +87,12 @@ WRITER = textwrap.dedent("""
     from zaloan import audit, create_app
     from zaloan.extensions import db
     from zaloan.models import AuditEvent
+    from tests.conftest import AUDIT_KEY
 
     url, uploads, start, rounds = sys.argv[1], sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "UPLOAD_FOLDER": uploads})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "t", "UPLOAD_FOLDER": uploads,
+                      "AUDIT_KEY": AUDIT_KEY, "AUDIT_KEY_FILE": uploads + "/audit.key",
+                      "AUDIT_CHECKPOINT_FILE": uploads + "/audit-checkpoints.txt"})
     with app.app_context():
         time.sleep(max(0, start - time.time()))
         for i in range(rounds):
@@ -146,7 +149,10 @@ def test_backup_command_copies_the_live_database(app, tmp_path):
     assert copy.execute("SELECT count(*) FROM users").fetchone()[0] == users
     assert copy.execute("SELECT count(*) FROM audit_events").fetchone()[0] == audits
     copy.close()
-    assert [p.name for p in target.parent.iterdir()] == ["zaloan-1.sqlite"]  # no partial file left
+    # No partial file left; beside the copy, the audit checkpoint it holds.
+    assert sorted(p.name for p in target.parent.iterdir()) == ["zaloan-1.sqlite", "zaloan-1.sqlite.checkpoint"]
+    verified = runner.invoke(args=["audit-verify", "--checkpoint", str(target) + ".checkpoint"])
+    assert verified.exit_code == 0 and "3 checkpoints hold" in verified.output  # the daily one, the backup's stored and in its file, verified.output
     # An existing backup is never overwritten.
     again = runner.invoke(args=["backup", str(target)])
     assert again.exit_code != 0 and "already exists" in again.output

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from .conftest import PASSWORD, PHONES
+from .conftest import AUDIT_KEY, PASSWORD, PHONES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,8 @@ def gunicorn(database_url, tmp_path):
     port = free_port()
     log = tmp_path / "access.log"
     env = {k: v for k, v in os.environ.items() if k not in ("PROXY_HOPS", "SESSION_COOKIE_SECURE", "SESSION_DAYS", "BASE_URL")}
-    env.update(DATABASE_URL=database_url, SECRET_KEY="serving-test-key", UPLOAD_FOLDER=str(tmp_path / "uploads"))
+    env.update(DATABASE_URL=database_url, SECRET_KEY="serving-test-key", UPLOAD_FOLDER=str(tmp_path / "uploads"),
+               AUDIT_KEY=AUDIT_KEY, AUDIT_CHECKPOINT_FILE=str(tmp_path / "audit-checkpoints.txt"))
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
          "--access-logfile", str(log), "--access-logformat", "%(p)s %(m)s %(U)s %(s)s", "wsgi:app"],

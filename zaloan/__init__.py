@@ -74,6 +74,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
     # The store of uploaded files (zaloan.storage): a wrong STORAGE_URL stops the start, not the first upload.
     app.extensions["zaloan.storage"] = storage.from_config(app.config)
+    if not app.config.get("AUDIT_KEY_FILE"):
+        app.config["AUDIT_KEY_FILE"] = os.path.join(app.instance_path, "audit.key")
+    if not app.config.get("AUDIT_CHECKPOINT_FILE"):
+        app.config["AUDIT_CHECKPOINT_FILE"] = os.path.join(app.instance_path, "audit-checkpoints.txt")
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
@@ -108,6 +112,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .permissions import enforce_access
 
     app.before_request(enforce_access)
+
+    from .audit import init_audit
+
+    init_audit(app)
 
     from .commands import register_commands
 

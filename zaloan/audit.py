@@ -1,41 +1,100 @@
-"""The audit log: append-only rows, each chained to the previous one by a hash.
+"""The audit log: append-only rows, each chained to the previous one by a keyed hash.
 
 The app only ever inserts. A database trigger (see the first migration)
-refuses UPDATE and DELETE on both SQLite and PostgreSQL, and `verify_chain`
-finds a row that was edited behind the app's back anyway.
+refuses UPDATE and DELETE on both SQLite and PostgreSQL; someone with the
+database in hand can drop it, so each row's hash is an HMAC-SHA256 under the
+audit key, which is not in the database (zaloan.audit_keys): rewriting a row
+and re-hashing the chain after it needs the key. `verify_chain` walks the log
+and names the first row that does not fit.
+
+Rows written before the key existed keep their plain SHA-256 hashes (key id
+"sha256"); they can only come first, and the first keyed row chains onto the
+last of them, so changing one breaks the keyed part.
+
+Cutting rows off the end leaves a shorter chain that still fits together, so
+the head of the chain is written down now and then: a *checkpoint* (rows,
+last id, hash, time, sealed with the key) goes to the `audit_checkpoints`
+table and, as one line, to a file outside the database. The first audit row
+of each day takes one by itself; `flask audit-checkpoint` and `flask backup`
+take one too.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import event, select, text
+from flask import Flask, current_app
+from sqlalchemy import event, func, select, text
 from sqlalchemy.orm import Session
 
+from .audit_keys import LEGACY, AuditKeys, load_keys
 from .extensions import db
-from .models import AuditEvent, utcnow
+from .models import AuditCheckpoint, AuditEvent, utcnow
 
 GENESIS = "0" * 64
+DAY = timedelta(days=1)
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _State:
+    """What the app keeps in memory about the audit log: its keys, and when a daily checkpoint is next due."""
+
+    keys: AuditKeys
+    next_checkpoint: datetime | None = None
+
+
+def init_audit(app: Flask) -> None:
+    """Load the audit keys once, at start (a bad or missing key stops the app here, not at the first write)."""
+    app.extensions["zaloan_audit"] = _State(load_keys(app.config))
+    app.jinja_env.filters["short_hash"] = short_hash
+
+
+def _state() -> _State:
+    return current_app.extensions["zaloan_audit"]
+
+
+def keys() -> AuditKeys:
+    """Return the audit keys the app runs with."""
+    return _state().keys
+
+
+def reload_keys() -> AuditKeys:
+    """Read the keys again (after a rotation in this process)."""
+    _state().keys = load_keys(current_app.config)
+    return _state().keys
+
+
+def _payload(prev_hash: str, row: AuditEvent, with_key: bool) -> bytes:
+    fields = {
+        "prev": prev_hash,
+        "at": row.created_at.isoformat(timespec="microseconds"),
+        "actor": row.actor_id,
+        "commune": row.commune_id,
+        "action": row.action,
+        "target_type": row.target_type or "",
+        "target_id": row.target_id,
+        "data": row.data or {},
+    }
+    if with_key:
+        fields["key"] = row.key_id  # a row cannot be relabelled to another key, or to none
+    return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def _digest(prev_hash: str, row: AuditEvent) -> str:
-    payload = json.dumps(
-        {
-            "prev": prev_hash,
-            "at": row.created_at.isoformat(timespec="microseconds"),
-            "actor": row.actor_id,
-            "commune": row.commune_id,
-            "action": row.action,
-            "target_type": row.target_type or "",
-            "target_id": row.target_id,
-            "data": row.data or {},
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    """Return the plain SHA-256 of a row, as written before the audit key existed."""
+    return hashlib.sha256(_payload(prev_hash, row, with_key=False)).hexdigest()
+
+
+def _seal(key: bytes, prev_hash: str, row: AuditEvent) -> str:
+    """Return the HMAC-SHA256 of a row under the audit key."""
+    return hmac.new(key, _payload(prev_hash, row, with_key=True), hashlib.sha256).hexdigest()
 
 
 def _lock_chain() -> None:
@@ -63,6 +122,7 @@ def record(action: str, *, actor=None, target=None, commune_id: int | None = Non
     prev = last or GENESIS
     if commune_id is None:
         commune_id = getattr(actor, "commune_id", None)
+    current = keys()
     row = AuditEvent(
         created_at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -72,11 +132,142 @@ def record(action: str, *, actor=None, target=None, commune_id: int | None = Non
         target_id=getattr(target, "id", None),
         data={k: v for k, v in data.items() if v is not None},
         prev_hash=prev,
+        key_id=current.current_id,
     )
-    row.hash = _digest(prev, row)
+    row.hash = _seal(current.current, prev, row)
     db.session.add(row)
     db.session.flush()
+    _daily_checkpoint(row)
     return row
+
+
+# --- Checkpoints ---------------------------------------------------------------
+
+LINE_TAG = "zaloan-audit-checkpoint v1"
+LINE = re.compile(
+    r"^zaloan-audit-checkpoint v1 (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) rows=(?P<rows>\d+) last=(?P<last>\d+) "
+    r"head=(?P<head>[0-9a-f]{64}) key=(?P<key>[0-9a-z]{1,16}) mac=(?P<mac>[0-9a-f]{64})$"
+)
+FILE_HEADER = (
+    "# zaloan audit log checkpoints, one a line: time (UTC), rows in the log, id of the last row, its hash,\n"
+    "# the audit key's id and a seal made with that key. Check with: flask audit-verify --checkpoint THIS-FILE\n"
+)
+
+
+def _signed_text(cp: AuditCheckpoint) -> str:
+    at = cp.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{LINE_TAG} {at} rows={cp.rows} last={cp.last_id} head={cp.head_hash} key={cp.key_id}"
+
+
+def _checkpoint_mac(key: bytes, cp: AuditCheckpoint) -> str:
+    return hmac.new(key, _signed_text(cp).encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def checkpoint_line(cp: AuditCheckpoint) -> str:
+    """Return a checkpoint as the one line written to a checkpoint file."""
+    return f"{_signed_text(cp)} mac={cp.mac}"
+
+
+def parse_checkpoint_line(line: str) -> AuditCheckpoint | None:
+    """Return the checkpoint a file line holds, or None when the line is not one."""
+    m = LINE.match(line.strip())
+    if not m:
+        return None
+    return AuditCheckpoint(created_at=datetime.strptime(m["at"], "%Y-%m-%dT%H:%M:%SZ"), rows=int(m["rows"]),
+                           last_id=int(m["last"]), head_hash=m["head"], key_id=m["key"], mac=m["mac"])
+
+
+def read_checkpoint_file(path: str | Path) -> list[AuditCheckpoint]:
+    """Return the checkpoints in a file; raise ValueError naming the first line that is not one."""
+    found = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cp = parse_checkpoint_line(line)
+        if cp is None:
+            raise ValueError(f"line {n} of {path} is not a checkpoint")
+        found.append(cp)
+    return found
+
+
+def take_checkpoint(source: str = "command", head: AuditEvent | None = None) -> AuditCheckpoint:
+    """Add the current head of the chain, sealed with the audit key, to the session; the caller commits."""
+    _lock_chain()
+    db.session.flush()
+    if head is None:
+        head = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
+    rows = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= head.id)) if head else 0
+    current = keys()
+    cp = AuditCheckpoint(created_at=utcnow().replace(microsecond=0), rows=rows, last_id=head.id if head else 0,
+                         head_hash=head.hash if head else GENESIS, key_id=current.current_id, source=source)
+    cp.mac = _checkpoint_mac(current.current, cp)
+    db.session.add(cp)
+    db.session.flush()
+    return cp
+
+
+def append_checkpoint(line: str, path: str | Path | None = None) -> Path:
+    """Append a checkpoint's line (`checkpoint_line`) to a checkpoint file (by default AUDIT_CHECKPOINT_FILE)."""
+    path = Path(path or current_app.config["AUDIT_CHECKPOINT_FILE"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists() or path.stat().st_size == 0
+    with path.open("a", encoding="utf-8") as f:
+        f.write((FILE_HEADER if new else "") + line + "\n")
+    return path
+
+
+def short_hash(value: str) -> str:
+    """Return the first 16 hex digits of a hash in groups of four, to compare by eye on paper (3f2a 9c0d 1e7b 55aa)."""
+    return " ".join(value[i:i + 4] for i in range(0, 16, 4))
+
+
+def latest_checkpoints(limit: int = 5) -> list[AuditCheckpoint]:
+    """Return the newest stored checkpoints, newest first."""
+    return list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(limit)))
+
+
+def _daily_checkpoint(row: AuditEvent) -> None:
+    """Take a checkpoint with the first audit row of a day (24 hours after the last one).
+
+    Costs nothing most of the time: each worker remembers when the next one is
+    due; past that, one indexed query tells whether another worker took it.
+    """
+    state = _state()
+    session = db.session()
+    if session.info.get("audit_checkpoint") is not None:
+        return  # one is already waiting for this transaction's commit
+    if state.next_checkpoint is not None and row.created_at < state.next_checkpoint:
+        return
+    last = db.session.scalar(select(AuditCheckpoint.created_at).order_by(AuditCheckpoint.id.desc()).limit(1))
+    if last is not None and row.created_at - last < DAY:
+        state.next_checkpoint = last + DAY
+        return
+    cp = take_checkpoint("daily", head=row)
+    # Kept as plain values: after the commit the session may not query again to refresh them.
+    session.info["audit_checkpoint"] = (checkpoint_line(cp), cp.created_at + DAY)
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint_committed(session):
+    """Write a daily checkpoint to the file once its transaction is committed (never a line for a rolled-back row)."""
+    pending = session.info.pop("audit_checkpoint", None)
+    if pending is None:
+        return
+    line, due = pending
+    try:
+        _state().next_checkpoint = due
+        append_checkpoint(line)
+    except Exception:  # the row and the stored checkpoint are committed; a file problem must not fail the request
+        log.exception("could not write the audit checkpoint file")
+
+
+@event.listens_for(Session, "after_rollback")
+def _checkpoint_rolled_back(session):
+    """Forget a daily checkpoint rolled back with its transaction or savepoint (SQLAlchemy calls this for both)."""
+    session.info.pop("audit_checkpoint", None)
+
+
+# --- Checking ---------------------------------------------------------------------
 
 
 @dataclass
@@ -85,20 +276,83 @@ class ChainReport:
     count: int
     bad_id: int | None = None
     reason: str = ""
+    legacy: int = 0  # rows from before the audit key, checked with plain SHA-256
+    checkpoints: int = 0  # checkpoints the log still matches
+    # What failed: "row" (a row does not fit the chain), "key" (its key is not configured),
+    # "checkpoint" (the log no longer matches a checkpoint: cut off or rewritten).
+    kind: str = ""
+    key_ids: list[str] = field(default_factory=list)
 
 
-def verify_chain() -> ChainReport:
-    """Walk the whole log in order and name the first row that does not fit."""
+def _describe(cp: AuditCheckpoint, origin: str) -> str:
+    return f"the checkpoint of {cp.created_at:%Y-%m-%d %H:%M} UTC ({origin}: {cp.rows} rows, last id {cp.last_id})"
+
+
+def verify_chain(checkpoints: list[tuple[AuditCheckpoint, str]] | None = None, stored: bool = True) -> ChainReport:
+    """Walk the whole log in order and name the first row that does not fit; then check the checkpoints.
+
+    `checkpoints` are (checkpoint, where it came from) pairs, e.g. read from a
+    file; with `stored`, the checkpoints kept in the database are checked too.
+    """
+    current = keys()
+    wanted = list(checkpoints or [])
+    if stored:
+        wanted += [(cp, "stored in the database") for cp in
+                   db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id))]
+    for cp, origin in wanted:
+        key = current.get(cp.key_id)
+        if key is None:
+            return ChainReport(False, 0, None, f"{_describe(cp, origin)} was sealed with audit key {cp.key_id}, which "
+                               "is not configured", kind="key")
+        if not hmac.compare_digest(_checkpoint_mac(key, cp), cp.mac):
+            return ChainReport(False, 0, None, f"{_describe(cp, origin)} is not genuine: its seal does not match",
+                               kind="checkpoint")
+    watch = {cp.last_id for cp, _ in wanted}
+    seen: dict[int, tuple[int, str]] = {}  # id -> (position, hash) of the rows the checkpoints name
+
     prev = GENESIS
-    count = 0
-    for row in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
+    count = legacy = 0
+    used: set[str] = set()
+    keyed = False
+    rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)).scalars()
+    for row in rows:
         count += 1
         if row.prev_hash != prev:
-            return ChainReport(False, count, row.id, "prev_hash does not match the row before")
-        if _digest(prev, row) != row.hash:
-            return ChainReport(False, count, row.id, "content does not match its hash")
+            return ChainReport(False, count, row.id, "prev_hash does not match the row before", kind="row")
+        if row.key_id == LEGACY:
+            if keyed:
+                return ChainReport(False, count, row.id, "hashed without the audit key after rows sealed with it",
+                                   kind="row")
+            expected = _digest(prev, row)
+            legacy += 1
+        else:
+            key = current.get(row.key_id)
+            if key is None:
+                return ChainReport(False, count, row.id, f"sealed with audit key {row.key_id}, which is not configured "
+                                   f"(add it to AUDIT_KEYS_OLD or as audit.key.old-{row.key_id})", kind="key")
+            expected = _seal(key, prev, row)
+            keyed = True
+            used.add(row.key_id)
+        if not hmac.compare_digest(expected, row.hash):
+            return ChainReport(False, count, row.id, "content does not match its hash", kind="row")
+        if row.id in watch:
+            seen[row.id] = (count, row.hash)
         prev = row.hash
-    return ChainReport(True, count)
+
+    for cp, origin in wanted:
+        if cp.rows == 0:
+            continue
+        if cp.last_id not in seen:
+            return ChainReport(False, count, cp.last_id, f"row {cp.last_id}, the last one in {_describe(cp, origin)}, "
+                               "is missing: the log was cut", legacy, kind="checkpoint")
+        position, digest = seen[cp.last_id]
+        if digest != cp.head_hash:
+            return ChainReport(False, count, cp.last_id, f"row {cp.last_id} no longer has the hash recorded in "
+                               f"{_describe(cp, origin)}", legacy, kind="checkpoint")
+        if position != cp.rows:
+            return ChainReport(False, count, cp.last_id, f"{position} rows lead up to row {cp.last_id}, not the "
+                               f"{cp.rows} of {_describe(cp, origin)}", legacy, kind="checkpoint")
+    return ChainReport(True, count, legacy=legacy, checkpoints=len(wanted), key_ids=sorted(used))
 
 
 @event.listens_for(Session, "before_flush")

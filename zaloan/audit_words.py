@@ -347,6 +347,9 @@ SENTENCES: dict[str, Sentence] = {
                                                 "ended).", who=who, n=d.get("sessions", 0)),
     # The audit log itself
     "audit.verify": _audit_verify,
+    "audit.key_rotated": lambda n, r, d, who: _("%(who)s replaced the secret key that seals the audit log (old key "
+                                                "%(old)s, new key %(new)s).", who=who, old=d.get("old", ""),
+                                                new=d.get("new", "")),
     "export.audit": lambda n, r, d, who: _("%(who)s exported %(n)s rows of the audit log.", who=who,
                                            n=d.get("rows", 0)),
     # Places and categories

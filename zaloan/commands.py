@@ -60,11 +60,20 @@ def register_commands(app: Flask) -> None:
         """Copy the SQLite database to PATH while the app keeps running (online backup)."""
         from .db_setup import BackupError, backup_sqlite
 
+        checkpoint = None
+        if db.engine.dialect.name == "sqlite":
+            # The head of the chain before the copy: the backup holds at least these rows.
+            checkpoint = audit.checkpoint_line(audit.take_checkpoint("backup"))
+            db.session.commit()
         try:
             size = backup_sqlite(db.engine, path)
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"Backup written to {path} ({size} bytes), integrity checked.")
+        if checkpoint is not None:
+            beside = audit.append_checkpoint(checkpoint, path + ".checkpoint")
+            audit.append_checkpoint(checkpoint)
+            click.echo(f"Audit checkpoint written to {beside}: {checkpoint}")
 
     @app.cli.command("purge-photos")
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
@@ -79,11 +88,58 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Unused photos deleted: {count} (older than {days} days).")
 
     @app.cli.command("audit-verify")
-    def audit_verify_command():
-        """Check the audit log's hash chain; name the first bad row."""
-        report = audit.verify_chain()
+    @click.option("--checkpoint", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+                  help="A checkpoint file (from audit-checkpoint or backup): the log must still hold what it records.")
+    def audit_verify_command(files):
+        """Check the audit log's chain and keys against the stored checkpoints (and FILEs); name the first fault."""
+        wanted = []
+        for name in files:
+            try:
+                wanted += [(cp, name) for cp in audit.read_checkpoint_file(name)]
+            except (ValueError, UnicodeDecodeError) as exc:
+                click.echo(f"Audit log NOT VERIFIED: {exc}.", err=True)
+                raise SystemExit(1) from exc
+        report = audit.verify_chain(wanted)
         if report.ok:
-            click.echo(f"Audit log intact: {report.count} rows.")
+            old = f", {report.legacy} of them from before the audit key (plain SHA-256)" if report.legacy else ""
+            click.echo(f"Audit log intact: {report.count} rows{old}; {report.checkpoints} checkpoints hold.")
             return
-        click.echo(f"Audit log BROKEN at row id {report.bad_id}: {report.reason}.", err=True)
+        where = f" at row id {report.bad_id}" if report.kind != "checkpoint" and report.bad_id else ""
+        click.echo(f"Audit log BROKEN{where}: {report.reason}.", err=True)
         raise SystemExit(1)
+
+    @app.cli.command("audit-checkpoint")
+    @click.option("--out", type=click.Path(dir_okay=False),
+                  help="The file to append the checkpoint to (default: AUDIT_CHECKPOINT_FILE, instance/audit-checkpoints.txt).")
+    def audit_checkpoint_command(out):
+        """Check the chain, then write down its head (rows, last id, hash), sealed with the audit key."""
+        report = audit.verify_chain()
+        if not report.ok:
+            click.echo(f"No checkpoint taken: the audit log is BROKEN: {report.reason}.", err=True)
+            raise SystemExit(1)
+        line = audit.checkpoint_line(audit.take_checkpoint("command"))
+        db.session.commit()
+        path = audit.append_checkpoint(line, out)
+        click.echo(f"Checkpoint appended to {path}:")
+        click.echo(line)
+
+    @app.cli.command("audit-rotate-key")
+    def audit_rotate_key_command():
+        """Retire the audit key (kept as audit.key.old-ID to check older rows) and seal new rows with a new one."""
+        from .audit_keys import AuditKeyError, rotate_key_file
+
+        report = audit.verify_chain()
+        if not report.ok:
+            click.echo(f"Key not rotated: the audit log is BROKEN: {report.reason}.", err=True)
+            raise SystemExit(1)
+        try:
+            old, new = rotate_key_file(audit.keys())
+        except AuditKeyError as exc:
+            raise click.ClickException(str(exc)) from exc
+        audit.reload_keys()
+        audit.record("audit.key_rotated", old=old, new=new)
+        line = audit.checkpoint_line(audit.take_checkpoint("rotate"))
+        db.session.commit()
+        audit.append_checkpoint(line)
+        click.echo(f"Audit key {old} retired (kept as {audit.keys().from_file}.old-{old}); new rows are sealed "
+                   f"with key {new}. Back up the new key, then restart the service so every worker uses it.")

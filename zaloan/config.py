@@ -14,6 +14,12 @@ class Config:
     STORAGE_URL = os.environ.get("STORAGE_URL", "").strip() or None
     S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "").strip() or None  # MinIO, Ceph...; unset: Amazon S3
     S3_REGION = os.environ.get("S3_REGION", "").strip() or None
+
+    # The audit log's key (see zaloan.audit_keys): never in the database, never SECRET_KEY.
+    AUDIT_KEY = os.environ.get("AUDIT_KEY")  # None: a key is made in AUDIT_KEY_FILE
+    AUDIT_KEY_FILE = os.environ.get("AUDIT_KEY_FILE")  # None: instance/audit.key
+    AUDIT_KEYS_OLD = os.environ.get("AUDIT_KEYS_OLD")  # retired keys, comma-separated, to check older rows
+    AUDIT_CHECKPOINT_FILE = os.environ.get("AUDIT_CHECKPOINT_FILE")  # None: instance/audit-checkpoints.txt
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
     # Sessions last long on a personal phone; they are revocable on the server

@@ -650,7 +650,7 @@ class VillageSurvey(db.Model):
 
 
 class AuditEvent(db.Model):
-    """An append-only audit record, chained to the previous one by a hash."""
+    """An append-only audit record, chained to the previous one by a keyed hash (see zaloan.audit)."""
 
     __tablename__ = "audit_events"
 
@@ -664,5 +664,28 @@ class AuditEvent(db.Model):
     data: Mapped[dict] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # Which audit key sealed the row (zaloan.audit_keys.key_id); "sha256" for rows
+    # hashed before the key existed, with plain SHA-256.
+    key_id: Mapped[str] = mapped_column(String(16), server_default="sha256")
 
     actor: Mapped[User | None] = relationship()
+
+
+class AuditCheckpoint(db.Model):
+    """The head of the audit chain at one moment (rows, last id, hash), sealed with the audit key.
+
+    The same line is written to a file outside the database (zaloan.audit):
+    a log cut after a checkpoint, or rewritten before it, no longer matches.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    rows: Mapped[int] = mapped_column(Integer)
+    last_id: Mapped[int] = mapped_column(Integer)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(16))
+    mac: Mapped[str] = mapped_column(String(64))
+    # What took it: "daily" (the first audit row of the day), "command", "backup", "rotate".
+    source: Mapped[str] = mapped_column(String(16), default="command")

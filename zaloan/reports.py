@@ -45,4 +45,14 @@ def commune_summary(commune: Unit) -> dict:
         "by_village": by_village,
         "by_category": by_category,
         "tips": sum(by_status.values()),
+        # On the printed page too: the audit log's latest checkpoint, to compare with the log later.
+        "checkpoint": latest_checkpoint(),
     }
+
+
+def latest_checkpoint():
+    """Return the audit log's newest checkpoint (rows, code of the last row, time), or None."""
+    from .audit import latest_checkpoints
+
+    found = latest_checkpoints(1)
+    return found[0] if found else None

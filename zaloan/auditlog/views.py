@@ -1,4 +1,4 @@
-"""Browse and filter the audit log; check its chain; export it as CSV.
+"""Browse and filter the audit log; check its chain and checkpoints; export it as CSV.
 
 Each row reads as a Vietnamese sentence (`zaloan.audit_words`); the CSV keeps
 the machine keys beside it. Actors appear by name for police accounts and by
@@ -57,7 +57,8 @@ def index():
         .order_by(User.full_name)
     ).all()
     return render("auditlog/index.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, f=f, actors=actors,
-                  topics=topics(), words=audit_words.sentences(rows[:PAGE]), report=None)
+                  topics=topics(), words=audit_words.sentences(rows[:PAGE]), report=None,
+                  checkpoints=audit.latest_checkpoints())
 
 
 def topics() -> list[tuple[str, str]]:
@@ -73,12 +74,12 @@ def topics() -> list[tuple[str, str]]:
 def verify():
     """Check the whole chain and say whether it is intact."""
     report = audit.verify_chain()
-    audit.record("audit.verify", actor=current_user, ok=report.ok, rows=report.count)
+    audit.record("audit.verify", actor=current_user, ok=report.ok, rows=report.count, fault=report.kind or None)
     db.session.commit()
     q, f = filtered()
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(PAGE)).all()
     return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], topics=[],
-                  words=audit_words.sentences(rows), report=report)
+                  words=audit_words.sentences(rows), report=report, checkpoints=audit.latest_checkpoints())
 
 
 def safe_cell(value) -> str:
