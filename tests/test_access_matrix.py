@@ -99,6 +99,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "category_id": o["category"],
         "code": o["code"],
         "filename": "app.css",
+        "slug": "tan-thanh",
     }
     if param == "user_id":
         target = {

@@ -41,7 +41,7 @@ def test_the_village_chooser_asks_for_its_places(app, client, login_as):
     assert re.search(r'<select[^>]*hx-get="/informant/tips/new/places"[^>]*name="village_id"|'
                      r'<select[^>]*name="village_id"[^>]*hx-get="/informant/tips/new/places"', html)
     public = client.get("/report/").get_data(as_text=True)
-    assert re.search(r'hx-get="/report/places\?commune=\d+"', public)
+    assert re.search(r'hx-get="/x/[a-z0-9-]+/report/places"', public)
 
 
 def test_choosing_a_village_narrows_the_places_to_it(app, client, login_as):

@@ -146,7 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(people_bp, url_prefix="/people")
     app.register_blueprint(places_bp, url_prefix="/places")
     app.register_blueprint(auditlog_bp, url_prefix="/audit")
-    app.register_blueprint(public_bp, url_prefix="/report")
+    app.register_blueprint(public_bp)
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

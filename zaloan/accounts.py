@@ -79,9 +79,11 @@ def clean_code(raw: str) -> str:
 
 
 def next_alias(commune_id: int) -> str:
-    count = db.session.scalar(select(func.count(Informant.id))) or 0
+    """Return the commune's next informant alias: NT-0001, NT-0002... in each commune of a province."""
+    count = db.session.scalar(select(func.count(Informant.id)).where(Informant.commune_id == commune_id)) or 0
     n = count + 1
-    while db.session.scalar(select(Informant.id).where(Informant.alias == f"NT-{n:04d}")):
+    while db.session.scalar(select(Informant.id).where(Informant.commune_id == commune_id,
+                                                       Informant.alias == f"NT-{n:04d}")):
         n += 1
     return f"NT-{n:04d}"
 

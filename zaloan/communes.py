@@ -37,12 +37,38 @@ def get_or_create_unit(name: str, kind: str, parent: Unit | None) -> Unit:
     return unit
 
 
+def slug_for(name: str) -> str:
+    """Return the address part of a commune's name: "Xã Yên Thường" -> "yen-thuong" (no accents, no "Xã")."""
+    text = re.sub(r"^\s*(xã|phường|thị trấn|đặc khu)\s+", "", name.strip(), flags=re.I)
+    text = unicodedata.normalize("NFD", text.casefold().replace("đ", "d"))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:48] or "xa"
+
+
+def free_slug(name: str) -> str:
+    """Return `slug_for(name)`, with -2, -3... when another commune has it (two provinces may share a name)."""
+    base = slug_for(name)
+    slug, n = base, 2
+    while db.session.scalar(select(Unit.id).where(Unit.slug == slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def by_slug(slug: str) -> Unit | None:
+    """Return the commune with this address part, or None."""
+    if not slug or len(slug) > 64:
+        return None
+    return db.session.scalar(select(Unit).where(Unit.slug == slug, Unit.kind == UnitKind.COMMUNE))
+
+
 def create_commune(name: str, province: str, district: str | None = None) -> Unit:
     """Return the commune `name` under `province` (and `district`, for pre-2025 trees), made if missing."""
     parent = get_or_create_unit(province, UnitKind.PROVINCE, None)
     if district:
         parent = get_or_create_unit(district, UnitKind.DISTRICT, parent)
     commune = get_or_create_unit(name, UnitKind.COMMUNE, parent)
+    if not commune.slug:
+        commune.slug = free_slug(name)
     if not db.session.scalar(select(Category.id).where(Category.commune_id == commune.id)):
         for i, (code, label, emoji) in enumerate(DEFAULT_CATEGORIES):
             db.session.add(Category(commune_id=commune.id, code=code, name=label, emoji=emoji, position=i))

@@ -132,6 +132,8 @@ class Unit(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(16))
     name: Mapped[str] = mapped_column(String(120))
+    # A commune's part of its public address (/x/<slug>/report/); null for other kinds.
+    slug: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # The officer in charge of a village (its "area"); null for other kinds.
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -324,10 +326,11 @@ class Informant(db.Model):
     """An informant as the police work sees them: an alias and a handler, no identity."""
 
     __tablename__ = "informants"
+    __table_args__ = (UniqueConstraint("commune_id", "alias"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
-    alias: Mapped[str] = mapped_column(String(16), unique=True)  # NT-0007
+    alias: Mapped[str] = mapped_column(String(16))  # NT-0007, numbered per commune
     commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -1,14 +1,14 @@
 """Commander pages."""
-from flask import flash, request
+from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes
+from .. import communes, qr
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency
 from ..permissions import allow
 from ..reports import commune_summary
-from ..web import redirect_to, render
+from ..web import external_url, redirect_to, render
 from . import bp
 from .forms import SettingsForm
 
@@ -19,6 +19,17 @@ def home():
     """Show the commune at a glance: villages, officers, people, tips."""
     commune = current_user.commune
     return render("commander/home.html", commune=commune, summary=commune_summary(commune))
+
+
+@bp.get("/poster")
+@allow(Role.COMMANDER, Role.OFFICER)
+def poster():
+    """A page to print for the commune hall and the markets: the commune's own address for tips, as a QR code."""
+    commune = current_user.commune
+    address = external_url("public.new", slug=commune.slug) if commune.slug else external_url("public.new")
+    return render("commander/poster.html", commune=commune, address=address,
+                  code=qr.svg(address, title=_("QR code of the address %(url)s", url=address)),
+                  duty=communes.duty_phone(commune.id), back=url_for("auth.index"))
 
 
 @bp.route("/settings", methods=["GET", "POST"])

@@ -23,7 +23,6 @@ from ..images import send_photo
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..formkit import local_now
-from ..inputs import to_int
 from ..sending import AnswerForm, TipForm, fill_choices, key_used, place_field, spent_message_keys, take_answer, tip_from_form
 from ..models import Attachment, Message, Tip, Unit, UnitKind
 from ..permissions import PUBLIC, allow
@@ -37,16 +36,38 @@ class LookupForm(FlaskForm):
                                                         Length(max=40)])
 
 
-def the_commune() -> Unit:
-    """Return the commune the anonymous tip goes to (chosen by ?commune= when there are several)."""
-    communes = db.session.scalars(select(Unit).where(Unit.kind == UnitKind.COMMUNE).order_by(Unit.id)).all()
-    if not communes:
+def the_commune(slug: str | None) -> Unit | None:
+    """Return the commune the anonymous tip goes to: the one of its address (/x/<slug>/report/).
+
+    At the plain /report/ address, a deployment of one commune answers for it
+    (the address printed before communes had their own); with several, None:
+    the page lists them to choose from. An unknown address is a 404.
+    """
+    if slug is not None:
+        commune = communes.by_slug(slug)
+        if commune is None:
+            abort(404)
+        return commune
+    found = db.session.scalars(select(Unit).where(Unit.kind == UnitKind.COMMUNE).order_by(Unit.id).limit(2)).all()
+    if not found:
         abort(404)
-    wanted = to_int(request.values.get("commune"))
-    for c in communes:
-        if c.id == wanted:
-            return c
-    return communes[0]
+    return found[0] if len(found) == 1 else None
+
+
+def choose_commune():
+    """List every commune's own address, by province (and district), for the plain /report/ address."""
+    rows = db.session.scalars(select(Unit).where(Unit.kind == UnitKind.COMMUNE, Unit.slug.is_not(None))).all()
+    groups: dict[str, list[Unit]] = {}
+    for commune in rows:
+        above = " · ".join(u.name for u in reversed(commune.ancestors()))
+        groups.setdefault(above, []).append(commune)
+    groups = {k: sorted(v, key=lambda c: c.name) for k, v in sorted(groups.items())}
+    return render("public/communes.html", groups=groups)
+
+
+def commune_address(commune: Unit, endpoint: str = "public.new") -> str:
+    """Return the commune's own address for `endpoint` (its plain one if it has no address part yet)."""
+    return url_for(endpoint, slug=commune.slug) if commune.slug else url_for(endpoint)
 
 
 def minutes(wait: timedelta) -> int:
@@ -97,11 +118,14 @@ def unlock(tip: Tip) -> None:
     session["anon_tips"] = tips + [tip.id]
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.route("/report/", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/x/<slug>/report/", methods=["GET", "POST"])
 @allow(PUBLIC)
-def new():
-    """Send a tip without an account."""
-    commune = the_commune()
+def new(slug: str | None):
+    """Send a tip without an account, to the commune of the address."""
+    commune = the_commune(slug)
+    if commune is None:
+        return choose_commune()
     form = TipForm()
     fill_choices(form, commune)
     if request.method == "GET":
@@ -139,19 +163,23 @@ def new():
             return render("public/sent.html", tip=tip, key=key, duty=duty)
     status = getattr(error, "status", 422) if (error or form.errors) else 200
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
-                  action=request.path + (f"?commune={commune.id}" if request.args.get("commune") else ""),
-                  upload_url="", draft="anon", commune=commune, status=status, spent=spent_tip_keys(),
-                  places_url=url_for("public.places", commune=commune.id), duty=communes.duty_phone(commune.id))
+                  action=request.path, upload_url="", draft="anon", commune=commune, status=status,
+                  spent=spent_tip_keys(), places_url=commune_address(commune, "public.places"),
+                  duty=communes.duty_phone(commune.id))
 
 
-@bp.get("/places")
+@bp.get("/report/places", defaults={"slug": None})
+@bp.get("/x/<slug>/report/places")
 @allow(PUBLIC)
-def places():
+def places(slug: str | None):
     """Return the anonymous form's place field narrowed to the chosen village (names the form already shows)."""
-    return place_field(the_commune())
+    commune = the_commune(slug)
+    if commune is None:
+        abort(404)
+    return place_field(commune)
 
 
-@bp.route("/status", methods=["GET", "POST"])
+@bp.route("/report/status", methods=["GET", "POST"])
 @allow(PUBLIC)
 def lookup():
     """Look up an anonymous tip with its code and follow-up key."""
@@ -186,7 +214,7 @@ def show_status(tip: Tip, form: AnswerForm | None = None, error: str | None = No
     return render("public/status.html", "informant/_thread.html", tip=tip, form=form or AnswerForm(formdata=None), error=error,
                   status=status, answered=answered, spent=spent_message_keys(tip, None), upload_url="",
                   thread_action=url_for("public.answer", tip_id=tip.id),
-                  new_tip_url=url_for("public.new"),
+                  new_tip_url=commune_address(db.session.get(Unit, tip.commune_id)),
                   photo_url=lambda a, thumb=False: url_for("public.photo_thumb" if thumb else "public.photo",
                                                            tip_id=tip.id, attachment_id=a.id, v=photo_version(a)))
 
@@ -209,28 +237,28 @@ def sent_photo(tip: Tip, attachment_id: int) -> Attachment:
     return photo
 
 
-@bp.get("/status/<int:tip_id>/photos/<int:attachment_id>")
+@bp.get("/report/status/<int:tip_id>/photos/<int:attachment_id>")
 @allow(PUBLIC)
 def photo(tip_id: int, attachment_id: int):
     """A photo the anonymous sender sent, for the browser that unlocked the tip."""
     return send_photo(sent_photo(allowed_tip(tip_id), attachment_id))
 
 
-@bp.get("/status/<int:tip_id>/photos/<int:attachment_id>/thumb")
+@bp.get("/report/status/<int:tip_id>/photos/<int:attachment_id>/thumb")
 @allow(PUBLIC)
 def photo_thumb(tip_id: int, attachment_id: int):
     """Send the thumbnail of a photo the anonymous sender sent, to the browser that unlocked the tip."""
     return send_photo(sent_photo(allowed_tip(tip_id), attachment_id), thumbnail=True)
 
 
-@bp.get("/status/<int:tip_id>")
+@bp.get("/report/status/<int:tip_id>")
 @allow(PUBLIC)
 def status(tip_id: int):
     """Show an anonymous tip's status and its thread."""
     return show_status(allowed_tip(tip_id), answered=request.args.get("answered") == "1")
 
 
-@bp.post("/status/<int:tip_id>/messages")
+@bp.post("/report/status/<int:tip_id>/messages")
 @allow(PUBLIC)
 def answer(tip_id: int):
     """Answer the officer's question on an anonymous tip (text, photos, or both)."""
