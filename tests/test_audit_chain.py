@@ -25,6 +25,7 @@ from zaloan.extensions import db
 from zaloan.models import AuditCheckpoint, AuditEvent, utcnow
 
 from .conftest import AUDIT_KEY, make_app
+from .helpers import U
 
 OTHER_KEY = "another-audit-key-fedcba9876543210fedcba98"
 WRONG_KEY = "a-key-the-attacker-made-up-0000000000000000"
@@ -41,17 +42,23 @@ def drop_triggers() -> None:
 
 
 def rehash(seal, relabel: str | None = None) -> None:
-    """Recompute every row's prev_hash and hash in order with `seal(prev, row)`, optionally relabelling its key id."""
+    """Recompute every row's prev_hash and hash in order with `seal(prev, row)`, chain by chain as the app
+    writes them, optionally relabelling its key id (relabelled as old rows, they are put back in one chain)."""
     rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
-    prev = audit.GENESIS
+    single, heads = audit.GENESIS, {}
     for row in rows:
+        chain = None if relabel == LEGACY else row.chain
         fake = SimpleNamespace(created_at=row.created_at, actor_id=row.actor_id, commune_id=row.commune_id,
                                action=row.action, target_type=row.target_type, target_id=row.target_id,
-                               data=row.data, key_id=relabel or row.key_id)
+                               data=row.data, key_id=relabel or row.key_id, chain=chain)
+        prev = single if chain is None else heads.get(chain, single)
         new = seal(prev, fake)
-        db.session.execute(text("UPDATE audit_events SET prev_hash=:p, hash=:h, key_id=:k WHERE id=:i"),
-                           {"p": prev, "h": new, "k": fake.key_id, "i": row.id})
-        prev = new
+        db.session.execute(text("UPDATE audit_events SET prev_hash=:p, hash=:h, key_id=:k, chain=:c WHERE id=:i"),
+                           {"p": prev, "h": new, "k": fake.key_id, "c": chain, "i": row.id})
+        if chain is None:
+            single = new
+        else:
+            heads[chain] = new
     db.session.commit()
     db.session.expire_all()
 
@@ -161,7 +168,7 @@ def test_a_moved_reveal_rehashed_under_a_wrong_key_is_found(app, ctx, user, labe
     if label == "real key id":
         assert report.kind == "row" and report.reason == "content does not match its hash"
     else:
-        assert report.kind == "key" and "not configured" in report.reason
+        assert report.kind == "key" and "not configured" in report.reason, report
     assert verify_cli(app).exit_code == 1
 
 
@@ -207,7 +214,7 @@ def test_a_checkpoint_file_cannot_be_forged_without_the_key(app, ctx, tmp_path):
     path = checkpoint_file(app, tmp_path)
     lines = open(path, encoding="utf-8").read().splitlines()
     line = lines[-1]
-    assert line.startswith("zaloan-audit-checkpoint v1 ") and " mac=" in line
+    assert line.startswith("zaloan-audit-checkpoint v2 chain=") and " mac=" in line
     rows = int(line.split(" rows=")[1].split()[0])
     forged = tmp_path / "forged.txt"
     forged.write_text(line.replace(f" rows={rows} ", f" rows={rows - 2} ") + "\n", encoding="utf-8")
@@ -243,7 +250,7 @@ def test_the_first_row_of_a_day_takes_a_checkpoint_in_the_table_and_the_file(app
     # A day later (the stored one is moved back; this worker forgets what it knew):
     db.session.execute(text("UPDATE audit_checkpoints SET created_at = :t"), {"t": utcnow() - timedelta(days=2)})
     db.session.commit()
-    audit._state().next_checkpoint = None
+    audit._state().next_checkpoint = {}
     # A row rolled back takes no checkpoint, in the table or the file.
     audit.record("login.success", actor=user("commander"))
     db.session.rollback()
@@ -270,7 +277,7 @@ def test_the_first_row_of_a_day_takes_a_checkpoint_in_the_table_and_the_file(app
     # The file is written after the commit from what was kept, without reading the database again.
     assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert count() == before + 1
-    cp = audit.latest_checkpoints(1)[0]
+    cp = audit.latest_checkpoints(1, commune_id=row.commune_id)[0]
     assert (cp.source, cp.last_id, cp.head_hash) == ("daily", row.id, row.hash)
     lines = [ln for ln in open(file, encoding="utf-8").read().splitlines() if not ln.startswith("#")]
     assert lines == [audit.checkpoint_line(cp)]
@@ -442,7 +449,8 @@ def test_audit_rotate_key_explains_the_procedure_when_the_key_comes_from_the_env
 def test_the_audit_page_and_the_summary_show_the_latest_checkpoint(app, login_as, tmp_path):
     checkpoint_file(app, tmp_path)
     with app.app_context():
-        cp = audit.latest_checkpoints(1)[0]
+        cp = audit.latest_checkpoints(1, commune_id=U("commander").commune_id)[0]
+        assert cp.rows > 0
         code = audit.short_hash(cp.head_hash)
     commander = login_as("commander")
     html = commander.get("/audit/").get_data(as_text=True)
@@ -459,10 +467,119 @@ def test_the_audit_page_and_the_summary_show_the_latest_checkpoint(app, login_as
 def test_the_chain_check_on_the_audit_page_names_a_cut_log(app, login_as):
     with app.app_context():
         last = db.session.scalar(select(func.max(AuditEvent.id)))
-        audit.take_checkpoint()
+        audit.take_checkpoints()
         db.session.commit()
         drop_triggers()
         db.session.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": last})
         db.session.commit()
     html = login_as("commander").post("/audit/verify").get_data(as_text=True)
     assert "Nhật ký không còn khớp với một mốc kiểm tra đã ghi trước đây" in html
+
+
+# --- One chain per commune ---------------------------------------------------------------------------
+
+
+def other_commune() -> int:
+    from zaloan import communes
+
+    commune = communes.create_commune("Xã Hữu Lũng", "Tỉnh Lạng Sơn")
+    db.session.commit()
+    return commune.id
+
+
+def test_each_commune_writes_its_own_chain_and_rows_of_no_commune_the_deployments(app, ctx, user):
+    mine = user("commander").commune_id
+    theirs = other_commune()
+    a1 = audit.record("login.success", actor=user("commander"))
+    b1 = audit.record("audit.verify", commune_id=theirs, ok=True)
+    a2 = audit.record("logout", actor=user("commander"))
+    b2 = audit.record("audit.verify", commune_id=theirs, ok=True)
+    none = audit.record("login.failure", reason="credentials")
+    db.session.commit()
+    assert (a1.chain, a2.chain, b1.chain, b2.chain, none.chain) == (mine, mine, theirs, theirs, 0)
+    # Each row follows the one before it in its own commune, not the one before it in the table.
+    assert a2.prev_hash == a1.hash and b2.prev_hash == b1.hash and b1.prev_hash != a1.hash
+    assert audit.verify_chain().ok
+
+
+def test_a_row_moved_to_another_communes_chain_is_found(app, ctx, user):
+    theirs = other_commune()
+    row = audit.record("login.success", actor=user("commander"))
+    db.session.commit()
+    drop_triggers()
+    db.session.execute(text("UPDATE audit_events SET chain = :c WHERE id = :i"), {"c": theirs, "i": row.id})
+    db.session.commit()
+    report = audit.verify_chain()
+    assert not report.ok and report.bad_id == row.id and "another commune's chain" in report.reason
+
+
+def test_each_chain_has_its_checkpoints_and_a_cut_in_one_commune_is_found(app, ctx, user, tmp_path):
+    theirs = other_commune()
+    for n in range(3):
+        audit.record("audit.verify", commune_id=theirs, ok=True, n=n)
+    db.session.commit()
+    path = checkpoint_file(app, tmp_path)
+    lines = [ln for ln in open(path, encoding="utf-8").read().splitlines() if not ln.startswith("#")]
+    chains = sorted(int(ln.split(" chain=")[1].split()[0]) for ln in lines)
+    assert chains == sorted([0, user("commander").commune_id, theirs])
+    # The audit page of a commune shows its own chain's checkpoints.
+    assert {cp.chain for cp in audit.latest_checkpoints(10, commune_id=theirs)} == {theirs}
+    last_of_theirs = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.chain == theirs))
+    drop_triggers()
+    db.session.execute(text("DELETE FROM audit_events WHERE id = :i"), {"i": last_of_theirs})
+    db.session.commit()
+    result = verify_cli(app, path)
+    assert result.exit_code == 1 and f"row {last_of_theirs}" in result.output and "was cut" in result.output
+
+
+KEYED_ROWS = sa.table("audit_events", *(sa.column(c.name, c.type) for c in OLD_ROWS.columns),
+                      sa.column("key_id", sa.String))
+
+
+def test_chains_start_from_the_single_chain_of_before_and_a_change_there_breaks_them(tmp_path, empty_database_url):
+    app = make_app(tmp_path, empty_database_url)
+    key = AUDIT_KEY.encode()
+    with app.app_context():
+        upgrade(revision="0010")
+        prev = audit.GENESIS
+        for n in range(3):  # keyed rows of one chain for the whole installation, as written before 0011
+            row = SimpleNamespace(created_at=utcnow().replace(microsecond=1000 * n), actor_id=None, commune_id=None,
+                                  action="login.failure", target_type="", target_id=None, data={"n": n},
+                                  key_id=key_id(key))
+            digest = audit._seal(key, prev, row)
+            db.session.execute(sa.insert(KEYED_ROWS).values(**vars(row), prev_hash=prev, hash=digest))
+            prev = digest
+        db.session.commit()
+        upgrade()
+        from zaloan import communes
+
+        a = communes.create_commune("Xã Một", "Tỉnh Thử")
+        b = communes.create_commune("Xã Hai", "Tỉnh Thử")
+        db.session.flush()
+        first_a = audit.record("audit.verify", commune_id=a.id, ok=True)
+        first_b = audit.record("audit.verify", commune_id=b.id, ok=True)
+        db.session.commit()
+        assert first_a.prev_hash == first_b.prev_hash == prev  # both start from the last row of before
+        report = audit.verify_chain()
+        assert report.ok and report.count == 5
+        drop_triggers()
+        db.session.execute(text("UPDATE audit_events SET data = :d WHERE id = 2"), {"d": '{"n": 7}'})
+        db.session.commit()
+        assert not audit.verify_chain().ok
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_writers_of_two_communes_do_not_wait_for_each_other(app, ctx, user):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises every writer by its write lock")
+    mine = user("commander").commune_id
+    theirs = other_commune()
+    audit.record("login.success", actor=user("commander"))  # holds this commune's lock until commit
+    with db.engine.connect() as other:
+        try_lock = "SELECT pg_try_advisory_xact_lock(7201, :c)"
+        assert other.execute(text(try_lock), {"c": theirs}).scalar() is True  # another commune goes on
+        other.rollback()
+        assert other.execute(text(try_lock), {"c": mine}).scalar() is False  # the same commune waits
+        other.rollback()
+    db.session.commit()

@@ -152,7 +152,8 @@ def test_backup_command_copies_the_live_database(app, tmp_path):
     # No partial file left; beside the copy, the audit checkpoint it holds.
     assert sorted(p.name for p in target.parent.iterdir()) == ["zaloan-1.sqlite", "zaloan-1.sqlite.checkpoint"]
     verified = runner.invoke(args=["audit-verify", "--checkpoint", str(target) + ".checkpoint"])
-    assert verified.exit_code == 0 and "3 checkpoints hold" in verified.output  # the daily one, the backup's stored and in its file, verified.output
+    # the daily one; the backup's two (the commune's chain and the deployment's), stored and in its file
+    assert verified.exit_code == 0 and "5 checkpoints hold" in verified.output, verified.output
     # An existing backup is never overwritten.
     again = runner.invoke(args=["backup", str(target)])
     assert again.exit_code != 0 and "already exists" in again.output

@@ -11,6 +11,13 @@ Rows written before the key existed keep their plain SHA-256 hashes (key id
 "sha256"); they can only come first, and the first keyed row chains onto the
 last of them, so changing one breaks the keyed part.
 
+Each commune has a chain of its own (rows of no commune, such as a failed
+login with an unknown phone, form the deployment's chain, number 0), and its
+own writers' lock: communes of a province never wait on one another. Rows
+written when the installation had a single chain (before revision 0011,
+`chain` NULL) stay as they are; every commune's chain starts from the last of
+them, so changing one still breaks every chain after it.
+
 Cutting rows off the end leaves a shorter chain that still fits together, so
 the head of the chain is written down now and then: a *checkpoint* (rows,
 last id, hash, time, sealed with the key) goes to the `audit_checkpoints`
@@ -47,7 +54,7 @@ class _State:
     """What the app keeps in memory about the audit log: its keys, and when a daily checkpoint is next due."""
 
     keys: AuditKeys
-    next_checkpoint: datetime | None = None
+    next_checkpoint: dict[int, datetime] = field(default_factory=dict)  # chain -> when its next daily one is due
 
 
 def init_audit(app: Flask) -> None:
@@ -84,6 +91,9 @@ def _payload(prev_hash: str, row: AuditEvent, with_key: bool) -> bytes:
     }
     if with_key:
         fields["key"] = row.key_id  # a row cannot be relabelled to another key, or to none
+    chain = getattr(row, "chain", None)  # rows of before revision 0011 have none
+    if chain is not None:
+        fields["chain"] = chain  # nor moved to another chain
     return json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
@@ -97,17 +107,43 @@ def _seal(key: bytes, prev_hash: str, row: AuditEvent) -> str:
     return hmac.new(key, _payload(prev_hash, row, with_key=True), hashlib.sha256).hexdigest()
 
 
-def _lock_chain() -> None:
-    """Serialise writers of the chain so two workers never fork it."""
+def chain_of(commune_id: int | None) -> int:
+    """Return the chain a row of this commune goes to: the commune's own, or 0 (the deployment's)."""
+    return commune_id or 0
+
+
+def _lock_chain(chain: int) -> None:
+    """Serialise writers of one chain so two workers never fork it; other communes' writers go on."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7201)"))
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7201, :chain)"), {"chain": chain})
     # SQLite: write transactions take the database write lock up front
     # (BEGIN IMMEDIATE, see zaloan.db_setup), which already serialises writers.
 
 
-def lock_writers() -> None:
-    """Take, until commit, the lock every audited change takes; a domain check made after it sees the latest state."""
-    _lock_chain()
+def lock_writers(commune_id: int | None = None) -> None:
+    """Take, until commit, the lock every audited change in this commune takes (by default the user's commune).
+
+    A domain check made after it sees the latest state of the commune.
+    """
+    if commune_id is None:
+        commune_id = _user_commune()
+    _lock_chain(chain_of(commune_id))
+
+
+def _user_commune() -> int | None:
+    from flask import has_request_context
+    from flask_login import current_user
+
+    if has_request_context() and current_user and current_user.is_authenticated:
+        return current_user.commune_id
+    return None
+
+
+def _chain_start() -> str:
+    """Return the hash every commune's chain starts from: the last row of the single chain of before, or GENESIS."""
+    last = db.session.scalars(select(AuditEvent.hash).where(AuditEvent.chain.is_(None))
+                              .order_by(AuditEvent.id.desc()).limit(1)).first()
+    return last or GENESIS
 
 
 def record(action: str, *, actor=None, target=None, commune_id: int | None = None, **data) -> AuditEvent:
@@ -116,12 +152,14 @@ def record(action: str, *, actor=None, target=None, commune_id: int | None = Non
     `target` is any model instance with an `id`; `data` holds small facts
     (ids, codes, reasons) and never informant identity or tip text.
     """
-    _lock_chain()
-    db.session.flush()
-    last = db.session.scalars(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    prev = last or GENESIS
     if commune_id is None:
         commune_id = getattr(actor, "commune_id", None)
+    chain = chain_of(commune_id)
+    _lock_chain(chain)
+    db.session.flush()
+    last = db.session.scalars(select(AuditEvent.hash).where(AuditEvent.chain == chain)
+                              .order_by(AuditEvent.id.desc()).limit(1)).first()
+    prev = last or _chain_start()
     current = keys()
     row = AuditEvent(
         created_at=utcnow(),
@@ -133,6 +171,7 @@ def record(action: str, *, actor=None, target=None, commune_id: int | None = Non
         data={k: v for k, v in data.items() if v is not None},
         prev_hash=prev,
         key_id=current.current_id,
+        chain=chain,
     )
     row.hash = _seal(current.current, prev, row)
     db.session.add(row)
@@ -143,9 +182,10 @@ def record(action: str, *, actor=None, target=None, commune_id: int | None = Non
 
 # --- Checkpoints ---------------------------------------------------------------
 
-LINE_TAG = "zaloan-audit-checkpoint v1"
+# v1: the single chain of before revision 0011; v2 names its chain (a commune's id, 0: the deployment's).
 LINE = re.compile(
-    r"^zaloan-audit-checkpoint v1 (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) rows=(?P<rows>\d+) last=(?P<last>\d+) "
+    r"^zaloan-audit-checkpoint (?:v1|v2 chain=(?P<chain>\d+)) (?P<at>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) "
+    r"rows=(?P<rows>\d+) last=(?P<last>\d+) "
     r"head=(?P<head>[0-9a-f]{64}) key=(?P<key>[0-9a-z]{1,16}) mac=(?P<mac>[0-9a-f]{64})$"
 )
 FILE_HEADER = (
@@ -156,7 +196,8 @@ FILE_HEADER = (
 
 def _signed_text(cp: AuditCheckpoint) -> str:
     at = cp.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{LINE_TAG} {at} rows={cp.rows} last={cp.last_id} head={cp.head_hash} key={cp.key_id}"
+    tag = "zaloan-audit-checkpoint v1" if cp.chain is None else f"zaloan-audit-checkpoint v2 chain={cp.chain}"
+    return f"{tag} {at} rows={cp.rows} last={cp.last_id} head={cp.head_hash} key={cp.key_id}"
 
 
 def _checkpoint_mac(key: bytes, cp: AuditCheckpoint) -> str:
@@ -174,7 +215,8 @@ def parse_checkpoint_line(line: str) -> AuditCheckpoint | None:
     if not m:
         return None
     return AuditCheckpoint(created_at=datetime.strptime(m["at"], "%Y-%m-%dT%H:%M:%SZ"), rows=int(m["rows"]),
-                           last_id=int(m["last"]), head_hash=m["head"], key_id=m["key"], mac=m["mac"])
+                           last_id=int(m["last"]), head_hash=m["head"], key_id=m["key"], mac=m["mac"],
+                           chain=int(m["chain"]) if m["chain"] is not None else None)
 
 
 def read_checkpoint_file(path: str | Path) -> list[AuditCheckpoint]:
@@ -190,16 +232,34 @@ def read_checkpoint_file(path: str | Path) -> list[AuditCheckpoint]:
     return found
 
 
-def take_checkpoint(source: str = "command", head: AuditEvent | None = None) -> AuditCheckpoint:
-    """Add the current head of the chain, sealed with the audit key, to the session; the caller commits."""
-    _lock_chain()
+def _chain_rows(chain: int, last_id: int) -> int:
+    """Return how many rows lead up to row `last_id` of `chain`, its rows from before the chains included."""
+    before = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.chain.is_(None))) or 0
+    own = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.chain == chain,
+                                                                    AuditEvent.id <= last_id)) or 0
+    return before + own
+
+
+def take_checkpoint(source: str = "command", head: AuditEvent | None = None, chain: int = 0) -> AuditCheckpoint:
+    """Add the head of one chain (`head`'s, else `chain`'s), sealed with the audit key, to the session; the caller commits.
+
+    `rows` counts the chain's rows up to its head, the rows of the single chain of before included.
+    """
+    if head is not None:
+        chain = head.chain if head.chain is not None else 0
+    _lock_chain(chain)
     db.session.flush()
     if head is None:
-        head = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
-    rows = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= head.id)) if head else 0
+        head = db.session.scalars(select(AuditEvent).where(AuditEvent.chain == chain)
+                                  .order_by(AuditEvent.id.desc()).limit(1)).first()
+    if head is None:  # a chain without a row of its own yet: its head is the last row of before
+        head = db.session.scalars(select(AuditEvent).where(AuditEvent.chain.is_(None))
+                                  .order_by(AuditEvent.id.desc()).limit(1)).first()
+    rows = _chain_rows(chain, head.id) if head else 0
     current = keys()
     cp = AuditCheckpoint(created_at=utcnow().replace(microsecond=0), rows=rows, last_id=head.id if head else 0,
-                         head_hash=head.hash if head else GENESIS, key_id=current.current_id, source=source)
+                         head_hash=head.hash if head else GENESIS, key_id=current.current_id, source=source,
+                         chain=chain)
     cp.mac = _checkpoint_mac(current.current, cp)
     db.session.add(cp)
     db.session.flush()
@@ -221,9 +281,21 @@ def short_hash(value: str) -> str:
     return " ".join(value[i:i + 4] for i in range(0, 16, 4))
 
 
-def latest_checkpoints(limit: int = 5) -> list[AuditCheckpoint]:
-    """Return the newest stored checkpoints, newest first."""
-    return list(db.session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(limit)))
+def take_checkpoints(source: str = "command") -> list[AuditCheckpoint]:
+    """Take a checkpoint of every chain that has rows (the deployment's always); the caller commits."""
+    chains = set(db.session.scalars(select(AuditEvent.chain).where(AuditEvent.chain.is_not(None)).distinct()))
+    return [take_checkpoint(source, chain=chain) for chain in sorted(chains | {0})]
+
+
+def latest_checkpoints(limit: int = 5, commune_id: int | None = None) -> list[AuditCheckpoint]:
+    """Return the newest stored checkpoints of a commune's chain (the deployment's with None), newest first.
+
+    Checkpoints of the single chain of before count for every commune: they come after its own.
+    """
+    chain = chain_of(commune_id)
+    return list(db.session.scalars(
+        select(AuditCheckpoint).where((AuditCheckpoint.chain == chain) | AuditCheckpoint.chain.is_(None))
+        .order_by(AuditCheckpoint.id.desc()).limit(limit)))
 
 
 def _daily_checkpoint(row: AuditEvent) -> None:
@@ -234,31 +306,32 @@ def _daily_checkpoint(row: AuditEvent) -> None:
     """
     state = _state()
     session = db.session()
-    if session.info.get("audit_checkpoint") is not None:
+    pending = session.info.setdefault("audit_checkpoint", {})
+    if row.chain in pending:
         return  # one is already waiting for this transaction's commit
-    if state.next_checkpoint is not None and row.created_at < state.next_checkpoint:
+    due = state.next_checkpoint.get(row.chain)
+    if due is not None and row.created_at < due:
         return
-    last = db.session.scalar(select(AuditCheckpoint.created_at).order_by(AuditCheckpoint.id.desc()).limit(1))
+    last = db.session.scalar(select(AuditCheckpoint.created_at).where(AuditCheckpoint.chain == row.chain)
+                             .order_by(AuditCheckpoint.id.desc()).limit(1))
     if last is not None and row.created_at - last < DAY:
-        state.next_checkpoint = last + DAY
+        state.next_checkpoint[row.chain] = last + DAY
         return
     cp = take_checkpoint("daily", head=row)
     # Kept as plain values: after the commit the session may not query again to refresh them.
-    session.info["audit_checkpoint"] = (checkpoint_line(cp), cp.created_at + DAY)
+    pending[row.chain] = (checkpoint_line(cp), cp.created_at + DAY)
 
 
 @event.listens_for(Session, "after_commit")
 def _checkpoint_committed(session):
     """Write a daily checkpoint to the file once its transaction is committed (never a line for a rolled-back row)."""
     pending = session.info.pop("audit_checkpoint", None)
-    if pending is None:
-        return
-    line, due = pending
-    try:
-        _state().next_checkpoint = due
-        append_checkpoint(line)
-    except Exception:  # the row and the stored checkpoint are committed; a file problem must not fail the request
-        log.exception("could not write the audit checkpoint file")
+    for chain, (line, due) in (pending or {}).items():
+        try:
+            _state().next_checkpoint[chain] = due
+            append_checkpoint(line)
+        except Exception:  # the row and the stored checkpoint are committed; a file problem must not fail the request
+            log.exception("could not write the audit checkpoint file")
 
 
 @event.listens_for(Session, "after_rollback")
@@ -308,21 +381,33 @@ def verify_chain(checkpoints: list[tuple[AuditCheckpoint, str]] | None = None, s
             return ChainReport(False, 0, None, f"{_describe(cp, origin)} is not genuine: its seal does not match",
                                kind="checkpoint")
     watch = {cp.last_id for cp, _ in wanted}
-    seen: dict[int, tuple[int, str]] = {}  # id -> (position, hash) of the rows the checkpoints name
+    seen: dict[int, tuple[int | None, int, str]] = {}  # id -> (chain, position in it, hash) of rows checkpoints name
 
-    prev = GENESIS
+    single = GENESIS  # the head of the single chain of before (rows with chain NULL)
+    single_rows = 0
+    heads: dict[int, tuple[str, int]] = {}  # chain -> (hash of its last row, rows leading up to it)
     count = legacy = 0
     used: set[str] = set()
     keyed = False
     rows = db.session.execute(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)).scalars()
     for row in rows:
         count += 1
+        if row.key_id == LEGACY and keyed:
+            return ChainReport(False, count, row.id, "hashed without the audit key after rows sealed with it",
+                               kind="row")
+        if row.chain is None:
+            if heads:
+                return ChainReport(False, count, row.id, "written to the single chain after the communes' chains "
+                                   "began", kind="row")
+            prev, position = single, single_rows + 1
+        else:
+            if row.chain != chain_of(row.commune_id):
+                return ChainReport(False, count, row.id, "in another commune's chain than its own", kind="row")
+            prev, before = heads.get(row.chain, (single, single_rows))
+            position = before + 1
         if row.prev_hash != prev:
             return ChainReport(False, count, row.id, "prev_hash does not match the row before", kind="row")
         if row.key_id == LEGACY:
-            if keyed:
-                return ChainReport(False, count, row.id, "hashed without the audit key after rows sealed with it",
-                                   kind="row")
             expected = _digest(prev, row)
             legacy += 1
         else:
@@ -336,8 +421,11 @@ def verify_chain(checkpoints: list[tuple[AuditCheckpoint, str]] | None = None, s
         if not hmac.compare_digest(expected, row.hash):
             return ChainReport(False, count, row.id, "content does not match its hash", kind="row")
         if row.id in watch:
-            seen[row.id] = (count, row.hash)
-        prev = row.hash
+            seen[row.id] = (row.chain, position, row.hash)
+        if row.chain is None:
+            single, single_rows = row.hash, position
+        else:
+            heads[row.chain] = (row.hash, position)
 
     for cp, origin in wanted:
         if cp.rows == 0:
@@ -345,9 +433,12 @@ def verify_chain(checkpoints: list[tuple[AuditCheckpoint, str]] | None = None, s
         if cp.last_id not in seen:
             return ChainReport(False, count, cp.last_id, f"row {cp.last_id}, the last one in {_describe(cp, origin)}, "
                                "is missing: the log was cut", legacy, kind="checkpoint")
-        position, digest = seen[cp.last_id]
+        chain, position, digest = seen[cp.last_id]
         if digest != cp.head_hash:
             return ChainReport(False, count, cp.last_id, f"row {cp.last_id} no longer has the hash recorded in "
+                               f"{_describe(cp, origin)}", legacy, kind="checkpoint")
+        if chain is not None and cp.chain != chain:
+            return ChainReport(False, count, cp.last_id, f"row {cp.last_id} is not in the chain of "
                                f"{_describe(cp, origin)}", legacy, kind="checkpoint")
         if position != cp.rows:
             return ChainReport(False, count, cp.last_id, f"{position} rows lead up to row {cp.last_id}, not the "

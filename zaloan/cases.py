@@ -115,7 +115,7 @@ def _hold(*rows) -> None:
     A double tap on a slow network sends one change twice at the same moment:
     the second must see what the first did (a closed tip, a sent report).
     """
-    audit.lock_writers()
+    audit.lock_writers(next((r.commune_id for r in rows if getattr(r, "commune_id", None)), None))
     db.session.flush()
     for row in rows:
         db.session.refresh(row)

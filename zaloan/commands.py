@@ -63,7 +63,7 @@ def register_commands(app: Flask) -> None:
         checkpoint = None
         if db.engine.dialect.name == "sqlite":
             # The head of the chain before the copy: the backup holds at least these rows.
-            checkpoint = audit.checkpoint_line(audit.take_checkpoint("backup"))
+            checkpoint = "\n".join(audit.checkpoint_line(cp) for cp in audit.take_checkpoints("backup"))
             db.session.commit()
         try:
             size = backup_sqlite(db.engine, path)
@@ -73,7 +73,7 @@ def register_commands(app: Flask) -> None:
         if checkpoint is not None:
             beside = audit.append_checkpoint(checkpoint, path + ".checkpoint")
             audit.append_checkpoint(checkpoint)
-            click.echo(f"Audit checkpoint written to {beside}: {checkpoint}")
+            click.echo(f"Audit checkpoints written to {beside}:\n{checkpoint}")
 
     @app.cli.command("purge-photos")
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
@@ -117,10 +117,10 @@ def register_commands(app: Flask) -> None:
         if not report.ok:
             click.echo(f"No checkpoint taken: the audit log is BROKEN: {report.reason}.", err=True)
             raise SystemExit(1)
-        line = audit.checkpoint_line(audit.take_checkpoint("command"))
+        line = "\n".join(audit.checkpoint_line(cp) for cp in audit.take_checkpoints("command"))
         db.session.commit()
         path = audit.append_checkpoint(line, out)
-        click.echo(f"Checkpoint appended to {path}:")
+        click.echo(f"Checkpoints (one a chain: each commune's, and 0 for the deployment's) appended to {path}:")
         click.echo(line)
 
     @app.cli.command("audit-rotate-key")
@@ -138,7 +138,7 @@ def register_commands(app: Flask) -> None:
             raise click.ClickException(str(exc)) from exc
         audit.reload_keys()
         audit.record("audit.key_rotated", old=old, new=new)
-        line = audit.checkpoint_line(audit.take_checkpoint("rotate"))
+        line = "\n".join(audit.checkpoint_line(cp) for cp in audit.take_checkpoints("rotate"))
         db.session.commit()
         audit.append_checkpoint(line)
         click.echo(f"Audit key {old} retired (kept as {audit.keys().from_file}.old-{old}); new rows are sealed "

@@ -670,8 +670,13 @@ class AuditEvent(db.Model):
     # Which audit key sealed the row (zaloan.audit_keys.key_id); "sha256" for rows
     # hashed before the key existed, with plain SHA-256.
     key_id: Mapped[str] = mapped_column(String(16), server_default="sha256")
+    # Which chain the row is in: its commune's id, or 0 for rows of no commune (the deployment's).
+    # NULL: written when the whole installation had one chain (before revision 0011).
+    chain: Mapped[int | None] = mapped_column(Integer)
 
     actor: Mapped[User | None] = relationship()
+
+    __table_args__ = (Index("ix_audit_events_chain_id", "chain", "id"),)
 
 
 class AuditCheckpoint(db.Model):
@@ -692,3 +697,7 @@ class AuditCheckpoint(db.Model):
     mac: Mapped[str] = mapped_column(String(64))
     # What took it: "daily" (the first audit row of the day), "command", "backup", "rotate".
     source: Mapped[str] = mapped_column(String(16), default="command")
+    # The chain whose head it records (AuditEvent.chain); NULL: the single chain of before revision 0011.
+    chain: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_audit_checkpoints_chain_id", "chain", "id"),)

@@ -46,13 +46,13 @@ def commune_summary(commune: Unit) -> dict:
         "by_category": by_category,
         "tips": sum(by_status.values()),
         # On the printed page too: the audit log's latest checkpoint, to compare with the log later.
-        "checkpoint": latest_checkpoint(),
+        "checkpoint": latest_checkpoint(commune.id),
     }
 
 
-def latest_checkpoint():
-    """Return the audit log's newest checkpoint (rows, code of the last row, time), or None."""
+def latest_checkpoint(commune_id: int):
+    """Return the newest checkpoint of the commune's audit chain (rows, code of the last row, time), or None."""
     from .audit import latest_checkpoints
 
-    found = latest_checkpoints(1)
+    found = latest_checkpoints(1, commune_id)
     return found[0] if found else None

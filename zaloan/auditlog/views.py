@@ -58,7 +58,7 @@ def index():
     ).all()
     return render("auditlog/index.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, f=f, actors=actors,
                   topics=topics(), words=audit_words.sentences(rows[:PAGE]), report=None,
-                  checkpoints=audit.latest_checkpoints())
+                  checkpoints=audit.latest_checkpoints(commune_id=current_user.commune_id))
 
 
 def topics() -> list[tuple[str, str]]:
@@ -79,7 +79,7 @@ def verify():
     q, f = filtered()
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(PAGE)).all()
     return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], topics=[],
-                  words=audit_words.sentences(rows), report=report, checkpoints=audit.latest_checkpoints())
+                  words=audit_words.sentences(rows), report=report, checkpoints=audit.latest_checkpoints(commune_id=current_user.commune_id))
 
 
 def safe_cell(value) -> str:
