@@ -105,6 +105,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .permissions import enforce_access
 
     app.before_request(enforce_access)
+    from .twofactor import enforce as enforce_two_step
+
+    app.before_request(enforce_two_step)  # after the access rules: a closed page stays closed
 
     from .commands import register_commands
 
@@ -123,6 +126,7 @@ def _register_blueprints(app: Flask) -> None:
     from .photos import bp as photos_bp
     from .places import bp as places_bp
     from .public import bp as public_bp
+    from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
 
     app.register_blueprint(auth_bp)
@@ -136,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(places_bp, url_prefix="/places")
     app.register_blueprint(auditlog_bp, url_prefix="/audit")
     app.register_blueprint(public_bp, url_prefix="/report")
+    app.register_blueprint(twostep_bp, url_prefix="/two-step")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

@@ -302,9 +302,12 @@ def enable(user: User, *, by: User) -> None:
 
 def lost_phone(user: User, *, by: User) -> str:
     """End every session and the old password; return a new activation code for the new phone."""
+    from . import twofactor  # it builds on this module
+
     revoke_sessions(user)
     user.password_hash = None
-    audit.record("account.lost_phone", actor=by, target=user)
+    two_step = twofactor.clear(user)
+    audit.record("account.lost_phone", actor=by, target=user, two_step=True if two_step else None)
     return issue_activation(user, by=by)
 
 
