@@ -72,7 +72,7 @@ def test_setup_shows_a_server_made_qr_and_the_key_in_groups(app, login_as):
     assert c.post("/two-step/start").status_code == 303
     secret = pending_key(app, "officer")
     html = c.get("/two-step/setup").get_data(as_text=True)
-    assert '<svg viewBox="0 0 ' in html and 'class="qr"' in html and "data:image" not in html
+    assert '<svg class="qr" viewBox="0 0 ' in html and '<path stroke="#000"' in html and "data:image" not in html
     assert twofactor.grouped_key(secret) in html
     assert 'name="secret"' not in html  # the key is never a form field to send back
     with app.app_context():
@@ -397,3 +397,19 @@ def test_a_new_activation_code_does_not_skip_the_second_step(app, login_as, enro
     assert c.get("/officer/").status_code == 302
     assert c.post("/two-step/verify", data={"code": enrolled[1][0]}).status_code == 303
     assert c.get("/officer/").status_code == 200
+
+
+def test_the_qr_drawing_has_exactly_the_dark_modules_of_the_code(app):
+    import segno
+
+    with app.app_context():
+        user = U("officer")
+        secret = twofactor.new_key()
+        drawing = twofactor.qr_drawing(user, secret)
+        matrix = segno.make(twofactor.setup_uri(user, secret), error="m").matrix
+    assert twofactor.setup_uri(user, secret).startswith("otpauth://totp/")
+    dark = set()
+    for x, y, length in re.findall(r"M(\d+) (\d+)\.5h(\d+)", drawing.path):
+        dark |= {(int(x) - 4 + i, int(y) - 4) for i in range(int(length))}
+    assert dark == {(x, y) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
+    assert drawing.size == len(matrix) + 8

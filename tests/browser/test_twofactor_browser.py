@@ -56,7 +56,7 @@ def test_setting_up_two_step_login_on_a_phone(app, phone):
     key = page.locator("#key").inner_text().replace(" ", "")
     with app.app_context():
         assert key == U("officer").totp_pending
-    page.get_by_label("Mã").fill(pyotp.TOTP(key).now())
+    page.get_by_role("textbox", name="Mã").fill(pyotp.TOTP(key).now())
     sent(page, lambda: page.get_by_role("button", name="Xác nhận và bật").click())
     assert page.get_by_text("Đã bật xác thực hai lớp.").is_visible()
     shown = page.locator("ol.codes li").all_inner_texts()
@@ -78,7 +78,7 @@ def test_logging_in_with_a_code_on_a_phone(app, phone):
     other.goto("/officer/")
     assert path_of(other) == "/login"
     other.close()
-    page.get_by_label("Mã").fill(pyotp.TOTP(secret).at(time.time() + 30))  # the setup spent the current step
+    page.get_by_role("textbox", name="Mã").fill(pyotp.TOTP(secret).at(time.time() + 30))  # the setup spent the current step
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url("**/officer/")
@@ -88,14 +88,14 @@ def test_a_recovery_code_logs_in_once_on_a_phone(app, phone):
     _secret, codes = turn_on(app)
     page = phone()
     password_step(page)
-    page.get_by_label("Mã").fill(codes[0])
+    page.get_by_role("textbox", name="Mã").fill(codes[0])
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng nhập").click()
     page.wait_for_url("**/officer/")
     assert page.get_by_text("Bạn đã dùng một mã dự phòng; còn 9 mã.").is_visible()
     again = phone()
     password_step(again)
-    again.get_by_label("Mã").fill(codes[0])
+    again.get_by_role("textbox", name="Mã").fill(codes[0])
     sent(again, lambda: again.get_by_role("button", name="Đăng nhập").click())
     assert path_of(again) == "/two-step/verify"
     assert again.get_by_role("alert").filter(has_text="Mã không đúng hoặc đã dùng rồi.").is_visible()
@@ -106,7 +106,7 @@ def test_the_second_step_works_without_javascript(app, phone):
     _secret, codes = turn_on(app)
     page = phone(java_script_enabled=False)
     password_step(page)
-    page.get_by_label("Mã").fill(codes[1])
+    page.get_by_role("textbox", name="Mã").fill(codes[1])
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng nhập").click()
     assert path_of(page) == "/officer/"
@@ -136,7 +136,7 @@ def test_the_commander_requires_it_after_setting_it_up_on_a_phone(app, phone):
     with app.app_context():
         secret = U("commander").totp_secret
     password_step(page, "commander")
-    page.get_by_label("Mã").fill(pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("textbox", name="Mã").fill(pyotp.TOTP(secret).at(time.time() + 30))
     with page.expect_navigation():
         page.get_by_role("button", name="Đăng nhập").click()
     page.goto("/commander/settings")

@@ -52,7 +52,7 @@ def start():
 
 def show_setup(form: CodeForm, status: int = 200):
     user = me()
-    return render("twostep/setup.html", form=form, qr=twofactor.qr_svg(user, user.totp_pending),
+    return render("twostep/setup.html", form=form, qr=twofactor.qr_drawing(user, user.totp_pending),
                   key=twofactor.grouped_key(user.totp_pending), status=status)
 
 
