@@ -413,3 +413,19 @@ def test_the_qr_drawing_has_exactly_the_dark_modules_of_the_code(app):
         dark |= {(int(x) - 4 + i, int(y) - 4) for i in range(int(length))}
     assert dark == {(x, y) for y, row in enumerate(matrix) for x, v in enumerate(row) if v}
     assert drawing.size == len(matrix) + 8
+
+
+def test_a_command_clears_the_commanders_two_step_login(app, login_as):
+    boss = login_as("commander")
+    enrol(app, boss, "commander")
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["two-step-reset", "--phone", "12ab"]).exit_code != 0
+    assert runner.invoke(args=["two-step-reset", "--phone", PHONES["officer"]]).exit_code != 0
+    result = runner.invoke(args=["two-step-reset", "--phone", PHONES["commander"]])
+    assert result.exit_code == 0, result.output
+    assert secret_of(app, "commander") is None
+    [row] = actions(app, "twofactor.reset")
+    assert row.actor_id is None and row.data == {"reason": "command"}
+    with app.app_context():
+        assert row.commune_id == U("commander").commune_id
+    assert boss.get("/commander/").status_code == 302  # its sessions ended

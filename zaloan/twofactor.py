@@ -261,7 +261,7 @@ def reset(person: User, *, by: User, reason: str = "reset") -> bool:
     """The commander clears another account's two-step login: its sessions end, it sets up again."""
     was_on = clear(person)
     accounts.revoke_sessions(person)
-    audit.record("twofactor.reset", actor=by, target=person, reason=reason)
+    audit.record("twofactor.reset", actor=by, target=person, commune_id=person.commune_id, reason=reason)
     return was_on
 
 
