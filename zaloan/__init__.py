@@ -112,6 +112,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .permissions import enforce_access
 
     app.before_request(enforce_access)
+    from .twofactor import enforce as enforce_two_step
+
+    app.before_request(enforce_two_step)  # after the access rules: a closed page stays closed
 
     from .audit import init_audit
 
@@ -134,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     from .photos import bp as photos_bp
     from .places import bp as places_bp
     from .public import bp as public_bp
+    from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
 
     app.register_blueprint(auth_bp)
@@ -147,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(places_bp, url_prefix="/places")
     app.register_blueprint(auditlog_bp, url_prefix="/audit")
     app.register_blueprint(public_bp)
+    app.register_blueprint(twostep_bp, url_prefix="/two-step")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

@@ -236,14 +236,18 @@ def take_over(user: User, *, by: User, kind: str, reason: str, lost_phone: bool 
         raise AccountError("self")
     if not user.active:
         raise AccountError("disabled")
+    from . import twofactor  # it builds on this module
+
     sessions = revoke_sessions(user, reason="takeover")
+    two_step = False
     if lost_phone:
         user.password_hash = None
+        two_step = twofactor.clear(user)  # the authenticator app went with the phone
     code, row = _new_activation(user, by=by)
     db.session.add(AccountTakeover(user_id=user.id, by_id=by.id, kind=kind, reason=reason,
                                    lost_phone=bool(lost_phone), code_id=row.id, created_at=utcnow()))
     audit.record("account.takeover", actor=by, target=user, commune_id=user.commune_id, kind=kind, reason=reason,
-                 lost_phone=True if lost_phone else None, sessions=sessions)
+                 lost_phone=True if lost_phone else None, sessions=sessions, two_step=True if two_step else None)
     return code
 
 
@@ -371,9 +375,12 @@ def enable(user: User, *, by: User) -> None:
 
 def lost_phone(user: User, *, by: User) -> str:
     """End every session and the old password; return a new activation code for the new phone."""
+    from . import twofactor  # it builds on this module
+
     revoke_sessions(user)
     user.password_hash = None
-    audit.record("account.lost_phone", actor=by, target=user)
+    two_step = twofactor.clear(user)
+    audit.record("account.lost_phone", actor=by, target=user, two_step=True if two_step else None)
     return issue_activation(user, by=by)
 
 

@@ -39,6 +39,7 @@ TOPICS = {
     "account": _l("Accounts"),
     "login": _l("Logins"),
     "logout": _l("Logouts"),
+    "twofactor": _l("Two-step login"),
     "identity": _l("Identity views"),
     "informant": _l("Informants' posts and handlers"),
     "officer": _l("Officers' villages and handovers"),
@@ -267,12 +268,34 @@ def _category_edit(n: Names, r: AuditEvent, d: dict, who: str) -> str:
 
 
 def _settings(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if "require_two_step" in d:
+        if d.get("require_two_step"):
+            return _("%(who)s required two-step login for the officers and the commander.", who=who)
+        return _("%(who)s stopped requiring two-step login.", who=who)
     if "duty_phone" in d:
         if d.get("duty_phone"):
             return _("%(who)s changed the commune's settings; the on-duty number is now %(phone)s.", who=who,
                      phone=d.get("duty_phone"))
         return _("%(who)s changed the commune's settings; the on-duty number was removed.", who=who)
     return _("%(who)s changed the time verifiers have to report, by urgency.", who=who)
+
+
+def _two_step_wrong(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if d.get("stage") == "off":
+        return _("%(person)s typed a wrong code when turning off two-step login.", person=n.person(r.target_id))
+    return _("Someone typed a wrong second-step code when logging in to the account of %(person)s.",
+             person=n.person(r.target_id))
+
+
+def _two_step_reset(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    return _("%(who)s cleared the two-step login of %(person)s; every login of the account was ended.", who=who,
+             person=n.person(r.target_id))
+
+
+def _two_step_enable(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if d.get("renewed"):
+        return _("%(who)s moved two-step login to a new phone.", who=who)
+    return _("%(who)s turned on two-step login.", who=who)
 
 
 def _task_create(n: Names, r: AuditEvent, d: dict, who: str) -> str:
@@ -343,6 +366,15 @@ SENTENCES: dict[str, Sentence] = {
     "login.success": lambda n, r, d, who: _("%(who)s logged in.", who=who),
     "login.failure": _login_failure,
     "logout": lambda n, r, d, who: _("%(who)s logged out.", who=who),
+    # Two-step login (never a key or a code in the row)
+    "twofactor.enable": _two_step_enable,
+    "twofactor.disable": lambda n, r, d, who: _("%(who)s turned off two-step login.", who=who),
+    "twofactor.reset": _two_step_reset,
+    "twofactor.recovery_new": lambda n, r, d, who: _("%(who)s made new recovery codes; the old ones no longer "
+                                                     "work.", who=who),
+    "twofactor.recovery_used": lambda n, r, d, who: _("%(who)s used a recovery code to log in (%(n)s left).",
+                                                      who=who, n=d.get("left", 0)),
+    "twofactor.wrong_code": _two_step_wrong,
     "logout.everywhere": lambda n, r, d, who: _("%(who)s logged out on every phone and computer (%(n)s logins "
                                                 "ended).", who=who, n=d.get("sessions", 0)),
     # The audit log itself

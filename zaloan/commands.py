@@ -143,3 +143,25 @@ def register_commands(app: Flask) -> None:
         audit.append_checkpoint(line)
         click.echo(f"Audit key {old} retired (kept as {audit.keys().from_file}.old-{old}); new rows are sealed "
                    f"with key {new}. Back up the new key, then restart the service so every worker uses it.")
+
+    @app.cli.command("two-step-reset")
+    @click.option("--phone", required=True, help="The phone number of the account.")
+    def two_step_reset_command(phone):
+        """Clear an account's two-step login (a commander who lost their phone and recovery codes)."""
+        from sqlalchemy import select
+
+        from . import twofactor
+        from .models import User
+        from .phones import PhoneError, normalize_phone
+
+        try:
+            number = normalize_phone(phone)
+        except PhoneError as exc:
+            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
+        user = db.session.scalar(select(User).where(User.phone == number))
+        if user is None or not user.two_step_on:
+            raise click.ClickException("No account with two-step login on has that phone number.")
+        twofactor.reset(user, by=None, reason="command")
+        db.session.commit()
+        click.echo("Two-step login cleared; every session of the account ended. "
+                   "The person logs in with the password and sets it up again.")

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    false,
     select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -183,6 +184,8 @@ class CommuneSettings(db.Model):
     due_hours_normal: Mapped[int] = mapped_column(Integer, default=24)
     due_hours_high: Mapped[int] = mapped_column(Integer, default=12)
     due_hours_emergency: Mapped[int] = mapped_column(Integer, default=2)
+    # Officers and the commander must log in with two steps (password, then a code from their app).
+    require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -200,7 +203,7 @@ class CommuneSettings(db.Model):
         row = db.session.get(cls, commune_id)
         if row is None:
             row = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
-                      due_hours_high=12, due_hours_emergency=2)
+                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
         return row
 
 
@@ -273,6 +276,12 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
+    # Two-step login (TOTP, zaloan.twofactor): the key of the authenticator app, once confirmed;
+    # a key shown but not yet confirmed; the last 30-second step used, so no code works twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])
     village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
@@ -308,6 +317,11 @@ class User(UserMixin, db.Model):
     @property
     def activated(self) -> bool:
         return self.password_hash is not None
+
+    @property
+    def two_step_on(self) -> bool:
+        """Whether logging in asks for a code from the authenticator app after the password."""
+        return self.totp_secret is not None
 
     def areas(self) -> list[Unit]:
         """Return the villages this officer is in charge of."""
@@ -427,6 +441,18 @@ class LoginAttempt(db.Model):
     client_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash, not the address
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class RecoveryCode(db.Model):
+    """A one-time code that stands in for the authenticator app (a lost or broken phone). Only its hash is kept."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class PublicAttempt(db.Model):

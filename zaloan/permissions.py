@@ -100,6 +100,12 @@ def can_manage_user(actor: User, person: User) -> bool:
     return False
 
 
+def can_reset_two_step(actor: User, person: User) -> bool:
+    """The commander clears the two-step login of another police account of the commune (a lost phone)."""
+    return (actor is not None and actor.role == Role.COMMANDER and can_manage_user(actor, person)
+            and person.role in (Role.OFFICER, Role.OBSERVER))
+
+
 def can_create_role(actor: User, role: str) -> bool:
     if actor is None:
         return False
@@ -202,6 +208,7 @@ PREDICATES: dict[str, Callable] = {
     "can_create_role": can_create_role,
     "can_use_village": can_use_village,
     "can_handle_informant": can_handle_informant,
+    "can_reset_two_step": can_reset_two_step,
 }
 
 

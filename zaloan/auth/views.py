@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from .. import accounts, audit, takeover
+from .. import accounts, audit, takeover, twofactor
 from ..extensions import db
 from ..models import Role, User
 from ..permissions import ANY_USER, PUBLIC, allow
@@ -66,6 +66,8 @@ def login():
         # One password hash whether or not the phone has an account: the answer's time tells nothing.
         password_ok = User.login_password_matches(user, form.password.data)
         if user is not None and user.active and password_ok:
+            if twofactor.required(user):
+                return twofactor.begin(user, request.args.get("next"))
             accounts.note_attempt(phone_key, client_key, True)
             accounts.start_session(user)
             login_user(user)
@@ -187,6 +189,9 @@ def activate(code: str):
     form = NewPasswordForm(person=row.user)
     if form.validate_on_submit():
         user = accounts.activate(row, form.password.data)
+        if twofactor.required(user):
+            db.session.commit()
+            return twofactor.begin(user, None)
         accounts.start_session(user)
         login_user(user)
         db.session.commit()
