@@ -28,3 +28,19 @@ def test_no_blueprint_imports_another_blueprints_views():
                 if other in BLUEPRINTS and other != name and module.endswith("views"):
                     crossings.append(f"{path.relative_to(PACKAGE)} imports {module}")
     assert crossings == []
+
+
+def test_pages_ask_named_questions_never_the_viewers_role():
+    """A template asks `current_user is can_reassign_handler(person)`, not `current_user.role == 'commander'`:
+    who may do what is decided in zaloan/permissions.py (and each role's pages in zaloan/roles.py) alone."""
+    found = [str(p.relative_to(PACKAGE)) for p in (PACKAGE / "templates").rglob("*.html")
+             if "current_user.role" in p.read_text(encoding="utf-8")]
+    assert found == []
+
+
+def test_every_role_has_a_home_and_a_navigation():
+    from zaloan.models import Role
+    from zaloan.roles import REGISTRY
+
+    assert set(REGISTRY) == set(Role.ALL)
+    assert all(info.home and info.nav for info in REGISTRY.values())

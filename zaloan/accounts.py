@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app, request, session
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from . import audit
@@ -36,7 +36,7 @@ from .models import (
     WatchPoint,
     utcnow,
 )
-from .permissions import can_use_village
+from .permissions import can_use_village, tips_for
 from .phones import normalize_phone
 
 # Letters and digits that cannot be misread on a small screen (no 0/O, 1/I/L).
@@ -606,23 +606,10 @@ def handover_plan(leaving: User) -> HandoverPlan:
     informants = list(
         db.session.scalars(select(Informant).where(Informant.handler_id == leaving.id).order_by(Informant.alias))
     )
-    village_ids = [v.id for v in villages]
-    informant_ids = [i.id for i in informants]
-    # Tips belong to their village; a tip without a village follows its sender's handler.
-    tips = list(
-        db.session.scalars(
-            select(Tip)
-            .where(
-                Tip.commune_id == leaving.commune_id,
-                Tip.status.in_(TipStatus.OPEN),
-                or_(
-                    Tip.village_id.in_(village_ids),
-                    and_(Tip.village_id.is_(None), Tip.informant_id.in_(informant_ids)),
-                ),
-            )
-            .order_by(Tip.id)
-        )
-    )
+    # The open tips the officer works on (the same rule as their queue): a tip follows its village,
+    # a tip without a village its sender's handler.
+    tips = list(db.session.scalars(select(Tip).where(tips_for(leaving), Tip.status.in_(TipStatus.OPEN))
+                                   .order_by(Tip.id)))
     return HandoverPlan(villages, informants, tips)
 
 
@@ -644,11 +631,9 @@ def handover(from_officer: User, to_officer: User, by: User, *, disable_leaving:
         v.officer_id = to_officer.id
     for i in plan.informants:
         i.handler_id = to_officer.id
-    from . import cases
+    from . import cases  # cases imports this module
 
-    # Tips follow their village; the timeline of each open tip says who took over its follow-up.
-    for tip in plan.open_tips:
-        cases.event(tip, "handed_over", by, to=to_officer.id, was=from_officer.id)
+    cases.hand_over(plan.open_tips, by=by, to=to_officer, was=from_officer)
     counts = {"villages": len(plan.villages), "informants": len(plan.informants), "open_tips": len(plan.open_tips)}
     audit.record("officer.handover", actor=by, target=from_officer, to=to_officer.id,
                  disabled=True if disable_leaving else None, **counts)

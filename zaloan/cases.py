@@ -109,6 +109,16 @@ def event(tip: Tip, kind: str, actor: User | None, **data) -> TipEvent:
     return ev
 
 
+def hand_over(tips, *, by, to, was) -> None:
+    """Record on each tip's timeline that its follow-up passed from officer `was` to `to` (a handover).
+
+    The tips follow their village on their own; this says who took over, in the
+    history the officer and the commander read.
+    """
+    for tip in tips:
+        event(tip, "handed_over", by, to=to.id, was=was.id)
+
+
 def _hold(*rows) -> None:
     """Re-read `rows` under the writers' lock, so two requests at once never both pass the same check.
 

@@ -5,10 +5,16 @@ without a declaration is refused (404) by `enforce_access`, so a new route
 cannot be reachable by accident; the route × role test in the suite reads
 the same declarations from `app.url_map`.
 
-Object-level rules are predicates (`can_manage_user(actor, user)`), used by
-views through the loaders below and by templates as Jinja tests
-(`{% if current_user is can_manage_user(person) %}`), so a button and its
-endpoint never disagree. A forbidden object answers 404, like a missing one.
+Object-level rules come in pairs: a predicate on one object
+(`can_work_tip(actor, tip)`), used by views through the loaders below and by
+templates as Jinja tests (`{% if current_user is can_manage_user(person) %}`),
+and its SQL scope for lists (`tips_for(actor)`, a condition to put in a
+`where`), so no view writes its own filter and a list never shows what a page
+would refuse. A property test (tests/test_scopes.py) checks every pair agrees
+on generated communes. A forbidden object answers 404, like a missing one.
+
+Every rule holds within the actor's commune: nothing here ever reaches
+another commune's rows.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ from sqlalchemy import and_, false, or_, select
 
 from .extensions import db
 from .inputs import to_int
-from .models import Category, Informant, Role, TimeWindow, Tip, Unit, UnitKind, User, WatchPoint
+from .models import Category, Informant, Role, TaskAssignment, TimeWindow, Tip, Unit, UnitKind, User, WatchPoint
 
 PUBLIC = "public"  # anyone, logged in or not
 ANY_USER = "any_user"  # any logged-in account
@@ -100,6 +106,19 @@ def can_manage_user(actor: User, person: User) -> bool:
     return False
 
 
+def people_for(actor: User):
+    """The SQL scope of `can_manage_user`: the accounts `actor` may manage (never their own)."""
+    if actor is None or actor.role not in (Role.COMMANDER, Role.OFFICER):
+        return false()
+    mine = and_(User.commune_id == actor.commune_id, User.id != actor.id)
+    if actor.role == Role.COMMANDER:
+        return mine
+    villages = select(Unit.id).where(Unit.officer_id == actor.id, Unit.kind == UnitKind.VILLAGE)
+    handled = select(Informant.user_id).where(Informant.handler_id == actor.id)
+    return and_(mine, or_(and_(User.role == Role.VERIFIER, User.village_id.in_(villages)),
+                          and_(User.role == Role.INFORMANT, User.id.in_(handled))))
+
+
 def can_reset_two_step(actor: User, person: User) -> bool:
     """The commander clears the two-step login of another police account of the commune (a lost phone)."""
     return (actor is not None and actor.role == Role.COMMANDER and can_manage_user(actor, person)
@@ -127,11 +146,28 @@ def can_use_village(actor: User, village: Unit | None) -> bool:
     return actor.role == Role.OFFICER and village.officer_id == actor.id
 
 
+def villages_for(actor: User):
+    """The SQL scope of `can_use_village`: the villages `actor` may place people or tasks in."""
+    if actor is None or actor.role not in (Role.COMMANDER, Role.OFFICER):
+        return false()
+    # Villages hang right under their commune (zaloan.communes).
+    mine = and_(Unit.kind == UnitKind.VILLAGE, Unit.parent_id == actor.commune_id)
+    return mine if actor.role == Role.COMMANDER else and_(mine, Unit.officer_id == actor.id)
+
+
 def can_handle_informant(actor: User, informant: Informant) -> bool:
     """The handler officer and the commander of the commune."""
     if actor is None or informant is None or informant.commune_id != actor.commune_id:
         return False
     return actor.role == Role.COMMANDER or (actor.role == Role.OFFICER and informant.handler_id == actor.id)
+
+
+def informants_for(actor: User):
+    """The SQL scope of `can_handle_informant`: the informants whose identity `actor` may ask to see."""
+    if actor is None or actor.role not in (Role.COMMANDER, Role.OFFICER):
+        return false()
+    mine = Informant.commune_id == actor.commune_id
+    return mine if actor.role == Role.COMMANDER else and_(mine, Informant.handler_id == actor.id)
 
 
 def can_work_tip(actor: User, tip) -> bool:
@@ -147,8 +183,8 @@ def can_work_tip(actor: User, tip) -> bool:
     return tip.informant is not None and tip.informant.handler_id == actor.id
 
 
-def tips_scope(actor: User):
-    """Return the SQL condition of the tips `actor` may work on: the list form of `can_work_tip`."""
+def tips_for(actor: User):
+    """The SQL scope of `can_work_tip`: the tips `actor` may work on."""
     if actor is None or actor.role not in (Role.OFFICER, Role.COMMANDER):
         return false()
     if actor.role == Role.COMMANDER:
@@ -159,6 +195,9 @@ def tips_scope(actor: User):
         Tip.commune_id == actor.commune_id,
         or_(Tip.village_id.in_(villages), and_(Tip.village_id.is_(None), Tip.informant_id.in_(handled))),
     )
+
+
+tips_scope = tips_for  # the name it had before the scopes were paired
 
 
 def is_tip_sender(actor: User, tip) -> bool:
@@ -172,8 +211,22 @@ def is_tip_sender(actor: User, tip) -> bool:
     )
 
 
+def sent_tips_for(actor: User):
+    """The SQL scope of `is_tip_sender`: the informant's own tips."""
+    if actor is None or actor.role != Role.INFORMANT:
+        return false()
+    return Tip.informant_id.in_(select(Informant.id).where(Informant.user_id == actor.id))
+
+
 def is_assignee(actor: User, assignment) -> bool:
     return actor is not None and assignment is not None and assignment.verifier_id == actor.id
+
+
+def assignments_for(actor: User):
+    """The SQL scope of `is_assignee`: the verifier's own parts of tasks."""
+    if actor is None:
+        return false()
+    return TaskAssignment.verifier_id == actor.id
 
 
 def can_see_photo(actor: User, photo) -> bool:
@@ -216,6 +269,41 @@ def register_predicate(func: Callable) -> Callable:
     """Make a predicate available to templates as a Jinja test of the same name."""
     PREDICATES[func.__name__] = func
     return func
+
+
+# --- Named questions for pages (a page asks these, never which role someone has) -----------
+
+
+@register_predicate
+def sees_whole_commune(actor: User) -> bool:
+    """The commander sees and runs every account, village and tip of the commune (an officer: their own area)."""
+    return actor is not None and getattr(actor, "is_authenticated", True) and actor.role == Role.COMMANDER
+
+
+@register_predicate
+def has_own_area(actor: User) -> bool:
+    """An officer has villages of their own (their area), with their informants and verifiers."""
+    return actor is not None and getattr(actor, "is_authenticated", True) and actor.role == Role.OFFICER
+
+
+@register_predicate
+def can_choose_handler(actor: User) -> bool:
+    """Who picks an informant's handler officer (an officer's new informants are their own)."""
+    return sees_whole_commune(actor)
+
+
+@register_predicate
+def can_reassign_handler(actor: User, person: User) -> bool:
+    """Give an informant of the commune to another handler officer: the commander."""
+    return (sees_whole_commune(actor) and person is not None and person.role == Role.INFORMANT
+            and same_commune(actor, person))
+
+
+@register_predicate
+def can_set_areas(actor: User, person: User) -> bool:
+    """Set which villages an officer of the commune is in charge of: the commander."""
+    return (sees_whole_commune(actor) and person is not None and person.role == Role.OFFICER
+            and same_commune(actor, person))
 
 
 # --- Places, categories, handover ---------------------------------------------------

@@ -29,11 +29,12 @@ from sqlalchemy import delete, func, select, update
 
 from . import accounts, audit
 from .extensions import db
-from .models import CommuneSettings, RecoveryCode, Role, User, utcnow
+from .models import CommuneSettings, RecoveryCode, User, utcnow
+from .roles import roles_where
 
-# Who may turn it on; the commune's requirement applies to the first two only.
-ROLES = (Role.OFFICER, Role.COMMANDER, Role.OBSERVER)
-REQUIRED_ROLES = (Role.OFFICER, Role.COMMANDER)
+# Who may use it, and of whom the commune may require it: the role registry says (zaloan.roles).
+ROLES = roles_where("two_step")
+REQUIRED_ROLES = roles_where("two_step_required")
 
 ISSUER = "Zalo an ninh"
 STEP_SECONDS = 30

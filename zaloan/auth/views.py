@@ -9,25 +9,13 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
 from .. import accounts, audit, takeover, twofactor
+from ..roles import home_url
 from ..extensions import db
-from ..models import Role, User
+from ..models import User
 from ..permissions import ANY_USER, PUBLIC, allow
 from ..web import render, safe_next
 from . import bp
 from .forms import ActivationCodeForm, LoginForm, NewPasswordForm
-
-HOME = {
-    Role.INFORMANT: "informant.home",
-    Role.VERIFIER: "verifier.home",
-    Role.OFFICER: "officer.home",
-    Role.COMMANDER: "commander.home",
-    Role.OBSERVER: "observer.home",
-}
-
-
-def home_url(user: User) -> str:
-    return url_for(HOME[user.role])
-
 
 @bp.get("/")
 @allow(PUBLIC)

@@ -10,7 +10,7 @@ from .. import cases, communes
 from ..extensions import db
 from ..formkit import local_now
 from ..models import Role, Tip, TipStatus
-from ..permissions import allow, get_or_404, is_tip_sender
+from ..permissions import allow, get_or_404, is_tip_sender, sent_tips_for
 from ..sending import (
     AnswerForm,
     TipForm,
@@ -26,7 +26,7 @@ from . import bp
 
 
 def my_tips_query():
-    return select(Tip).where(Tip.informant_id == current_user.informant.id)
+    return select(Tip).where(sent_tips_for(current_user))
 
 
 def spent_tip_keys() -> list[str]:
@@ -64,7 +64,7 @@ def home():
     """Show two big buttons: send a tip, my tips."""
     counts = dict(
         db.session.execute(
-            select(Tip.status, func.count(Tip.id)).where(Tip.informant_id == current_user.informant.id).group_by(Tip.status)
+            select(Tip.status, func.count(Tip.id)).where(sent_tips_for(current_user)).group_by(Tip.status)
         ).all()
     )
     open_ids = db.session.scalars(

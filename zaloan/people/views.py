@@ -29,7 +29,16 @@ from ..models import (
     WatchPoint,
 )
 from ..inputs import arg_int
-from ..permissions import allow, can_create_role, can_hand_over, can_manage_user, can_use_village, get_user_or_404
+from ..permissions import (
+    allow,
+    can_create_role,
+    can_hand_over,
+    can_manage_user,
+    get_user_or_404,
+    people_for,
+    sees_whole_commune,
+    villages_for,
+)
 from ..cases import KeyReused
 from ..formkit import renew_key
 from ..phones import PhoneError, normalize_phone
@@ -54,7 +63,7 @@ MANAGERS = (Role.OFFICER, Role.COMMANDER)
 
 def usable_villages() -> list[Unit]:
     """The villages the current user may place people in: all for the commander, their own for an officer."""
-    return [v for v in current_user.commune.villages() if can_use_village(current_user, v)]
+    return list(db.session.scalars(select(Unit).where(villages_for(current_user)).order_by(Unit.name)))
 
 
 def active_officers(but: User | None = None) -> list[User]:
@@ -118,16 +127,11 @@ def title_choices() -> list[tuple[str, str]]:
 
 
 def scoped_people():
-    """Select everyone the current user may see in the list."""
-    q = select(User).where(User.commune_id == current_user.commune_id)
-    if current_user.role == Role.OFFICER:
-        village_ids = [v.id for v in current_user.areas()]
-        handled = select(Informant.user_id).where(Informant.handler_id == current_user.id)
-        q = q.where(or_(
-            (User.role == Role.VERIFIER) & User.village_id.in_(village_ids),
-            (User.role == Role.INFORMANT) & User.id.in_(handled),
-        ))
-    return q
+    """Select everyone the current user may manage; the commander's list also holds their own account."""
+    scope = people_for(current_user)
+    if sees_whole_commune(current_user):
+        scope = or_(scope, User.id == current_user.id)
+    return select(User).where(scope)
 
 
 def in_village(village_id: int):

@@ -18,7 +18,7 @@ from .. import cases
 from ..extensions import db
 from ..formkit import discard, photo_ids, renew_key, stored_photos
 from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
-from ..permissions import allow, get_or_404, is_assignee
+from ..permissions import allow, assignments_for, get_or_404, is_assignee
 from ..sending import photo_upload_response
 from ..web import redirect_to, render, wants_fragment
 from . import bp
@@ -32,7 +32,7 @@ def home():
     rows = db.session.scalars(
         select(TaskAssignment)
         .join(VerificationTask)
-        .where(TaskAssignment.verifier_id == current_user.id)
+        .where(assignments_for(current_user))
         .options(selectinload(TaskAssignment.task).selectinload(VerificationTask.village))
         .order_by(VerificationTask.due_at, TaskAssignment.id)
     ).all()
