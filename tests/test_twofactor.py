@@ -285,7 +285,7 @@ def test_the_commander_cannot_require_it_before_setting_it_up(app, login_as):
     c = login_as("commander")
     page = c.get("/commander/settings").get_data(as_text=True)
     assert 'name="require"' not in page and "/two-step/" in page
-    r = c.post("/two-step/require", data={"require": "y"})
+    r = c.post("/commander/settings/two-step", data={"require": "y"})
     assert r.status_code == 409 and "tài khoản của mình trước" in r.get_data(as_text=True)
     with app.app_context():
         assert not CommuneSettings.of(U("commander").commune_id).require_two_step
@@ -295,7 +295,7 @@ def test_requiring_it_sends_officers_without_it_to_setup_only(app, login_as):
     boss = login_as("commander")
     enrol(app, boss, "commander")
     assert 'name="require"' in boss.get("/commander/settings").get_data(as_text=True)
-    r = boss.post("/two-step/require", data={"require": "y"})
+    r = boss.post("/commander/settings/two-step", data={"require": "y"})
     assert r.status_code == 303
     with app.app_context():
         assert CommuneSettings.of(U("commander").commune_id).require_two_step

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -13,13 +14,15 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, HiddenField
+from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import images
 from .extensions import db
 from .inputs import MAX_YEAR, MIN_YEAR, to_int
 from .models import Attachment, utcnow
+from .phones import PhoneError, normalize_phone
 
 LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -195,3 +198,57 @@ def init_forms(app) -> None:
         return CatalogueTranslations()
 
     FlaskForm.Meta.get_translations = get_translations_of
+
+
+# --- Fields used by several blueprints' forms ------------------------------------------------
+
+
+def clean_text(value):
+    """Drop control characters (a NUL byte cannot even be stored) and outer spaces from typed text."""
+    if not isinstance(value, str):
+        return value
+    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+class Pick(RadioField):
+    """One of a few choices, as big radio buttons; a value not offered gets `message`."""
+
+    def __init__(self, label=None, validators=None, message=None, **kwargs):
+        kwargs.setdefault("invalid_choice_message", message)
+        kwargs.setdefault("invalid_value_message", message)
+        super().__init__(label, validators, **kwargs)
+
+
+class PickMany(SelectMultipleField):
+    """Several of a few choices, as big checkboxes; a value not offered gets `message`."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, label=None, validators=None, message=None, **kwargs):
+        kwargs.setdefault("invalid_choice_message", message)
+        kwargs.setdefault("invalid_value_message", message)
+        super().__init__(label, validators, **kwargs)
+
+    def pre_validate(self, form):
+        # WTForms names the refused values in English; say it plainly instead.
+        try:
+            super().pre_validate(form)
+        except ValidationError:
+            raise ValidationError(str(self.invalid_choice_message)) from None
+
+
+class PhoneField(StringField):
+    """A phone number in any common Vietnamese form; `.data` becomes E.164."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.raw = self.data or ""
+
+    def pre_validate(self, form):
+        if not (self.data or "").strip():
+            return
+        try:
+            self.data = normalize_phone(self.data)
+        except PhoneError:
+            raise ValidationError(_l("This is not a valid Vietnamese phone number.")) from None

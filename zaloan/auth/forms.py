@@ -5,23 +5,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from .. import passwords
-from ..phones import PhoneError, normalize_phone
-
-
-class PhoneField(StringField):
-    """A phone number in any common Vietnamese form; `.data` becomes E.164."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.raw = self.data or ""
-
-    def pre_validate(self, form):
-        if not (self.data or "").strip():
-            return
-        try:
-            self.data = normalize_phone(self.data)
-        except PhoneError:
-            raise ValidationError(_l("This is not a valid Vietnamese phone number.")) from None
+from ..formkit import PhoneField
 
 
 class LoginForm(FlaskForm):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, StringField
+from wtforms import BooleanField, Field, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import NumberInput
 
 from ..inputs import to_int
-from ..people.forms import clean_text
+from ..formkit import clean_text
 from ..phones import PhoneError, display_phone, normalize_phone
 
 MAX_DUE_HOURS = 720  # thirty days
@@ -50,3 +50,9 @@ class SettingsForm(FlaskForm):
             field.data = display_phone(normalize_phone(field.data))
         except PhoneError:
             raise ValidationError(_l("This is not a Vietnamese phone number. Example: 0205 3881 234.")) from None
+
+
+class RequireTwoStepForm(FlaskForm):
+    """The commune's requirement: officers and the commander sign in with a second step."""
+
+    require = BooleanField(_l("Officers and the commander must use two-step login"))

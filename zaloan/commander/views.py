@@ -3,14 +3,14 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes, qr
+from .. import communes, qr, twofactor
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency
 from ..permissions import allow
 from ..reports import commune_summary
 from ..web import external_url, redirect_to, render
 from . import bp
-from .forms import SettingsForm
+from .forms import RequireTwoStepForm, SettingsForm
 
 
 @bp.get("/")
@@ -49,3 +49,25 @@ def settings():
         return redirect_to("commander.settings")
     status = 422 if form.errors else 200
     return render("commander/settings.html", form=form, settings=current, status=status)
+
+
+@bp.post("/settings/two-step")
+@allow(Role.COMMANDER)
+def require_two_step():
+    """Turn on or off: officers and the commander must use two-step login."""
+    user = current_user._get_current_object()
+    form = RequireTwoStepForm()
+    on = bool(form.require.data)
+    if on and not user.two_step_on:
+        # The page offers the box only once the commander's own account has it: a stale or forged form.
+        current = CommuneSettings.of(user.commune_id)
+        return render("commander/settings.html", form=SettingsForm(formdata=None, obj=current), settings=current,
+                      two_step_error=_("Turn on two-step login for your own account first; then you can "
+                                       "require it."), status=409)
+    if twofactor.set_required(user.commune_id, on, by=user):
+        db.session.commit()
+        flash(_("Officers and the commander must now use two-step login.") if on
+              else _("Two-step login is no longer required."))
+    else:
+        flash(_("Nothing was changed."))
+    return redirect_to("commander.settings")

@@ -4,52 +4,13 @@ Choices are filled by the view from what the current user may use, so a
 value outside them (another officer's village, a role one may not create)
 is refused with a plain message on its field.
 """
-import unicodedata
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms import BooleanField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from ..auth.forms import PhoneField
-from ..formkit import ClientKeyField
+from ..formkit import ClientKeyField, PhoneField, Pick, PickMany, clean_text
 from ..takeover import REASONS
-
-
-def clean_text(value):
-    """Drop control characters (a NUL byte cannot even be stored) and outer spaces from typed text."""
-    if not isinstance(value, str):
-        return value
-    return "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch) != "Cc").strip()
-
-
-class Pick(RadioField):
-    """One of a few choices, as big radio buttons; a value not offered gets `message`."""
-
-    def __init__(self, label=None, validators=None, message=None, **kwargs):
-        kwargs.setdefault("invalid_choice_message", message)
-        kwargs.setdefault("invalid_value_message", message)
-        super().__init__(label, validators, **kwargs)
-
-
-class PickMany(SelectMultipleField):
-    """Several of a few choices, as big checkboxes; a value not offered gets `message`."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def __init__(self, label=None, validators=None, message=None, **kwargs):
-        kwargs.setdefault("invalid_choice_message", message)
-        kwargs.setdefault("invalid_value_message", message)
-        super().__init__(label, validators, **kwargs)
-
-    def pre_validate(self, form):
-        # WTForms names the refused values in English; say it plainly instead.
-        try:
-            super().pre_validate(form)
-        except ValidationError:
-            raise ValidationError(str(self.invalid_choice_message)) from None
 
 
 class PersonForm(FlaskForm):

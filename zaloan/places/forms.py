@@ -13,7 +13,7 @@ from wtforms.widgets import TimeInput
 from ..formkit import ClientKeyField
 from ..labels import WATCH_POINT_EMOJI, WATCH_POINT_KINDS
 from ..models import WatchPointKind
-from ..people.forms import Pick, clean_text
+from ..formkit import Pick, clean_text
 
 TIME_RE = re.compile(r"^(\d{1,2})(?:[:.hHgG](\d{2})?(?::\d{2})?)?$")
 

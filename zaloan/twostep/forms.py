@@ -13,7 +13,3 @@ class CodeForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     confirm = BooleanField(_l("Yes, I am sure"))
-
-
-class RequireForm(FlaskForm):
-    require = BooleanField(_l("Officers and the commander must use two-step login"))

@@ -10,11 +10,11 @@ from flask_login import current_user, login_user
 
 from .. import accounts, audit, takeover, twofactor
 from ..extensions import db
-from ..models import CommuneSettings, Role
+from ..models import Role
 from ..permissions import PUBLIC, allow, can_reset_two_step, get_user_or_404
 from ..web import redirect_to, render, safe_next
 from . import bp
-from .forms import CodeForm, ConfirmForm, RequireForm
+from .forms import CodeForm, ConfirmForm
 
 OWN = twofactor.ROLES
 
@@ -158,30 +158,6 @@ def verify():
 
 
 # --- The commander: the commune's requirement, another account's reset -----------------------
-
-
-@bp.post("/require")
-@allow(Role.COMMANDER)
-def require():
-    """Turn on or off: officers and the commander must use two-step login."""
-    user = me()
-    form = RequireForm()
-    on = bool(form.require.data)
-    if on and not user.two_step_on:
-        # The page offers the box only once the commander's own account has it: a stale or forged form.
-        from ..commander.forms import SettingsForm
-
-        current = CommuneSettings.of(user.commune_id)
-        return render("commander/settings.html", form=SettingsForm(formdata=None, obj=current), settings=current,
-                      two_step_error=_("Turn on two-step login for your own account first; then you can "
-                                       "require it."), status=409)
-    if twofactor.set_required(user.commune_id, on, by=user):
-        db.session.commit()
-        flash(_("Officers and the commander must now use two-step login.") if on
-              else _("Two-step login is no longer required."))
-    else:
-        flash(_("Nothing was changed."))
-    return redirect_to("commander.settings")
 
 
 @bp.post("/reset/<int:user_id>")
