@@ -8,7 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import accounts, audit
 from ..extensions import db
-from ..models import UserSession
+from ..models import UserSession, utcnow
 from ..permissions import ANY_USER, allow
 from ..web import redirect_to, render
 from . import bp
@@ -36,7 +36,10 @@ def sessions():
     """List the phones and computers logged in to this account, this one first."""
     current = accounts.current_session_id()
     rows = sorted(accounts.live_sessions(current_user), key=lambda r: r.id != current)  # stable: then latest used
-    devices = [{"row": r, "label": device_label(r), "icon": device_icon(r), "this": r.id == current} for r in rows]
+    # The last-seen time is written at most every LAST_SEEN_EVERY: within that, say no more than that.
+    recent = utcnow() - accounts.LAST_SEEN_EVERY
+    devices = [{"row": r, "label": device_label(r), "icon": device_icon(r), "this": r.id == current,
+                "recent": r.last_seen_at > recent} for r in rows]
     return render("auth/sessions.html", devices=devices)
 
 
