@@ -533,7 +533,7 @@ def trusted_device(phone: str) -> str | None:
         select(UserSession.device_key, UserSession.user_id)
         .join(User, User.id == UserSession.user_id)
         .where(
-            UserSession.device_key.in_(tokens),
+            UserSession.device_key.in_(list(tokens)),
             UserSession.device_revoked_at.is_(None),
             UserSession.created_at > utcnow() - DEVICE_LIFETIME,
             User.phone == phone,
