@@ -63,6 +63,10 @@ def demo_objects() -> dict:
     code = accounts.issue_activation(U("verifier"), by=None)
     task1 = db.session.get(TaskAssignment, a1.id).task
     task4 = db.session.get(TaskAssignment, a2.id).task
+    # A second session of each account (a phone left at home), which its owner may log out.
+    spare = {w: UserSession(user_id=U(w).id, token_hash=accounts.sha256(secrets.token_urlsafe(32)),
+                            expires_at=utcnow() + timedelta(days=1)) for w in ROLE_OF}
+    db.session.add_all(spare.values())
     db.session.commit()
     return {
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
@@ -73,6 +77,7 @@ def demo_objects() -> dict:
         "task_tip": task1.tip_id, "task": task1.id, "task4_tip": task4.tip_id, "task4": task4.id,
         "category": db.session.scalar(select(Category.id)), "code": code,
         "users": {w: U(w).id for w in ROLE_OF},
+        "sessions": {w: row.id for w, row in spare.items()},
     }
 
 
@@ -100,6 +105,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "code": o["code"],
         "filename": "app.css",
         "slug": "tan-thanh",
+        "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
     }
     if param == "user_id":
         target = {

@@ -5,13 +5,14 @@ leaves the commit to the caller (a view or a command).
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, request, session
+from flask import after_this_request, current_app, g, request, session
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
@@ -289,7 +290,23 @@ def activate(row: ActivationCode, password: str) -> User:
 # --- Server-side sessions ---------------------------------------------------------------
 
 
-def start_session(user: User) -> None:
+# A session's last-seen time is written at most this often: a write per request would cost more than it tells.
+LAST_SEEN_EVERY = timedelta(minutes=10)
+
+
+def device_names(user_agent: str) -> tuple[str, str]:
+    """Return the browser and system families of a User-Agent ("Chrome Mobile", "Android"); "" when unknown.
+
+    Only these short names are kept: never the whole User-Agent, which with
+    its version numbers helps tell one phone from another.
+    """
+    from user_agents import parse  # its regexes load on first use: commands need not pay for them
+
+    ua = parse((user_agent or "")[:1000])
+    return tuple("" if family in ("Other", None) else family[:40] for family in (ua.browser.family, ua.os.family))
+
+
+def start_session(user: User) -> UserSession:
     """Begin a fresh session for `user`: a new random id, never the one before login."""
     lang = session.get("lang")
     session.clear()
@@ -297,21 +314,33 @@ def start_session(user: User) -> None:
         session["lang"] = lang
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    db.session.add(
-        UserSession(
-            user_id=user.id,
-            token_hash=sha256(token),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + current_app.permanent_session_lifetime,
-        )
+    browser, system = device_names(request.user_agent.string)
+    row = UserSession(
+        user_id=user.id,
+        token_hash=sha256(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + current_app.permanent_session_lifetime,
+        browser=browser,
+        os=system,
     )
+    db.session.add(row)
     session["sid"] = token
     session.permanent = True
+    return row
+
+
+def current_session_id() -> int | None:
+    """Return the id of the session row this request's cookie belongs to (None: not logged in)."""
+    return g.get("session_row_id")
 
 
 def load_session_user(user_id: str) -> User | None:
-    """Return the user of the current cookie if its server session is still valid."""
+    """Return the user of the current cookie if its server session is still valid.
+
+    A last-seen time older than LAST_SEEN_EVERY is refreshed once the request
+    is over (see `touch_session`), never in the request's own transaction.
+    """
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
@@ -327,7 +356,24 @@ def load_session_user(user_id: str) -> User | None:
     user = row.user
     if not user.active:
         return None
+    g.session_row_id = row.id
+    if now - row.last_seen_at >= LAST_SEEN_EVERY:
+        g.touch_session = row.id
     return user
+
+
+def touch_session() -> None:
+    """Write the current session's last-seen time, in a transaction of its own, after the request's work.
+
+    Whatever the request left uncommitted is dropped first: a view commits what
+    it means to keep, and the rest would be rolled back at teardown anyway.
+    """
+    session_id = g.pop("touch_session", None)
+    if session_id is None:
+        return
+    db.session.rollback()
+    db.session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow()))
+    db.session.commit()
 
 
 def end_session() -> None:
@@ -342,18 +388,58 @@ def end_session() -> None:
     session.clear()
 
 
-def revoke_sessions(user: User, *, reason: str | None = None) -> int:
+def revoke_sessions(user: User, *, reason: str | None = None, keep_this_device: bool = False) -> int:
     """End every session of `user` at once; their old cookies are refused from now on.
 
     A `reason` ("takeover") is kept on the ended sessions, so the browser that
-    held one can be told what happened when it next opens the app.
+    held one can be told what happened when it next opens the app. Their
+    devices are no longer trusted either (a lost phone keeps its device
+    cookie), except, with `keep_this_device`, the browser asking: someone who
+    logs out everywhere because of an attack must not lose their own way in.
     """
+    now = utcnow()
     result = db.session.execute(
         update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    keep = current_session_id() if keep_this_device else None
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.device_revoked_at.is_(None),
+               UserSession.id != (keep or 0))
+        .values(device_revoked_at=now)
     )
     return result.rowcount or 0
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    """Return the sessions of `user` still open (not ended, not expired), the most recently used first."""
+    return list(
+        db.session.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None), UserSession.expires_at > utcnow())
+            .order_by(UserSession.last_seen_at.desc(), UserSession.id.desc())
+        )
+    )
+
+
+def end_own_session(user: User, session_id: int) -> UserSession | None:
+    """End one of `user`'s own sessions (a phone left at the station, a lost one); None when it is not theirs.
+
+    The device of that session is no longer trusted for logging in
+    (see `trusted_device`). Ending a session that has already ended changes nothing.
+    """
+    row = db.session.scalar(select(UserSession).where(UserSession.id == session_id, UserSession.user_id == user.id))
+    if row is None:
+        return None
+    now = utcnow()
+    if row.revoked_at is None and row.expires_at > now:
+        row.revoked_at = now
+        row.device_revoked_at = row.device_revoked_at or now
+        audit.record("logout.device", actor=user, target=user, session=row.id, browser=row.browser or None,
+                     os=row.os or None)
+    return row
 
 
 def disable(user: User, *, by: User) -> None:
@@ -408,13 +494,21 @@ def _wait_after(failures: list, free: int) -> timedelta:
     return max(remaining, timedelta(0))
 
 
-def login_delay(phone_key: str, client_key: str) -> timedelta:
-    """Return how long this phone or client must wait before trying again (zero: go ahead).
+def login_delay(phone_key: str, client_key: str, device_key: str | None = None) -> timedelta:
+    """Return how long this login must wait before trying again (zero: go ahead).
+
+    With a trusted device cookie (`device_key`, see `trusted_device`) only that
+    device's own failures count: strangers' wrong passwords on the phone never
+    keep its owner out. Without one (an untrusted client), the failures of
+    untrusted clients on this phone count, and every failure from this
+    connection.
 
     A success forgives only the failures before it on the same phone from the
-    same connection (a typo or two before the right password). Failures on
-    other phones, or on this phone from elsewhere, still count: logging in to
-    one's own account must not buy more guesses at other people's.
+    same connection and the same device (or both without one): a typo or two
+    before the right password. Failures on other phones, or on this phone from
+    elsewhere, still count: logging in to one's own account must not buy more
+    guesses at other people's, and the owner logging in with their device
+    cookie does not forgive a stranger's guesses.
     """
     since = utcnow() - WINDOW
     later_success = aliased(LoginAttempt)
@@ -423,32 +517,163 @@ def login_delay(phone_key: str, client_key: str) -> timedelta:
         .where(
             later_success.phone_key == LoginAttempt.phone_key,
             later_success.client_key == LoginAttempt.client_key,
+            later_success.device_key.is_not_distinct_from(LoginAttempt.device_key),
             later_success.success.is_(True),
             later_success.created_at > LoginAttempt.created_at,
         )
         .exists()
     )
 
-    def failures(column, key):
+    def failures(*where):
         return db.session.scalars(
             select(LoginAttempt.created_at)
-            .where(column == key, LoginAttempt.created_at >= since, LoginAttempt.success.is_(False), ~forgiven)
+            .where(*where, LoginAttempt.created_at >= since, LoginAttempt.success.is_(False), ~forgiven)
             .order_by(LoginAttempt.created_at.desc())
         ).all()
 
+    if device_key is not None:
+        return _wait_after(failures(LoginAttempt.device_key == device_key), FREE_FAILURES)
     return max(
-        _wait_after(failures(LoginAttempt.phone_key, phone_key), FREE_FAILURES),
-        _wait_after(failures(LoginAttempt.client_key, client_key), CLIENT_FREE_FAILURES),
+        _wait_after(failures(LoginAttempt.phone_key == phone_key, LoginAttempt.device_key.is_(None)), FREE_FAILURES),
+        _wait_after(failures(LoginAttempt.client_key == client_key), CLIENT_FREE_FAILURES),
     )
 
 
-def note_attempt(phone_key: str, client_key: str, success: bool) -> None:
-    db.session.add(LoginAttempt(phone_key=phone_key, client_key=client_key, success=success))
+def note_attempt(phone_key: str, client_key: str, success: bool, device_key: str | None = None) -> None:
+    db.session.add(LoginAttempt(phone_key=phone_key, client_key=client_key, success=success, device_key=device_key))
 
 
 def client_key() -> str:
     """Return the keyed hash of the client's address (behind the proxy, the address it saw)."""
     return keyed("client:" + (request.remote_addr or "unknown"))
+
+
+# --- Device cookies ---------------------------------------------------------------------
+#
+# OWASP, "Slow Down Online Guessing Attacks with Device Cookies": a browser that
+# logged in to an account gets a cookie naming (that account, a random nonce),
+# signed with a key of the server. With it, logging in to that account counts
+# only that browser's own failures; anyone else's wrong passwords on the phone
+# slow down untrusted clients only, so a stranger cannot keep the commander out.
+# A device past its own allowance is refused until its wait ends (OWASP's
+# lockout list); it is not let through as an untrusted client meanwhile, or a
+# thief holding the phone would get the untrusted allowance on top.
+#
+# The cookie holds no account id: each token is the nonce and an HMAC of
+# (account id, nonce), checked against the account of the phone typed. The
+# server keeps the keyed hash of the nonce on the session the login began, so
+# a device can be forgotten (ending that session from elsewhere, logging out
+# everywhere, a lost phone) and a forged token needs more than the key.
+
+DEVICE_COOKIE = "zaloan_device"
+DEVICE_LIFETIME = timedelta(days=365)
+DEVICE_TOKENS = 5  # accounts one browser remembers: a shared computer at the station
+_TOKEN_PART = 22  # 16 random bytes and a 16-byte MAC, each in 22 URL-safe base64 signs
+_TOKEN_SIGNS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def device_key(nonce: str) -> str:
+    """Return what the server stores of a device cookie's nonce: its keyed hash."""
+    return keyed("device:" + nonce)
+
+
+def _device_mac(user_id: int, nonce: str) -> str:
+    secret = hmac.new(current_app.config["SECRET_KEY"].encode(), b"zaloan device cookie", "sha256").digest()
+    mac = hmac.new(secret, f"{user_id}:{nonce}".encode(), "sha256").digest()[:16]
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def _device_tokens() -> list[tuple[str, str]]:
+    """Return the (nonce, mac) pairs of this request's device cookie; anything malformed is ignored."""
+    tokens = []
+    for part in request.cookies.get(DEVICE_COOKIE, "").split(".")[:DEVICE_TOKENS]:
+        if len(part) == 2 * _TOKEN_PART and set(part) <= _TOKEN_SIGNS:
+            tokens.append((part[:_TOKEN_PART], part[_TOKEN_PART:]))
+    return tokens
+
+
+def trusted_device(phone: str) -> str | None:
+    """Return the device key of this browser's cookie for the account of `phone` when it is trusted, else None.
+
+    Trusted: the MAC is right for that account, the server gave it with a login
+    to that account less than DEVICE_LIFETIME ago, and it has not been
+    forgotten since. Whether it is locked for its own failures is
+    `login_delay`'s to say.
+    """
+    tokens = {device_key(nonce): (nonce, mac) for nonce, mac in _device_tokens()}
+    if not tokens:
+        return None
+    rows = db.session.execute(
+        select(UserSession.device_key, UserSession.user_id)
+        .join(User, User.id == UserSession.user_id)
+        .where(
+            UserSession.device_key.in_(list(tokens)),
+            UserSession.device_revoked_at.is_(None),
+            UserSession.created_at > utcnow() - DEVICE_LIFETIME,
+            User.phone == phone,
+        )
+    ).all()
+    for key, user_id in rows:
+        nonce, mac = tokens[key]
+        if hmac.compare_digest(mac, _device_mac(user_id, nonce)):
+            return key
+    return None
+
+
+@dataclass
+class LoginGate:
+    """One try at the login form: who is counted for it, and how long it must wait first."""
+
+    phone_key: str
+    client_key: str
+    device_key: str | None  # None: an untrusted client
+    wait: timedelta
+
+    def note(self, success: bool) -> None:
+        """Count this try, for the phone, the connection and the device it came with."""
+        note_attempt(self.phone_key, self.client_key, success, self.device_key)
+
+
+def login_gate(phone: str) -> LoginGate:
+    """Return the gate for a login to `phone` (E.164) from this request: its counters and its wait."""
+    phone_key = keyed("phone:" + phone)
+    client = client_key()
+    device = trusted_device(phone)
+    return LoginGate(phone_key, client, device, login_delay(phone_key, client, device))
+
+
+def after_login_success(user: User) -> UserSession:
+    """Begin the session of someone who has just proved who they are, and remember this browser as their device.
+
+    Call it wherever a login completes (the password form, an activation, a
+    later second step) instead of `start_session`. The new device cookie is
+    set on the response through `after_this_request`, so the caller need not
+    hold the response. An older device token of this account in the cookie is
+    replaced and no longer trusted; the tokens of other accounts stay.
+    """
+    row = start_session(user)
+    nonce = secrets.token_urlsafe(16)
+    row.device_key = device_key(nonce)
+    mine, others = [], []
+    for n, mac in _device_tokens():
+        (mine if hmac.compare_digest(mac, _device_mac(user.id, n)) else others).append(n + mac)
+    if mine:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.device_key.in_([device_key(t[:_TOKEN_PART]) for t in mine]),
+                   UserSession.device_revoked_at.is_(None))
+            .values(device_revoked_at=utcnow())
+        )
+    value = ".".join([nonce + _device_mac(user.id, nonce)] + others[: DEVICE_TOKENS - 1])
+    secure = current_app.session_interface.get_cookie_secure(current_app)
+
+    @after_this_request
+    def _set_device_cookie(response):
+        response.set_cookie(DEVICE_COOKIE, value, max_age=int(DEVICE_LIFETIME.total_seconds()), path="/",
+                            secure=secure, httponly=True, samesite="Lax")
+        return response
+
+    return row
 
 
 # --- Forms open to anyone ----------------------------------------------------------------

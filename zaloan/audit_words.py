@@ -230,6 +230,14 @@ def _login_failure(n: Names, r: AuditEvent, d: dict, who: str) -> str:
              person=n.person(r.target_id))
 
 
+def _logout_device(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    browser, system = d.get("browser"), d.get("os")
+    if browser or system:
+        device = _("%(browser)s on %(os)s", browser=browser, os=system) if browser and system else browser or system
+        return _("%(who)s logged out one of their devices from another one (%(device)s).", who=who, device=device)
+    return _("%(who)s logged out one of their devices from another one.", who=who)
+
+
 def _create_refused(n: Names, r: AuditEvent, d: dict, who: str) -> str:
     if r.target_id is None:
         return _("%(who)s tried to create an account with a phone number that has an account in another commune.",
@@ -377,6 +385,7 @@ SENTENCES: dict[str, Sentence] = {
     "twofactor.wrong_code": _two_step_wrong,
     "logout.everywhere": lambda n, r, d, who: _("%(who)s logged out on every phone and computer (%(n)s logins "
                                                 "ended).", who=who, n=d.get("sessions", 0)),
+    "logout.device": _logout_device,
     # The audit log itself
     "audit.verify": _audit_verify,
     "audit.key_rotated": lambda n, r, d, who: _("%(who)s replaced the secret key that seals the audit log (old key "

@@ -390,7 +390,15 @@ class ActivationCode(db.Model):
 
 
 class UserSession(db.Model):
-    """A server-side session: the cookie holds only its random token."""
+    """A server-side session: the cookie holds only its random token.
+
+    `browser` and `os` are the short family names read from the User-Agent at
+    login ("Chrome Mobile", "Android"), shown on the person's own sessions
+    page; neither the whole User-Agent nor the address is kept.
+    `device_key` is the keyed hash of the device cookie given with this login
+    (accounts.after_login_success); the device is trusted again only while
+    `device_revoked_at` is empty.
+    """
 
     __tablename__ = "user_sessions"
 
@@ -403,6 +411,10 @@ class UserSession(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
     # Why it ended, when that is something the browser holding it should be told ("takeover").
     revoked_reason: Mapped[str | None] = mapped_column(String(16))
+    browser: Mapped[str | None] = mapped_column(String(40))
+    os: Mapped[str | None] = mapped_column(String(40))
+    device_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    device_revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     user: Mapped[User] = relationship()
 
@@ -441,6 +453,8 @@ class LoginAttempt(db.Model):
     client_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash, not the address
     success: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # The keyed hash of the trusted device cookie the attempt came with; empty for an untrusted client.
+    device_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class RecoveryCode(db.Model):

@@ -267,14 +267,14 @@ def reset(person: User, *, by: User, reason: str = "reset") -> bool:
 
 
 def note_wrong_code(user: User, stage: str) -> None:
-    """Count a wrong code with the wrong passwords of this phone and connection, and audit it."""
-    accounts.note_attempt(accounts.keyed("phone:" + user.phone), accounts.client_key(), False)
+    """Count a wrong code with the wrong passwords of this phone, connection and device, and audit it."""
+    accounts.login_gate(user.phone).note(False)
     audit.record("twofactor.wrong_code", target=user, commune_id=user.commune_id, stage=stage)
 
 
 def wait_for(user: User):
-    """Return how long this phone and connection must wait before another try (zero: go ahead)."""
-    return accounts.login_delay(accounts.keyed("phone:" + user.phone), accounts.client_key())
+    """Return how long this try must wait (zero: go ahead), counted like the password's (zaloan.accounts.login_gate)."""
+    return accounts.login_gate(user.phone).wait
 
 
 # --- The login's second step --------------------------------------------------------------------

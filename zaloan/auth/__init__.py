@@ -1,6 +1,6 @@
-"""Logging in and out, activating a new account, choosing the language."""
+"""Logging in and out, one's own sessions, activating a new account, choosing the language."""
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: E402,F401
+from . import sessions, views  # noqa: E402,F401

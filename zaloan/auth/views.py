@@ -43,11 +43,9 @@ def login():
     form = LoginForm()
     error = None
     if form.validate_on_submit():
-        phone_key = accounts.keyed("phone:" + form.phone.data)
-        client_key = accounts.client_key()
-        wait = accounts.login_delay(phone_key, client_key)
-        if wait.total_seconds() > 0:
-            minutes = max(1, math.ceil(wait.total_seconds() / 60))
+        gate = accounts.login_gate(form.phone.data)  # counted per device cookie, or per phone and connection
+        if gate.wait.total_seconds() > 0:
+            minutes = max(1, math.ceil(gate.wait.total_seconds() / 60))
             error = _("Too many wrong attempts. Please try again in %(n)s minutes.", n=minutes)
             return render("auth/login.html", form=form, error=error, status=429)
         user = db.session.scalar(select(User).where(User.phone == form.phone.data))
@@ -55,15 +53,16 @@ def login():
         password_ok = User.login_password_matches(user, form.password.data)
         if user is not None and user.active and password_ok:
             if twofactor.required(user):
+                # Not counted as a success yet: a right password must not forgive wrong codes.
                 return twofactor.begin(user, request.args.get("next"))
-            accounts.note_attempt(phone_key, client_key, True)
-            accounts.start_session(user)
+            gate.note(True)
+            accounts.after_login_success(user)
             login_user(user)
             audit.record("login.success", actor=user, target=user)
             takeover.tell_at_sign_in(user)
             db.session.commit()
             return redirect(safe_next(request.args.get("next")) or home_url(user))
-        accounts.note_attempt(phone_key, client_key, False)
+        gate.note(False)
         audit.record(
             "login.failure",
             target=user,
@@ -97,7 +96,7 @@ def logout():
 def logout_everywhere():
     """End every session of this account, on every phone and computer."""
     user = current_user._get_current_object()
-    count = accounts.revoke_sessions(user)
+    count = accounts.revoke_sessions(user, keep_this_device=True)
     audit.record("logout.everywhere", actor=user, target=user, sessions=count)
     accounts.end_session()
     logout_user()
@@ -180,7 +179,7 @@ def activate(code: str):
         if twofactor.required(user):
             db.session.commit()
             return twofactor.begin(user, None)
-        accounts.start_session(user)
+        accounts.after_login_success(user)
         login_user(user)
         db.session.commit()
         flash(_("Your account is ready. Welcome!"))

@@ -145,8 +145,8 @@ def verify():
         form.code.errors.append(_("The code is not right, or it was already used. Type the 6 digits your app "
                                   "shows now, or a recovery code."))
         return render("twostep/verify.html", form=form, status=401)
-    accounts.note_attempt(accounts.keyed("phone:" + user.phone), accounts.client_key(), True)
-    accounts.start_session(user)
+    accounts.login_gate(user.phone).note(True)
+    accounts.after_login_success(user)
     login_user(user)
     audit.record("login.success", actor=user, target=user, second_step=checked.kind)
     takeover.tell_at_sign_in(user)
