@@ -66,8 +66,7 @@ REGISTRY: dict[str, RoleInfo] = {
     ),
     Role.PROVINCE_ADMIN: RoleInfo(
         Role.PROVINCE_ADMIN, "province.index",
-        nav=(Link("province.index", _l("Communes")), Link("province.new_commune", _l("New commune")),
-             Link("province.new_observer", _l("New observer"))),
+        nav=(Link("province.index", _l("Communes")), Link("province.new_commune", _l("New commune"))),
         two_step=True,
     ),
 }
