@@ -426,3 +426,23 @@ def test_the_province_page_of_observers_costs_the_same_queries_with_another_comm
     before = queries(app, observer, "/observer/")
     second_commune_with_tips(app)
     assert queries(app, observer, "/observer/") == before
+
+
+def test_the_audit_log_holds_after_the_administrators_work_each_row_in_its_chain(app, login_as):
+    """The new commune's creation opens its chain; the administrator's sign-in and a province observer go to
+    the province's own chain; the whole log still verifies."""
+    admin = login_as("province_admin")
+    assert new_commune(admin).status_code == 303
+    with app.app_context():
+        province = db.session.scalar(select(Unit.id).where(Unit.kind == UnitKind.PROVINCE))
+        commune = commune_named("Xã Yên Thường").id
+    r = admin.post("/province/observers/new", data={"unit_id": str(province), "full_name": "Ban Chỉ đạo tỉnh",
+                                                    "phone": "0912345013", "client_key": "observer-key-0003"})
+    assert r.status_code == 200
+    with app.app_context():
+        chains = dict(db.session.execute(select(AuditEvent.action, AuditEvent.chain).where(
+            AuditEvent.actor_id == U("province_admin").id)).all())
+    assert chains["commune.create"] == commune
+    assert chains["login.success"] == province and chains["account.create"] == province
+    result = app.test_cli_runner().invoke(args=["audit-verify"])
+    assert result.exit_code == 0 and "Audit log intact" in result.output, result.output
