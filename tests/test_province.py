@@ -189,7 +189,7 @@ def test_bad_input_for_a_commune_is_refused_in_vietnamese_and_changes_nothing(ap
         return
     assert r.status_code == 422 and where in html.unescape(r.get_data(as_text=True))
     with app.app_context():
-        assert communes_count() == before + 0 and db.session.scalar(select(func.count(AuditEvent.id))) >= events
+        assert communes_count() == before and db.session.scalar(select(func.count(AuditEvent.id))) == events
     r = admin.post("/province/communes/new", data={"name": "Xã Mới", "client_key": KEY, "district_id": str(other)})
     assert r.status_code == 422
     with app.app_context():

@@ -78,3 +78,27 @@ def test_the_admin_creates_a_commune_without_javascript(app, phone):
     with admin.expect_navigation():
         admin.get_by_role("button", name="Tạo xã").click()
     assert path_of(admin).startswith("/province/communes/") and "Xã Yên Vượng" in admin.content()
+
+
+def test_an_observer_of_the_province_reads_every_commune_side_by_side_on_a_phone(app, phone):
+    admin = phone("0900000040")
+    admin.goto("/province/observers/new")
+    check_page(admin, "province-new-observer")
+    fits(admin)
+    admin.get_by_label("Tỉnh Lạng Sơn").check()
+    admin.get_by_label("Họ và tên").fill("Ban Chỉ đạo 138 tỉnh")
+    admin.get_by_label("Số điện thoại").fill("0912 345 702")
+    sent(admin, admin.get_by_role("button", name="Tạo tài khoản").click)
+    code = admin.locator("p.code").inner_text().replace("-", "")
+    observer = phone()
+    observer.goto(f"/activate/{code}")
+    observer.fill("input[name=password]", "suoi-trong-xanh-9")
+    observer.fill("input[name=confirm]", "suoi-trong-xanh-9")
+    with observer.expect_navigation():
+        observer.get_by_role("button", name="Lưu và đăng nhập").click()
+    assert path_of(observer) == "/observer/"
+    assert "Cộng tất cả các xã (1 xã)" in observer.content() and "Xã Tân Thành" in observer.content()
+    check_page(observer, "province-observer")
+    fits(observer)
+    secrets = [s for s in demo_secrets(app) if s not in ("Xã Tân Thành", "Thôn Đồng Bé")]
+    assert not [s for s in secrets if s in observer.content()]
