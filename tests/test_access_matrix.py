@@ -108,6 +108,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         target = {
             "people.areas": "officer2", "people.handover": "officer2", "people.place": "verifier",
             "people.post": "informant", "people.reveal": "informant", "twostep.reset": "officer2",
+            "province.commander_code": "commander",
         }.get(endpoint, "verifier")
         if who == "officer2":
             target = "verifier2" if target != "officer2" else target

@@ -446,3 +446,32 @@ def test_the_audit_log_holds_after_the_administrators_work_each_row_in_its_chain
     assert chains["login.success"] == province and chains["account.create"] == province
     result = app.test_cli_runner().invoke(args=["audit-verify"])
     assert result.exit_code == 0 and "Audit log intact" in result.output, result.output
+
+
+def test_a_lost_first_code_is_replaced_for_a_commander_who_has_not_activated(app, login_as):
+    admin = login_as("province_admin")
+    with app.app_context():
+        cid = db.session.scalar(select(Unit.id).where(Unit.slug == "tan-thanh"))
+        other = accounts.create_user(by=None, phone="0912345014", full_name="Chỉ huy tỉnh khác", role=Role.COMMANDER,
+                                     commune=get_or_create_unit("Xã Xa", UnitKind.COMMUNE, get_or_create_unit(
+                                         "Tỉnh Cao Bằng", UnitKind.PROVINCE, None)))
+        db.session.commit()
+        ids = {"other": other.id, "officer": U("officer").id, "demo_chief": U("commander").id}
+    r = admin.post(f"/province/communes/{cid}/commander",
+                   data={"full_name": "Hà Văn Sơn", "phone": "0912345015", "client_key": "commander-key-0015"})
+    first = code_on(r.get_data(as_text=True))
+    with app.app_context():
+        chief = U("0912345015").id
+    assert "Cấp mã kích hoạt mới" in admin.get(f"/province/communes/{cid}").get_data(as_text=True)
+    r = admin.post(f"/province/commanders/{chief}/code")
+    assert r.status_code == 200
+    second = code_on(r.get_data(as_text=True))
+    assert second != first
+    assert app.test_client().get(f"/activate/{first}").status_code == 404  # the lost one stops working
+    activate(app, second)
+    # Once in use, no new code from here.
+    r = admin.post(f"/province/commanders/{chief}/code")
+    assert r.status_code == 409 and 'class="code big"' not in r.get_data(as_text=True)
+    assert admin.post(f"/province/commanders/{ids['demo_chief']}/code").status_code == 409
+    for uid in (ids["other"], ids["officer"], 999999, "abc"):
+        assert admin.post(f"/province/commanders/{uid}/code").status_code == 404, uid

@@ -42,6 +42,7 @@ PAIRS = [
     (P.is_tip_sender, P.sent_tips_for, Tip),
     (P.is_assignee, P.assignments_for, TaskAssignment),
     (P.can_run_province, P.province_communes_for, Unit),
+    (P.can_help_commander, P.province_commanders_for, User),
     (P.can_see_figures, P.figures_for, Unit),
 ]
 # The rules on rows inside a commune: an account above the commune (its unit a province or a

@@ -286,6 +286,20 @@ def province_communes_for(actor: User):
     return _under(actor.commune_id)
 
 
+def can_help_commander(actor: User, person) -> bool:
+    """The province administrator gives a commander of one of their communes a new activation code."""
+    return (actor is not None and actor.role == Role.PROVINCE_ADMIN and isinstance(person, User)
+            and person.role == Role.COMMANDER and person.commune is not None
+            and can_run_province(actor, person.commune))
+
+
+def province_commanders_for(actor: User):
+    """The SQL scope of `can_help_commander`: the commanders of the administrator's communes."""
+    if actor is None or actor.role != Role.PROVINCE_ADMIN:
+        return false()
+    return and_(User.role == Role.COMMANDER, User.commune_id.in_(select(Unit.id).where(_under(actor.commune_id))))
+
+
 def can_see_figures(actor: User, commune) -> bool:
     """An observer sees the counts of their commune, or of every commune of their district or province."""
     if actor is None or actor.role != Role.OBSERVER or not isinstance(commune, Unit) \
@@ -312,6 +326,7 @@ PREDICATES: dict[str, Callable] = {
     "can_handle_informant": can_handle_informant,
     "can_reset_two_step": can_reset_two_step,
     "can_run_province": can_run_province,
+    "can_help_commander": can_help_commander,
     "can_see_figures": can_see_figures,
 }
 

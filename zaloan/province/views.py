@@ -23,7 +23,7 @@ from ..communes import PlaceError
 from ..extensions import db
 from ..formkit import renew_key
 from ..models import Role, Unit, UnitKind, User
-from ..permissions import allow, can_run_province, get_or_404, province_communes_for
+from ..permissions import allow, can_help_commander, can_run_province, get_or_404, province_communes_for
 from ..phones import PhoneError, normalize_phone
 from ..web import external_url, redirect_to, render
 from . import bp
@@ -183,6 +183,25 @@ def new_commander(unit_id: int):
         if done is not None:
             return done
     return commune_page(unit, form, status=422)
+
+
+@bp.post("/commanders/<int:user_id>/code")
+@allow(Role.PROVINCE_ADMIN)
+def commander_code(user_id: int):
+    """A new one-time code for a commander who has not used their account yet (the first code was lost).
+
+    An account already in use is not taken over from here: its commander
+    still has it, and a lost phone is a matter for the command line.
+    """
+    person = get_or_404(User, user_id, can_help_commander)
+    if not person.active or accounts.has_been_used(person):
+        db.session.rollback()
+        flash(_("This commander has already activated the account: no new code is needed."))
+        return commune_page(person.commune, status=409)
+    code = accounts.issue_activation(person, by=current_user)
+    db.session.commit()
+    return render("province/created.html", person=person, unit=person.commune, code=code, again=False,
+                  link=external_url("auth.activate", code=code), hours=current_app.config["ACTIVATION_HOURS"])
 
 
 # --- Observers of a commune, a district or the province ---------------------------------------------
