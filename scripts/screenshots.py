@@ -3,7 +3,9 @@
 Also the screens of the tip flow's hard moments: the page an informant sees
 after sending an emergency ("Khẩn cấp, đang xảy ra"), the officer's page of
 that tip, and the verifier's page of a task (what the officer chose to
-share, nothing else).
+share, nothing else). And the province administrator's: a second commune,
+its commander's one-time code, that commander's first screen, and an
+observer of the province with each commune's counts side by side.
 
     .venv/bin/python scripts/screenshots.py            # into docs/screenshots/
 
@@ -113,6 +115,48 @@ def flow_shots(app, browser, base_url: str, out: Path) -> None:
     verifier.context.close()
 
 
+def province_shots(browser, base_url: str, out: Path) -> None:
+    """The province administrator: a second commune and its commander's code; that commander's first screen;
+    an observer of the province with every commune's counts side by side."""
+    import re
+
+    from tests.browser.phone import sent
+
+    admin = new_phone(browser, base_url)
+    login(admin, "0900000040")
+    admin.goto("/province/communes/new")
+    admin.get_by_label("Tên xã").fill("Xã Yên Thường")
+    sent(admin, admin.get_by_role("button", name="Tạo xã").click)
+    admin.wait_for_url(re.compile(r".*/province/communes/\d+$"))
+
+    def account(name: str, number: str) -> str:
+        admin.get_by_label("Họ và tên").fill(name)
+        admin.get_by_label("Số điện thoại").fill(number)
+        sent(admin, admin.get_by_role("button", name="Tạo tài khoản").click)
+        admin.locator("p.code").wait_for()
+        return admin.locator("p.code").inner_text().replace("-", "")
+
+    chief_code = account("Hà Văn Sơn", "0912 345 701")
+    save(admin, out / "province-commander-code.png", "the commander's one-time code")
+    admin.goto("/province/observers/new")
+    admin.locator("input[name=unit_id]").first.check()  # the province
+    observer_code = account("Ban Chỉ đạo 138 tỉnh", "0912 345 702")
+    admin.goto("/province/")
+    save(admin, out / "province.png", "/province/")
+    admin.context.close()
+
+    for code, name, what in ((chief_code, "province-new-commander.png", "the new commune's commander"),
+                             (observer_code, "province-observer.png", "the province's observer")):
+        page = new_phone(browser, base_url)
+        page.goto(f"/activate/{code}")
+        page.fill("input[name=password]", "suoi-trong-xanh-9")
+        page.fill("input[name=confirm]", "suoi-trong-xanh-9")
+        with page.expect_navigation():
+            page.click("form button.btn.main")
+        save(page, out / name, what)
+        page.context.close()
+
+
 def save(page, path: Path, what: str, full_page: bool = False) -> None:
     page.wait_for_load_state("networkidle")
     data = small_png(page.screenshot(full_page=full_page))
@@ -141,6 +185,7 @@ def main() -> None:
                 save(page, args.out / f"{name}.png", path)
                 page.context.close()
             flow_shots(app, browser, base_url, args.out)
+            province_shots(browser, base_url, args.out)
             browser.close()
 
 

@@ -29,6 +29,7 @@ PHONES = {
     "verifier": "0900000020",
     "verifier2": "0900000021",
     "observer": "0900000030",
+    "province_admin": "0900000040",
 }
 PASSWORD = "demo-1234"
 # The tests' audit key: set, so no test makes a key file in the code's instance/ folder.

@@ -31,10 +31,11 @@ from zaloan.permissions import ANY_USER, PUBLIC, access_rule
 from .conftest import PHONES, make_app
 from .helpers import U
 
-ROLES = ["anonymous", "informant", "informant2", "verifier", "verifier2", "officer", "officer2", "commander", "observer"]
+ROLES = ["anonymous", "informant", "informant2", "verifier", "verifier2", "officer", "officer2", "commander", "observer",
+         "province_admin"]
 ROLE_OF = {"informant": Role.INFORMANT, "informant2": Role.INFORMANT, "verifier": Role.VERIFIER,
            "verifier2": Role.VERIFIER, "officer": Role.OFFICER, "officer2": Role.OFFICER,
-           "commander": Role.COMMANDER, "observer": Role.OBSERVER}
+           "commander": Role.COMMANDER, "observer": Role.OBSERVER, "province_admin": Role.PROVINCE_ADMIN}
 
 
 def e164(who):
@@ -75,7 +76,7 @@ def demo_objects() -> dict:
         "other_window": db.session.scalar(select(TimeWindow.id).join(WatchPoint).where(
             WatchPoint.name == "Phố karaoke Tân Lập")),
         "task_tip": task1.tip_id, "task": task1.id, "task4_tip": task4.tip_id, "task4": task4.id,
-        "category": db.session.scalar(select(Category.id)), "code": code,
+        "category": db.session.scalar(select(Category.id)), "code": code, "commune": v1.parent_id,
         "users": {w: U(w).id for w in ROLE_OF},
         "sessions": {w: row.id for w, row in spare.items()},
     }
@@ -88,6 +89,8 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
     """Return a value of URL parameter `param` that belongs to `who` (the row of the table)."""
     if param == "attachment_id" and who not in ("informant", "officer", "commander"):
         return SKIP
+    if endpoint.startswith("province.") and param == "unit_id":
+        return o["commune"]  # a commune of the administrator's province
     if endpoint in ("people.post", "people.reveal") and who == "officer2":
         return SKIP  # officer 2 handles no informant in the demo
     if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
@@ -111,6 +114,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         target = {
             "people.areas": "officer2", "people.handover": "officer2", "people.place": "verifier",
             "people.post": "informant", "people.reveal": "informant", "twostep.reset": "officer2",
+            "province.commander_code": "commander",
         }.get(endpoint, "verifier")
         if who == "officer2":
             target = "verifier2" if target != "officer2" else target
@@ -219,6 +223,20 @@ IDOR = [
     ("verifier", "GET", "/photos/{photo}/thumb", None),
     ("observer", "GET", "/photos/{photo}", None),
     ("observer", "GET", "/photos/{photo}/thumb", None),
+    # The province administrator: communes as a whole, never a row inside one.
+    ("province_admin", "GET", "/photos/{photo}", None),
+    ("province_admin", "GET", "/photos/{photo}/thumb", None),
+    ("province_admin", "GET", "/officer/tips/{an_tip}", None),
+    ("province_admin", "GET", "/people/{informant_user}", None),
+    ("province_admin", "POST", "/people/{informant_user}/reveal", None),
+    ("province_admin", "GET", "/people/", None),
+    ("province_admin", "GET", "/places/", None),
+    ("province_admin", "GET", "/audit/", None),
+    ("province_admin", "GET", "/officer/", None),
+    ("province_admin", "GET", "/observer/", None),
+    # An observer of one commune does not run the province.
+    ("observer", "GET", "/province/", None),
+    ("commander", "GET", "/province/communes/{commune}", None),
 ]
 
 

@@ -41,7 +41,13 @@ PAIRS = [
     (P.can_handle_informant, P.informants_for, Informant),
     (P.is_tip_sender, P.sent_tips_for, Tip),
     (P.is_assignee, P.assignments_for, TaskAssignment),
+    (P.can_run_province, P.province_communes_for, Unit),
+    (P.can_help_commander, P.province_commanders_for, User),
+    (P.can_see_figures, P.figures_for, Unit),
 ]
+# The rules on rows inside a commune: an account above the commune (its unit a province or a
+# district) must get nothing from any of them, whatever the commune rules compare.
+COMMUNE_PAIRS = PAIRS[:6]
 
 SERIAL = count(1)
 
@@ -73,12 +79,22 @@ def person(role: str, commune: Unit, **extra) -> User:
 
 
 def build(data) -> None:
-    """Make a random province of 1 to 3 communes in the current transaction."""
+    """Make a random province of 1 to 3 communes (some under a district) in the current transaction.
+
+    Above the communes: the province's administrator, an observer of the province and one of the district.
+    """
     province = Unit(kind=UnitKind.PROVINCE, name="Tỉnh thử")
     db.session.add(province)
     db.session.flush()
+    district = Unit(kind=UnitKind.DISTRICT, name="Huyện thử", parent_id=province.id)
+    db.session.add(district)
+    db.session.flush()
+    person(Role.PROVINCE_ADMIN, province)
+    person(Role.OBSERVER, province)
+    person(Role.OBSERVER, district)
     for c in range(data.draw(st.integers(1, 3), label="communes")):
-        commune = Unit(kind=UnitKind.COMMUNE, name=f"Xã {c}", parent_id=province.id)
+        parent = data.draw(st.sampled_from([province, district]), label="commune's parent")
+        commune = Unit(kind=UnitKind.COMMUNE, name=f"Xã {c}", parent_id=parent.id)
         db.session.add(commune)
         db.session.flush()
         villages = []
@@ -134,6 +150,10 @@ def check_pairs(pairs=PAIRS) -> int:
                                        f"listed but refused {sorted(listed - allowed)}, "
                                        f"allowed but not listed {sorted(allowed - listed)}")
             checked += len(rows)
+            above = actor.role == Role.PROVINCE_ADMIN or actor.commune.kind != UnitKind.COMMUNE
+            if above and any(predicate is p for p, _s, _m in COMMUNE_PAIRS):
+                assert not listed and not allowed, (f"{predicate.__name__} lets a {actor.role} of a "
+                                                    f"{actor.commune.kind} reach rows inside a commune")
     return checked
 
 

@@ -136,6 +136,7 @@ def _register_blueprints(app: Flask) -> None:
     from .people import bp as people_bp
     from .photos import bp as photos_bp
     from .places import bp as places_bp
+    from .province import bp as province_bp
     from .public import bp as public_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auditlog_bp, url_prefix="/audit")
     app.register_blueprint(public_bp)
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
+    app.register_blueprint(province_bp, url_prefix="/province")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

@@ -30,6 +30,7 @@ ACTOR_BY_ROLE = {
     Role.COMMANDER: _l("Commander %(name)s"),
     Role.VERIFIER: _l("Verifier %(name)s"),
     Role.OBSERVER: _l("Observer %(name)s"),
+    Role.PROVINCE_ADMIN: _l("Province administrator %(name)s"),
 }
 
 # The first word of an action names its topic; the log's filter offers topics.
@@ -413,6 +414,9 @@ SENTENCES: dict[str, Sentence] = {
     "category.move": lambda n, r, d, who: _("%(who)s moved the category %(category)s to place %(n)s in the list.",
                                             who=who, category=n.category(r.target_id), n=(d.get("position") or 0) + 1),
     "commune.settings": _settings,
+    "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
+                                             "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
+                                             slug=d.get("slug", "")),
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

@@ -54,6 +54,38 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Commander created. Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
         click.echo(f"Open on the commander's own phone: {link}")
 
+    @app.cli.command("create-province-admin")
+    @click.option("--province", required=True, help='Province name, e.g. "Tỉnh Lạng Sơn".')
+    @click.option("--phone", required=True, help="The administrator's phone number.")
+    @click.option("--name", required=True, help="Full name.")
+    @click.option("--base-url", default=None,
+                  help="Address people open the app at (default: BASE_URL, else http://127.0.0.1:5000).")
+    def create_province_admin_command(province, phone, name, base_url):
+        """Create a province administrator (Công an tỉnh) and print their one-time activation code.
+
+        They then create the province's communes, their commanders and observers in the browser.
+        """
+        from .communes import get_or_create_unit
+        from .models import UnitKind
+
+        if not province.strip() or not name.strip():
+            raise click.ClickException("The province and the name must not be empty.")
+        unit = get_or_create_unit(" ".join(province.split()), UnitKind.PROVINCE, None)
+        try:
+            user = accounts.create_user(by=None, phone=phone, full_name=name, role=Role.PROVINCE_ADMIN,
+                                        commune=unit, position="Công an tỉnh (PV05)")
+        except accounts.AccountError as exc:
+            raise click.ClickException("That phone number already has an account.") from exc
+        except ValueError as exc:
+            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
+        code = accounts.issue_activation(user, by=None)
+        db.session.commit()
+        base_url = (base_url or app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        link = base_url + app.url_map.bind("localhost").build("auth.activate", {"code": code})
+        click.echo(f"Province administrator of {unit.name} created. "
+                   f"Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
+        click.echo(f"Open on the administrator's own phone: {link}")
+
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False))
     def backup_command(path):

@@ -76,6 +76,35 @@ def create_commune(name: str, province: str, district: str | None = None) -> Uni
     return commune
 
 
+# --- The province administrator's communes (audited; the caller commits) ---------------------------
+
+
+def add_commune(province: Unit, name: str, *, district: Unit | None, by, client_key: str | None = None) -> Unit:
+    """Add a commune to the province (under `district` for a tree that still has districts), with its address.
+
+    A name the parent already has (ignoring case and spaces) is refused with
+    `PlaceError("name")`; a retried send of the same form (`client_key`) lands
+    on the commune it made. The "commune.create" row opens the new commune's
+    own audit chain, so its commander reads how the commune began.
+    """
+    name = " ".join(name.split())
+    parent = district or province
+
+    def create() -> Unit:
+        if _same_name(select(Unit.name).where(Unit.parent_id == parent.id, Unit.kind == UnitKind.COMMUNE), name):
+            raise PlaceError("name")
+        commune = Unit(name=name, kind=UnitKind.COMMUNE, parent=parent, slug=free_slug(name), client_key=client_key)
+        db.session.add(commune)
+        db.session.flush()
+        for i, (code, label, emoji) in enumerate(DEFAULT_CATEGORIES):
+            db.session.add(Category(commune_id=commune.id, code=code, name=label, emoji=emoji, position=i))
+        audit.record("commune.create", actor=by, target=commune, commune_id=commune.id, parent=parent.id,
+                     slug=commune.slug)
+        return commune
+
+    return once(Unit, client_key, lambda u: u.parent_id == parent.id and _fold(u.name) == _fold(name), create)
+
+
 # --- Changes by the commander and officers (each audited; the caller commits) ------------------
 
 

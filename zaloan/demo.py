@@ -9,6 +9,7 @@ from . import accounts
 from .communes import create_commune, get_or_create_unit
 from .extensions import db
 from .models import CommuneSettings, InformantPost, Role, TimeWindow, Unit, UnitKind, User, VerifierTitle, WatchPoint, WatchPointKind
+from .phones import normalize_phone
 
 PASSWORD = "demo-1234"
 
@@ -72,6 +73,13 @@ def load_demo() -> Unit:
     person("0900000020", "Hoàng Văn Cường", Role.VERIFIER, village=villages[0], title=VerifierTitle.VILLAGE_HEAD)
     person("0900000021", "Đinh Văn Dũng", Role.VERIFIER, village=villages[3], title=VerifierTitle.PART_TIME_POLICE)
     person("0900000030", "Ban Chỉ đạo 138 xã", Role.OBSERVER)
+    # The province administrator (Công an tỉnh): belongs to the province, sets up communes, sees no tip.
+    # Its rows go to the province's own audit chain; the demo adds it without one, so the demo's log
+    # keeps the commune's chain and the deployment's only (`flask create-province-admin` audits it).
+    admin = User(phone=normalize_phone("0900000040"), full_name="Nông Thị Lan", role=Role.PROVINCE_ADMIN,
+                 commune_id=commune.parent_id, position="Công an tỉnh (PV05)")
+    admin.set_password(PASSWORD)
+    db.session.add(admin)
     db.session.flush()
 
     from . import demo_tips  # the sample tips, in every state

@@ -10,6 +10,7 @@ ROLES = {
     Role.OFFICER: _l("Officer"),
     Role.COMMANDER: _l("Commander"),
     Role.OBSERVER: _l("Observer"),
+    Role.PROVINCE_ADMIN: _l("Province police administrator"),
 }
 
 UNIT_KINDS = {

@@ -49,7 +49,11 @@ class Role:
     OFFICER = "officer"
     COMMANDER = "commander"
     OBSERVER = "observer"
-    ALL = (INFORMANT, VERIFIER, OFFICER, COMMANDER, OBSERVER)
+    # Công an tỉnh (PV05): sets up the province's communes, their commanders and observers; sees no tip.
+    PROVINCE_ADMIN = "province_admin"
+    # The roles of a commune's own accounts: what a commander may create.
+    COMMUNE = (INFORMANT, VERIFIER, OFFICER, COMMANDER, OBSERVER)
+    ALL = COMMUNE + (PROVINCE_ADMIN,)
     # Who an officer may create; the commander may create every role.
     OFFICER_MANAGES = (INFORMANT, VERIFIER)
 
@@ -138,6 +142,7 @@ class Unit(db.Model):
     # The officer in charge of a village (its "area"); null for other kinds.
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", use_alter=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)  # the creating form's key (communes)
 
     parent: Mapped[Unit | None] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list[Unit]] = relationship(back_populates="parent", order_by="Unit.name")
@@ -256,7 +261,17 @@ def _dummy_password_hash() -> str:
 
 
 class User(UserMixin, db.Model):
-    """An account. One role each; everyone belongs to a commune."""
+    """An account. One role each; each belongs to one unit of the tree (`commune_id`).
+
+    `commune_id` names the unit the account belongs to: its commune for every
+    commune role (informant, verifier, officer, commander, and an observer of
+    one commune); the province for a province administrator; a district or the
+    province for an observer above the commune. Every commune rule compares it
+    with a commune's id (a tip's, a person's, a village's parent), and no
+    commune ever has a province's or a district's id, so an account above the
+    commune never matches a commune's rows; the rules also ask for commune
+    roles (zaloan.permissions).
+    """
 
     __tablename__ = "users"
 
@@ -283,7 +298,7 @@ class User(UserMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
-    commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])
+    commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])  # the account's unit (see above)
     village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
     created_by: Mapped[User | None] = relationship(remote_side=[id], foreign_keys=[created_by_id])
     informant: Mapped[Informant | None] = relationship(

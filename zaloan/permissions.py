@@ -14,7 +14,9 @@ would refuse. A property test (tests/test_scopes.py) checks every pair agrees
 on generated communes. A forbidden object answers 404, like a missing one.
 
 Every rule holds within the actor's commune: nothing here ever reaches
-another commune's rows.
+another commune's rows. Accounts above the commune (the province
+administrator, an observer of a district or the province) reach communes as
+a whole, never a row inside one (see "Above the commune" below).
 """
 from __future__ import annotations
 
@@ -129,7 +131,7 @@ def can_create_role(actor: User, role: str) -> bool:
     if actor is None:
         return False
     if actor.role == Role.COMMANDER:
-        return role in Role.ALL
+        return role in Role.COMMUNE  # never an account above the commune
     if actor.role == Role.OFFICER:
         return role in Role.OFFICER_MANAGES
     return False
@@ -252,6 +254,67 @@ def can_see_photo(actor: User, photo) -> bool:
     return False
 
 
+# --- Above the commune: the province administrator, observers of a district or the province -------
+#
+# Their account's unit (`User.commune_id`) is a province or a district: no
+# commune rule above ever matches it, since those also ask for commune roles.
+# What they reach is communes under their unit, never a row inside one.
+
+
+def _is_under(commune: Unit, unit_id: int) -> bool:
+    """Is the commune right under the unit, or under one of its districts?"""
+    parent = commune.parent
+    return parent is not None and (parent.id == unit_id or parent.parent_id == unit_id)
+
+
+def _under(unit_id: int):
+    """The SQL form of `_is_under`: communes whose parent is the unit or a child of it."""
+    return and_(Unit.kind == UnitKind.COMMUNE,
+                or_(Unit.parent_id == unit_id, Unit.parent_id.in_(select(Unit.id).where(Unit.parent_id == unit_id))))
+
+
+def can_run_province(actor: User, commune) -> bool:
+    """The province administrator sets up the communes of their province (never what is inside one)."""
+    return (actor is not None and actor.role == Role.PROVINCE_ADMIN and isinstance(commune, Unit)
+            and commune.kind == UnitKind.COMMUNE and _is_under(commune, actor.commune_id))
+
+
+def province_communes_for(actor: User):
+    """The SQL scope of `can_run_province`: the communes of the administrator's province."""
+    if actor is None or actor.role != Role.PROVINCE_ADMIN:
+        return false()
+    return _under(actor.commune_id)
+
+
+def can_help_commander(actor: User, person) -> bool:
+    """The province administrator gives a commander of one of their communes a new activation code."""
+    return (actor is not None and actor.role == Role.PROVINCE_ADMIN and isinstance(person, User)
+            and person.role == Role.COMMANDER and person.commune is not None
+            and can_run_province(actor, person.commune))
+
+
+def province_commanders_for(actor: User):
+    """The SQL scope of `can_help_commander`: the commanders of the administrator's communes."""
+    if actor is None or actor.role != Role.PROVINCE_ADMIN:
+        return false()
+    return and_(User.role == Role.COMMANDER, User.commune_id.in_(select(Unit.id).where(_under(actor.commune_id))))
+
+
+def can_see_figures(actor: User, commune) -> bool:
+    """An observer sees the counts of their commune, or of every commune of their district or province."""
+    if actor is None or actor.role != Role.OBSERVER or not isinstance(commune, Unit) \
+            or commune.kind != UnitKind.COMMUNE:
+        return False
+    return commune.id == actor.commune_id or _is_under(commune, actor.commune_id)
+
+
+def figures_for(actor: User):
+    """The SQL scope of `can_see_figures`: the communes whose counts the observer sees."""
+    if actor is None or actor.role != Role.OBSERVER:
+        return false()
+    return or_(and_(Unit.kind == UnitKind.COMMUNE, Unit.id == actor.commune_id), _under(actor.commune_id))
+
+
 PREDICATES: dict[str, Callable] = {
     "can_work_tip": can_work_tip,
     "is_tip_sender": is_tip_sender,
@@ -262,6 +325,9 @@ PREDICATES: dict[str, Callable] = {
     "can_use_village": can_use_village,
     "can_handle_informant": can_handle_informant,
     "can_reset_two_step": can_reset_two_step,
+    "can_run_province": can_run_province,
+    "can_help_commander": can_help_commander,
+    "can_see_figures": can_see_figures,
 }
 
 
@@ -278,6 +344,19 @@ def register_predicate(func: Callable) -> Callable:
 def sees_whole_commune(actor: User) -> bool:
     """The commander sees and runs every account, village and tip of the commune (an officer: their own area)."""
     return actor is not None and getattr(actor, "is_authenticated", True) and actor.role == Role.COMMANDER
+
+
+@register_predicate
+def runs_province(actor: User) -> bool:
+    """The province administrator: sets up communes, their commanders and observers; sees no tip."""
+    return actor is not None and getattr(actor, "is_authenticated", True) and actor.role == Role.PROVINCE_ADMIN
+
+
+@register_predicate
+def sees_several_communes(actor: User) -> bool:
+    """An observer of a district or a province: the figures of each of its communes, side by side."""
+    return (actor is not None and getattr(actor, "is_authenticated", True) and actor.role == Role.OBSERVER
+            and actor.commune is not None and actor.commune.kind != UnitKind.COMMUNE)
 
 
 @register_predicate

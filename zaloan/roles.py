@@ -64,6 +64,11 @@ REGISTRY: dict[str, RoleInfo] = {
         nav=(Link("observer.home", _l("Reports")),),
         two_step=True,
     ),
+    Role.PROVINCE_ADMIN: RoleInfo(
+        Role.PROVINCE_ADMIN, "province.index",
+        nav=(Link("province.index", _l("Communes")), Link("province.new_commune", _l("New commune"))),
+        two_step=True,
+    ),
 }
 
 assert set(REGISTRY) == set(Role.ALL), "every role needs an entry in the registry"

@@ -162,7 +162,7 @@ PEOPLE_LIST = (
 @allow(*MANAGERS)
 def index():
     """List the accounts the current user manages; informants by alias only, never name or phone."""
-    roles = Role.ALL if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
+    roles = Role.COMMUNE if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
     role = request.args.get("role", "")
     role = role if role in roles else ""
     villages = usable_villages()
