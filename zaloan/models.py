@@ -475,9 +475,9 @@ class Tip(db.Model):
     watch_point_id: Mapped[int | None] = mapped_column(ForeignKey("watch_points.id"))
     place_text: Mapped[str] = mapped_column(String(200), default="")
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
-    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL, index=True)
+    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL)
     body: Mapped[str] = mapped_column(Text, default="")  # raw text: never shown to verifiers
-    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW)
     outcome: Mapped[str | None] = mapped_column(String(24))
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
@@ -491,8 +491,14 @@ class Tip(db.Model):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
-    # The officer's queue: tips of some villages by status, most urgent and oldest first.
-    __table_args__ = (Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),)
+    # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
+    # version read the officer's tips (ix_tips_scope) or the commander's commune (ix_tips_commune_scope) from
+    # the index alone. No index on status or urgency alone: four values each (see migration 0009).
+    __table_args__ = (
+        Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),
+        Index("ix_tips_scope", "village_id", "commune_id", "status", "updated_at"),
+        Index("ix_tips_commune_scope", "commune_id", "status", "updated_at"),
+    )
 
     informant: Mapped[Informant | None] = relationship()
     category: Mapped[Category | None] = relationship()
