@@ -9,7 +9,7 @@ from flask import make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from .. import cases
 from ..extensions import db
@@ -95,13 +95,22 @@ def queue_version(f: dict) -> str:
     return queue_state(f)[1]
 
 
+# What a row of the queue shows, and nothing more (not the tip's text): anything else read from a row
+# would be a query per row, so it raises instead.
+QUEUE_ROW = (
+    load_only(Tip.id, Tip.code, Tip.commune_id, Tip.category_id, Tip.village_id, Tip.urgency, Tip.status,
+              Tip.created_at, Tip.first_read_at, raiseload=True),
+    joinedload(Tip.category),
+    joinedload(Tip.village),
+)
+
+
 def queue_context() -> dict:
     f = filters()
     page = arg_page()
     where = scope()
     rows = db.session.scalars(
-        queue_query(f, where)
-        .options(selectinload(Tip.category), selectinload(Tip.village), selectinload(Tip.informant))
+        queue_query(f, where).options(*QUEUE_ROW)
         .order_by(Tip.urgency.desc(), Tip.created_at.asc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
