@@ -1,12 +1,18 @@
-"""Server benchmark: the officer's queue with many tips under load, next to a hello-world route.
+"""Server benchmark: the officer's busiest pages at province size under load, next to a hello-world route.
 
-    .venv/bin/python bench/server_load.py                 # SQLite
-    .venv/bin/python bench/server_load.py --postgres URL  # PostgreSQL (an empty database)
+    .venv/bin/python bench/server_load.py                                   # SQLite, one commune of 20,000 tips
+    .venv/bin/python bench/server_load.py --communes 200 --tips 200000 --postgres URL   # an empty database
 
-Both apps are served the same way (gunicorn, 4 workers, loopback) and loaded by
-ApacheBench (`ab`, Debian package apache2-utils, installed when missing) in the
-same run, so the hello-world figure is the framework's own ceiling on this
-machine. Prints requests per second and the 95th percentile latency.
+The database is filled by bench/province.py (communes with villages, people,
+categories and their share of the tips, messages and tasks, in bulk). As an
+officer of a commune in the middle of the province the script loads the
+queue, the queue's poll when nothing changed (answered 204), the officer's
+busiest open tip and the people list. Both apps are served the same way
+(gunicorn, 4 workers, loopback) and loaded by ApacheBench (`ab`, Debian
+package apache2-utils, installed when missing) in the same run, so the
+hello-world figure is the framework's own ceiling on this machine. Prints
+requests per second, their share of hello-world's, and the 95th percentile
+latency.
 """
 from __future__ import annotations
 

@@ -492,12 +492,11 @@ class Tip(db.Model):
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
     # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
-    # version read the officer's tips (ix_tips_scope) or the commander's commune (ix_tips_commune_scope) from
-    # the index alone. No index on status or urgency alone: four values each (see migration 0009).
+    # version read the tips in scope (an officer's villages, a commander's commune) from ix_tips_scope alone.
+    # No index on status or urgency alone: four values each (see migration 0009).
     __table_args__ = (
         Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),
-        Index("ix_tips_scope", "village_id", "commune_id", "status", "updated_at"),
-        Index("ix_tips_commune_scope", "commune_id", "status", "updated_at"),
+        Index("ix_tips_scope", "commune_id", "village_id", "status", "updated_at"),
     )
 
     informant: Mapped[Informant | None] = relationship()

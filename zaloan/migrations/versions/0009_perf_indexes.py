@@ -1,11 +1,11 @@
 """Indexes for the officer's queue at province size.
 
-ix_tips_scope holds everything the queue's counts and version read of an
-officer's tips (village, commune, status, last change), so they are counted
-from the index alone. ix_tips_commune_scope does the same for a commander's
-whole commune. The single-column indexes on status and urgency go: four
-values each, they never narrow a search, and SQLite's planner took them to
-avoid a sort and then read every tip of the database.
+ix_tips_scope holds everything the queue's counts and version read of the
+tips in scope (commune, village, status, last change): an officer's villages
+are each one range of it, a commander's commune one range, counted from the
+index alone. The single-column indexes on status and urgency go: four values
+each, they never narrow a search, and SQLite's planner took them to avoid a
+sort and then read every tip of the database.
 
 Revision ID: 0009
 Revises: 0008
@@ -19,8 +19,7 @@ depends_on = None
 
 
 def upgrade():
-    op.create_index("ix_tips_scope", "tips", ["village_id", "commune_id", "status", "updated_at"])
-    op.create_index("ix_tips_commune_scope", "tips", ["commune_id", "status", "updated_at"])
+    op.create_index("ix_tips_scope", "tips", ["commune_id", "village_id", "status", "updated_at"])
     op.drop_index("ix_tips_status", table_name="tips")
     op.drop_index("ix_tips_urgency", table_name="tips")
 
@@ -28,5 +27,4 @@ def upgrade():
 def downgrade():
     op.create_index("ix_tips_urgency", "tips", ["urgency"])
     op.create_index("ix_tips_status", "tips", ["status"])
-    op.drop_index("ix_tips_commune_scope", table_name="tips")
     op.drop_index("ix_tips_scope", table_name="tips")
