@@ -56,13 +56,16 @@ def ensure_ab() -> str:
     sys.exit("ab (apache2-utils) is needed: apt-get install apache2-utils")
 
 
-def build_database(env: dict, communes: int, tips: int) -> dict:
-    """Migrate, make the province (bench/province.py) and pick what the pages are loaded with."""
+def build_database(env: dict, communes: int, tips: int, reuse: bool = False) -> dict:
+    """Migrate, make the province (bench/province.py) and pick what the pages are loaded with.
+
+    With `reuse`, a database that already holds tips (an earlier run's) is loaded as it is.
+    """
     os.environ.update(env)
     from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from province import officer_phone, populate
+    from province import VILLAGES, officer_phone, populate
     from zaloan.extensions import db
     from zaloan.models import Message, Tip, TipStatus, Unit, User, VerificationTask
     from zaloan import create_app
@@ -71,8 +74,15 @@ def build_database(env: dict, communes: int, tips: int) -> dict:
     with app.app_context():
         upgrade()
         started = time.monotonic()
-        commune_ids = populate(communes, tips, progress=lambda done, total: print(
-            f"  {done}/{total} communes, {time.monotonic() - started:.0f} s", flush=True))
+        if reuse and db.session.scalar(select(func.count(Tip.id))):
+            commune_ids = db.session.scalars(
+                select(Unit.parent_id).where(Unit.kind == "village").group_by(Unit.parent_id)
+                .having(func.count(Unit.id) == VILLAGES).order_by(Unit.parent_id)
+            ).all()
+            print(f"  reusing the database: {len(commune_ids)} communes", flush=True)
+        else:
+            commune_ids = populate(communes, tips, progress=lambda done, total: print(
+                f"  {done}/{total} communes, {time.monotonic() - started:.0f} s", flush=True))
         # An officer of a commune in the middle of the province, and one of their open tips with the most
         # messages and tasks.
         number = len(commune_ids) // 2 + 1
@@ -144,6 +154,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database (postgresql+psycopg://...)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --postgres: load a database an earlier run filled, as it is")
     args = parser.parse_args()
     ab = ensure_ab()
     tmp = Path(tempfile.mkdtemp(prefix="zaloan-bench-"))
@@ -154,7 +166,7 @@ def main() -> None:
     }
     engine = "PostgreSQL" if args.postgres else "SQLite"
     print(f"building {engine} database: {args.communes} communes, {args.tips} tips ...", flush=True)
-    picked = build_database(env, args.communes, args.tips)
+    picked = build_database(env, args.communes, args.tips, reuse=args.reuse)
     app_port, hello_port = free_port(), free_port()
     procs = [serve("wsgi:app", app_port, env, ROOT), serve("hello:app", hello_port, {}, ROOT / "bench")]
     base = f"http://127.0.0.1:{app_port}"
