@@ -492,7 +492,7 @@ class Tip(db.Model):
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
     # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
-    # version read the tips in scope (an officer's villages, a commander's commune) from ix_tips_scope alone.
+    # version find the tips in scope (an officer's villages, a commander's commune) through ix_tips_scope.
     # No index on status or urgency alone: four values each (see migration 0009).
     __table_args__ = (
         Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),

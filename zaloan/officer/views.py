@@ -78,7 +78,7 @@ def queue_state(f: dict, where=None) -> tuple[dict[str, int], str]:
 
     The version is a short fingerprint of the queue: it changes when any tip in
     scope changes (the latest change time) or when the scope gains or loses
-    tips (their number). The query reads only the index ix_tips_scope.
+    tips (their number). An officer's tips are found through ix_tips_scope, a range per village.
     """
     rows = db.session.execute(
         select(Tip.status, func.count(Tip.id), func.max(Tip.updated_at))

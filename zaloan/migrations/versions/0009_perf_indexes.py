@@ -1,9 +1,9 @@
 """Indexes for the officer's queue at province size.
 
-ix_tips_scope holds everything the queue's counts and version read of the
-tips in scope (commune, village, status, last change): an officer's villages
-are each one range of it, a commander's commune one range, counted from the
-index alone. The single-column indexes on status and urgency go: four values
+ix_tips_scope holds what the queue's counts and version read of the tips in
+scope (commune, village, status, last change): each of an officer's villages
+is one range of it, a commander's commune one range (counted from the index
+alone). The single-column indexes on status and urgency go: four values
 each, they never narrow a search, and SQLite's planner took them to avoid a
 sort and then read every tip of the database.
 
