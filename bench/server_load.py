@@ -1,16 +1,23 @@
-"""Server benchmark: the officer's queue with many tips under load, next to a hello-world route.
+"""Server benchmark: the officer's busiest pages at province size under load, next to a hello-world route.
 
-    .venv/bin/python bench/server_load.py                 # SQLite
-    .venv/bin/python bench/server_load.py --postgres URL  # PostgreSQL (an empty database)
+    .venv/bin/python bench/server_load.py                                   # SQLite, one commune of 20,000 tips
+    .venv/bin/python bench/server_load.py --communes 200 --tips 200000 --postgres URL   # an empty database
 
-Both apps are served the same way (gunicorn, 4 workers, loopback) and loaded by
-ApacheBench (`ab`, Debian package apache2-utils, installed when missing) in the
-same run, so the hello-world figure is the framework's own ceiling on this
-machine. Prints requests per second and the 95th percentile latency.
+The database is filled by bench/province.py (communes with villages, people,
+categories and their share of the tips, messages and tasks, in bulk). As an
+officer of a commune in the middle of the province the script loads the
+queue, the queue's poll when nothing changed (answered 204), the officer's
+busiest open tip and the people list. Both apps are served the same way
+(gunicorn, 4 workers, loopback) and loaded by ApacheBench (`ab`, Debian
+package apache2-utils, installed when missing) in the same run, so the
+hello-world figure is the framework's own ceiling on this machine. Prints
+requests per second, their share of hello-world's, and the 95th percentile
+latency.
 """
 from __future__ import annotations
 
 import argparse
+import html
 import os
 import random
 import re
@@ -28,6 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -48,39 +56,51 @@ def ensure_ab() -> str:
     sys.exit("ab (apache2-utils) is needed: apt-get install apache2-utils")
 
 
-def build_database(env: dict, tips: int) -> None:
-    """Migrate, load the demo commune and add `tips` tips in the first officer's villages."""
+def build_database(env: dict, communes: int, tips: int, reuse: bool = False) -> dict:
+    """Migrate, make the province (bench/province.py) and pick what the pages are loaded with.
+
+    With `reuse`, a database that already holds tips (an earlier run's) is loaded as it is.
+    """
     os.environ.update(env)
-    from zaloan import create_app
-    from zaloan.demo import load_demo
-    from zaloan.extensions import db
-    from zaloan.models import Category, Tip, TipStatus, Unit, Urgency, utcnow
     from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from province import VILLAGES, officer_phone, populate
+    from zaloan.extensions import db
+    from zaloan.models import Message, Tip, TipStatus, Unit, User, VerificationTask
+    from zaloan import create_app
 
     app = create_app()
     with app.app_context():
         upgrade()
-        commune = load_demo()
-        villages = [v for v in commune.villages() if v.officer and v.officer.phone == "+84900000002"]
-        categories = db.session.scalars(db.select(Category).where(Category.commune_id == commune.id)).all()
-        rng = random.Random(7)
-        now = utcnow()
-        rows = []
-        for i in range(tips):
-            created = now - timedelta(minutes=rng.randint(1, 60 * 24 * 365))
-            rows.append(Tip(
-                code=f"B{i:07d}", commune_id=commune.id, category_id=rng.choice(categories).id,
-                village_id=rng.choice(villages).id, occurred_at=created, created_at=created, updated_at=created,
-                urgency=rng.choice(Urgency.ALL), body="Tin thử tải " * 8,
-                status=rng.choices(TipStatus.ALL, weights=(2, 2, 1, 15))[0],
-            ))
-            if len(rows) == 1000:
-                db.session.add_all(rows)
-                db.session.flush()
-                rows = []
-        db.session.add_all(rows)
+        started = time.monotonic()
+        if reuse and db.session.scalar(select(func.count(Tip.id))):
+            commune_ids = db.session.scalars(
+                select(Unit.parent_id).where(Unit.kind == "village").group_by(Unit.parent_id)
+                .having(func.count(Unit.id) == VILLAGES).order_by(Unit.parent_id)
+            ).all()
+            print(f"  reusing the database: {len(commune_ids)} communes", flush=True)
+        else:
+            commune_ids = populate(communes, tips, progress=lambda done, total: print(
+                f"  {done}/{total} communes, {time.monotonic() - started:.0f} s", flush=True))
+        # An officer of a commune in the middle of the province, and one of their open tips with the most
+        # messages and tasks.
+        number = len(commune_ids) // 2 + 1
+        officer = db.session.scalar(select(User).where(User.phone == officer_phone(number)))
+        messages = select(func.count(Message.id)).where(Message.tip_id == Tip.id).scalar_subquery()
+        tasks = select(func.count(VerificationTask.id)).where(VerificationTask.tip_id == Tip.id).scalar_subquery()
+        tip_id = db.session.scalar(
+            select(Tip.id).join(Unit, Unit.id == Tip.village_id)
+            .where(Unit.officer_id == officer.id, Tip.status == TipStatus.VERIFYING)
+            .order_by((messages + tasks).desc(), Tip.id).limit(1)
+        )
+        counts = db.session.execute(select(messages, tasks).where(Tip.id == tip_id)).one()
         db.session.commit()
+        # Statistics as autovacuum would have them on a database that grew over months.
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE" if db.engine.dialect.name == "postgresql" else "ANALYZE")
         db.engine.dispose()
+        return {"phone": officer.phone, "tip": tip_id, "messages": counts[0], "tasks": counts[1]}
 
 
 def serve(app_spec: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
@@ -129,11 +149,13 @@ def load(ab: str, url: str, seconds: int, concurrency: int, cookie: str | None) 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tips", type=int, default=10_000)
+    parser.add_argument("--communes", type=int, default=1)
+    parser.add_argument("--tips", type=int, default=20_000, help="tips in all, shared by the communes")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--postgres", metavar="URL", help="an empty PostgreSQL database (postgresql+psycopg://...)")
-    parser.add_argument("--path", default="/officer/", help="the queue page")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --postgres: load a database an earlier run filled, as it is")
     args = parser.parse_args()
     ab = ensure_ab()
     tmp = Path(tempfile.mkdtemp(prefix="zaloan-bench-"))
@@ -143,26 +165,43 @@ def main() -> None:
         "UPLOAD_FOLDER": str(tmp / "uploads"),
     }
     engine = "PostgreSQL" if args.postgres else "SQLite"
-    print(f"building {engine} database with {args.tips} tips ...", flush=True)
-    build_database(env, args.tips)
+    print(f"building {engine} database: {args.communes} communes, {args.tips} tips ...", flush=True)
+    picked = build_database(env, args.communes, args.tips, reuse=args.reuse)
     app_port, hello_port = free_port(), free_port()
     procs = [serve("wsgi:app", app_port, env, ROOT), serve("hello:app", hello_port, {}, ROOT / "bench")]
+    base = f"http://127.0.0.1:{app_port}"
     try:
-        cookie = login_cookie(f"http://127.0.0.1:{app_port}", "0900000002", "demo-1234")
-        rows = [
-            ("hello-world Flask route", load(ab, f"http://127.0.0.1:{hello_port}/", args.seconds, args.concurrency, None)),
-            (f"officer queue, {args.tips} tips ({engine})",
-             load(ab, f"http://127.0.0.1:{app_port}{args.path}", args.seconds, args.concurrency, cookie)),
+        cookie = login_cookie(base, picked["phone"], "demo-1234")
+        queue = fetch(base + "/officer/", cookie)
+        poll = html.unescape(re.search(r'hx-get="(/officer/queue/poll\?[^"]+)"', queue).group(1))
+        status = urllib.request.urlopen(urllib.request.Request(base + poll, headers={"Cookie": cookie})).status
+        assert status == 204, f"the unchanged poll answered {status}"
+        rows = len(re.findall(r'<li class="u\d">', queue))
+        pages = [
+            ("hello-world Flask route", f"http://127.0.0.1:{hello_port}/", None),
+            (f"officer queue ({rows} rows)", base + "/officer/", cookie),
+            ("unchanged queue poll (204)", base + poll, cookie),
+            (f"tip page ({picked['messages']} messages, {picked['tasks']} tasks)",
+             f"{base}/officer/tips/{picked['tip']}", cookie),
+            ("people list", base + "/people/", cookie),
         ]
+        results = [(name, load(ab, url, args.seconds, args.concurrency, c)) for name, url, c in pages]
     finally:
         for p in procs:
             p.terminate()
             p.wait()
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\ngunicorn 4 workers, ab -k -c {args.concurrency} for {args.seconds}s each, loopback, {os.cpu_count()} cores")
-    print(f"{'page':45} {'req/s':>8} {'p95 ms':>8}")
-    for name, (rps, p95) in rows:
-        print(f"{name:45} {rps:8.1f} {p95:8.0f}")
+    hello = results[0][1][0]
+    print(f"\n{engine}, {args.communes} communes, {args.tips} tips; as an officer of one commune")
+    print(f"gunicorn 4 workers, ab -k -c {args.concurrency} for {args.seconds}s each, loopback, "
+          f"{os.cpu_count()} cores")
+    print(f"{'page':45} {'req/s':>8} {'% hello':>8} {'p95 ms':>8}")
+    for name, (rps, p95) in results:
+        print(f"{name:45} {rps:8.1f} {100 * rps / hello:7.1f}% {p95:8.0f}")
+
+
+def fetch(url: str, cookie: str) -> str:
+    return urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie})).read().decode()
 
 
 if __name__ == "__main__":

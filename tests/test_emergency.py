@@ -320,7 +320,7 @@ def test_an_empty_duty_number_is_allowed_and_hides_the_second_button(app, login_
 
 def test_the_tips_scope_agrees_with_can_work_tip(app):
     from zaloan.models import Role
-    from zaloan.permissions import can_work_tip, tips_scope
+    from zaloan.permissions import can_work_tip, tips_for
 
     new_tip(app, village_name=None)  # no village: the sender's handler works on it
     with app.app_context():
@@ -328,7 +328,7 @@ def test_the_tips_scope_agrees_with_can_work_tip(app):
         people = db.session.scalars(select(User)).all()
         assert any(t.village_id is None for t in tips)
         for user in people:
-            listed = set(db.session.scalars(select(Tip.id).where(tips_scope(user))))
+            listed = set(db.session.scalars(select(Tip.id).where(tips_for(user))))
             assert listed == {t.id for t in tips if can_work_tip(user, t)}, user.role
             if user.role not in (Role.OFFICER, Role.COMMANDER):
                 assert not listed
@@ -340,7 +340,7 @@ def test_a_failing_count_leaves_the_page_without_it(app, monkeypatch):
     def broken(user):
         raise OperationalError("SELECT", {}, Exception("the database went away"))
 
-    monkeypatch.setattr(cases, "tips_scope", broken)
+    monkeypatch.setattr(cases, "tips_for", broken)
     with app.test_request_context():
         assert app.jinja_env.globals["unread_emergencies"](U(OFFICER)) == 0
 

@@ -44,7 +44,7 @@ from .models import (
     WatchPoint,
     utcnow,
 )
-from .permissions import tips_scope
+from .permissions import tips_for
 
 MAX_PHOTOS = 3
 
@@ -636,7 +636,7 @@ def unread_emergencies(user: User) -> int:
         return 0
     return db.session.scalar(
         select(func.count(Tip.id)).where(
-            tips_scope(user), Tip.status.in_(TipStatus.OPEN), Tip.urgency == Urgency.EMERGENCY,
+            tips_for(user), Tip.status.in_(TipStatus.OPEN), Tip.urgency == Urgency.EMERGENCY,
             Tip.first_read_at.is_(None),
         )
     ) or 0

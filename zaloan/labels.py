@@ -1,6 +1,7 @@
 """Words shown for the app's fixed vocabularies, translated (used by views and templates)."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from .models import Finding, Outcome, Role, TaskStatus, TipStatus, UnitKind, Urgency, VerifierTitle, WatchPointKind
 
@@ -58,6 +59,15 @@ SENDER_STATUSES = {
     TipStatus.CLOSED: _l("Dealt with"),
 }
 
+
+
+def words(table: dict) -> dict:
+    """Return `table` with its words translated now, for a list that shows them on every row.
+
+    A lazy word looks up the catalogue each time it is shown; the values are
+    Markup, as a lazy word is in a template, so the page is the same.
+    """
+    return {key: Markup(str(word)) for key, word in table.items()}
 
 
 def sender_state(tip) -> str:

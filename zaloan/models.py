@@ -533,9 +533,9 @@ class Tip(db.Model):
     watch_point_id: Mapped[int | None] = mapped_column(ForeignKey("watch_points.id"))
     place_text: Mapped[str] = mapped_column(String(200), default="")
     occurred_at: Mapped[datetime] = mapped_column(DateTime)
-    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL, index=True)
+    urgency: Mapped[int] = mapped_column(Integer, default=Urgency.NORMAL)
     body: Mapped[str] = mapped_column(Text, default="")  # raw text: never shown to verifiers
-    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW, index=True)
+    status: Mapped[str] = mapped_column(String(16), default=TipStatus.NEW)
     outcome: Mapped[str | None] = mapped_column(String(24))
     outcome_note: Mapped[str] = mapped_column(Text, default="")
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
@@ -549,8 +549,13 @@ class Tip(db.Model):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
-    # The officer's queue: tips of some villages by status, most urgent and oldest first.
-    __table_args__ = (Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),)
+    # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
+    # version find the tips in scope (an officer's villages, a commander's commune) through ix_tips_scope.
+    # No index on status or urgency alone: four values each (see migration 0009).
+    __table_args__ = (
+        Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),
+        Index("ix_tips_scope", "commune_id", "village_id", "status", "updated_at"),
+    )
 
     informant: Mapped[Informant | None] = relationship()
     category: Mapped[Category | None] = relationship()

@@ -24,7 +24,7 @@ from typing import Callable
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import and_, false, literal, or_, select
 
 from .extensions import db
 from .inputs import to_int
@@ -185,21 +185,43 @@ def can_work_tip(actor: User, tip) -> bool:
     return tip.informant is not None and tip.informant.handler_id == actor.id
 
 
+def officer_scope_ids(officer: User) -> tuple[list[int], list[int]]:
+    """Return the ids of the villages `officer` is in charge of and of the informants they handle (one query)."""
+    rows = db.session.execute(
+        select(Unit.id, literal(True)).where(Unit.officer_id == officer.id)
+        .union_all(select(Informant.id, literal(False)).where(Informant.handler_id == officer.id))
+    ).all()
+    return sorted(i for i, village in rows if village), sorted(i for i, village in rows if not village)
+
+
 def tips_for(actor: User):
-    """The SQL scope of `can_work_tip`: the tips `actor` may work on."""
+    """The SQL scope of `can_work_tip`: the tips `actor` may work on.
+
+    Each side of the OR carries the commune, so an index on (commune, village)
+    finds an officer's tips. SQLite plans that only with the officer's villages
+    and informants bound as lists, read first (with them as subqueries it read
+    every tip of the commune, or of the database); PostgreSQL plans the
+    subqueries as well, in the same statement, which saves a round trip on
+    every page.
+    """
     if actor is None or actor.role not in (Role.OFFICER, Role.COMMANDER):
         return false()
     if actor.role == Role.COMMANDER:
         return Tip.commune_id == actor.commune_id
-    villages = select(Unit.id).where(Unit.officer_id == actor.id)
-    handled = select(Informant.id).where(Informant.handler_id == actor.id)
-    return and_(
-        Tip.commune_id == actor.commune_id,
-        or_(Tip.village_id.in_(villages), and_(Tip.village_id.is_(None), Tip.informant_id.in_(handled))),
+    if db.session.get_bind().dialect.name == "sqlite":
+        villages, handled = officer_scope_ids(actor)
+        if not villages and not handled:
+            return false()
+    else:
+        villages = select(Unit.id).where(Unit.officer_id == actor.id)
+        handled = select(Informant.id).where(Informant.handler_id == actor.id)
+    here = Tip.commune_id == actor.commune_id
+    return or_(
+        and_(here, Tip.village_id.in_(villages)),
+        and_(here, Tip.village_id.is_(None), Tip.informant_id.in_(handled)),
     )
 
 
-tips_scope = tips_for  # the name it had before the scopes were paired
 
 
 def is_tip_sender(actor: User, tip) -> bool:

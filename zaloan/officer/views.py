@@ -9,7 +9,7 @@ from flask import make_response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from .. import cases
 from ..extensions import db
@@ -28,7 +28,7 @@ from ..models import (
     VerificationTask,
     utcnow,
 )
-from ..permissions import allow, can_work_tip, get_or_404, tips_scope
+from ..permissions import allow, can_work_tip, get_or_404, tips_for
 from ..web import render, wants_fragment
 from . import bp
 from .forms import AskForm, DuplicateForm, OutcomeForm, ReopenForm, TaskForm, TriageForm
@@ -39,7 +39,7 @@ PAGE_SIZE = 50
 
 def scope():
     """Return the condition selecting the tips the current user works on."""
-    return tips_scope(current_user)
+    return tips_for(current_user)
 
 
 def filters() -> dict:
@@ -56,8 +56,8 @@ def filters() -> dict:
     return out
 
 
-def queue_query(f: dict):
-    q = select(Tip).where(scope())
+def queue_query(f: dict, where=None):
+    q = select(Tip).where(scope() if where is None else where)
     if f["status"] == "open":
         q = q.where(Tip.status.in_(TipStatus.OPEN))
     elif f["status"] != "all":
@@ -73,28 +73,49 @@ def queue_query(f: dict):
     return q
 
 
+def queue_state(f: dict, where=None) -> tuple[dict[str, int], str]:
+    """Return the number of tips in scope by status and the queue's version, from one query.
+
+    The version is a short fingerprint of the queue: it changes when any tip in
+    scope changes (the latest change time) or when the scope gains or loses
+    tips (their number). An officer's tips are found through ix_tips_scope, a range per village.
+    """
+    rows = db.session.execute(
+        select(Tip.status, func.count(Tip.id), func.max(Tip.updated_at))
+        .where(scope() if where is None else where).group_by(Tip.status)
+    ).all()
+    counts = {status: n for status, n, _latest in rows}
+    latest = max((row[2] for row in rows), default=None)
+    raw = f"{sum(counts.values())}|{latest}|{sorted(f.items())}|{current_user.id}"
+    return counts, hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
 def queue_version(f: dict) -> str:
     """Return a short fingerprint of the queue: it changes when any tip in scope changes."""
-    count, latest = db.session.execute(
-        select(func.count(Tip.id), func.max(Tip.updated_at)).where(scope())
-    ).one()
-    raw = f"{count}|{latest}|{sorted(f.items())}|{current_user.id}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+    return queue_state(f)[1]
+
+
+# What a row of the queue shows, and nothing more (not the tip's text): anything else read from a row
+# would be a query per row, so it raises instead.
+QUEUE_ROW = (
+    load_only(Tip.id, Tip.code, Tip.commune_id, Tip.category_id, Tip.village_id, Tip.urgency, Tip.status,
+              Tip.created_at, Tip.first_read_at, raiseload=True),
+    joinedload(Tip.category),
+    joinedload(Tip.village),
+)
 
 
 def queue_context() -> dict:
     f = filters()
     page = arg_page()
+    where = scope()
     rows = db.session.scalars(
-        queue_query(f)
-        .options(selectinload(Tip.category), selectinload(Tip.village), selectinload(Tip.informant))
+        queue_query(f, where).options(*QUEUE_ROW)
         .order_by(Tip.urgency.desc(), Tip.created_at.asc())
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
-    counts = dict(
-        db.session.execute(select(Tip.status, func.count(Tip.id)).where(scope()).group_by(Tip.status)).all()
-    )
+    counts, version = queue_state(f, where)
     if current_user.role == Role.COMMANDER:
         villages = current_user.commune.villages()
     else:
@@ -111,7 +132,7 @@ def queue_context() -> dict:
         "counts": counts,
         "villages": villages,
         "categories": categories,
-        "version": queue_version(f),
+        "version": version,
         "now": utcnow(),
         "args": {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")},
     }
