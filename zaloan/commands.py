@@ -26,6 +26,20 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo("Demo commune Xã Tân Thành loaded. Log in with 0900000001 / demo-1234 (commander).")
 
+    def account_with_code(fields: dict, base_url: str | None) -> tuple[str, str]:
+        """Create an account from the command line; commit; return its one-time code and activation link."""
+        try:
+            user = accounts.create_user(by=None, **fields)
+        except accounts.AccountError as exc:
+            raise click.ClickException("That phone number already has an account.") from exc
+        except ValueError as exc:
+            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
+        code = accounts.issue_activation(user, by=None)
+        db.session.commit()
+        base_url = (base_url or app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        # The path alone, joined to the address people use (no request here has a Host to trust).
+        return code, base_url + app.url_map.bind("localhost").build("auth.activate", {"code": code})
+
     @app.cli.command("create-commander")
     @click.option("--phone", required=True, help="The commander's phone number.")
     @click.option("--name", required=True, help="Full name.")
@@ -37,20 +51,8 @@ def register_commands(app: Flask) -> None:
     def create_commander_command(phone, name, commune, province, district, base_url):
         """Create the first commander of a commune and print their one-time activation code."""
         unit = create_commune(commune, province, district)
-        try:
-            user = accounts.create_user(
-                by=None, phone=phone, full_name=name, role=Role.COMMANDER, commune=unit,
-                position="Trưởng Công an xã",
-            )
-        except accounts.AccountError as exc:
-            raise click.ClickException("That phone number already has an account.") from exc
-        except ValueError as exc:
-            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
-        code = accounts.issue_activation(user, by=None)
-        db.session.commit()
-        base_url = (base_url or app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-        # The path alone, joined to the address people use (no request here has a Host to trust).
-        link = base_url + app.url_map.bind("localhost").build("auth.activate", {"code": code})
+        code, link = account_with_code(dict(phone=phone, full_name=name, role=Role.COMMANDER, commune=unit,
+                                            position="Trưởng Công an xã"), base_url)
         click.echo(f"Commander created. Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
         click.echo(f"Open on the commander's own phone: {link}")
 
@@ -71,17 +73,8 @@ def register_commands(app: Flask) -> None:
         if not province.strip() or not name.strip():
             raise click.ClickException("The province and the name must not be empty.")
         unit = get_or_create_unit(" ".join(province.split()), UnitKind.PROVINCE, None)
-        try:
-            user = accounts.create_user(by=None, phone=phone, full_name=name, role=Role.PROVINCE_ADMIN,
-                                        commune=unit, position="Công an tỉnh (PV05)")
-        except accounts.AccountError as exc:
-            raise click.ClickException("That phone number already has an account.") from exc
-        except ValueError as exc:
-            raise click.ClickException("That is not a valid Vietnamese phone number.") from exc
-        code = accounts.issue_activation(user, by=None)
-        db.session.commit()
-        base_url = (base_url or app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-        link = base_url + app.url_map.bind("localhost").build("auth.activate", {"code": code})
+        code, link = account_with_code(dict(phone=phone, full_name=name, role=Role.PROVINCE_ADMIN, commune=unit,
+                                            position="Công an tỉnh (PV05)"), base_url)
         click.echo(f"Province administrator of {unit.name} created. "
                    f"Activation code (valid 72 hours, single use): {accounts.grouped_code(code)}")
         click.echo(f"Open on the administrator's own phone: {link}")

@@ -252,3 +252,51 @@ class PhoneField(StringField):
             self.data = normalize_phone(self.data)
         except PhoneError:
             raise ValidationError(_l("This is not a valid Vietnamese phone number.")) from None
+
+
+# --- A form that creates an account ------------------------------------------------------------
+
+
+def create_account_once(form, *, same, create, taken_message: str):
+    """Create the account a create form describes, once; return (person, code).
+
+    - (person, code): made now, committed; `code` is its one-time activation code.
+    - (person, None): a retried send whose first answer was lost. The code was in
+      that answer; issuing a fresh one would silently cancel a code the person may
+      already hold, so the page says the account exists instead.
+    - (None, None): refused, with the reason on `form.phone` (a bad number, a form key
+      reused with other content, or a number that already has an account: then
+      `taken_message`, the same words whoever has it, and the attempt is audited).
+    """
+    from flask_login import current_user
+    from sqlalchemy.exc import IntegrityError
+
+    from . import accounts
+    from .cases import KeyReused
+
+    taken = False
+    try:
+        person, created = accounts.create_user_once(form.client_key.data, same=same, create=create)
+    except accounts.AccountError:
+        taken = True
+    except PhoneError:
+        form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
+    except KeyReused as exc:
+        renew_key(form, exc)
+        form.phone.errors.append(exc.message)
+    else:
+        if not created:
+            return person, None
+        code = accounts.issue_activation(person, by=current_user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            taken = True  # the same phone was added a moment ago by someone else
+        else:
+            return person, code
+    db.session.rollback()
+    if taken:
+        form.phone.errors.append(taken_message)
+        accounts.note_taken_phone(form.phone.data, by=current_user)
+        db.session.commit()
+    return None, None

@@ -11,7 +11,6 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import exists, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from .. import accounts, secrecy, takeover
@@ -39,9 +38,8 @@ from ..permissions import (
     sees_whole_commune,
     villages_for,
 )
-from ..cases import KeyReused
-from ..formkit import renew_key
-from ..phones import PhoneError, normalize_phone
+from ..formkit import create_account_once
+from ..phones import normalize_phone
 from ..web import external_url, redirect_to, render
 from . import bp
 from .forms import (
@@ -247,38 +245,11 @@ def new():
             return (person.phone, person.role) == (normalize_phone(form.phone.data), role) \
                 and can_manage_user(current_user, person)
 
-        taken = False
-        try:
-            person, created = accounts.create_user_once(form.client_key.data, same=same, create=create)
-        except accounts.AccountError:
-            taken = True
-        except PhoneError:
-            form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
-        except KeyReused as exc:
-            renew_key(form, exc)
-            form.phone.errors.append(exc.message)
-        else:
-            if not created:
-                # A retry of a send whose answer was lost. The one-time code was
-                # in that lost answer; issuing a fresh one here would silently
-                # cancel a code the person may already hold. Say the account
-                # exists and offer "New activation code", a deliberate, audited
-                # step that says the earlier code stops working.
-                return render("people/created.html", person=person, again=True, **code_context(None))
-            code = accounts.issue_activation(person, by=current_user)
-            try:
-                db.session.commit()
-            except IntegrityError:
-                # The same phone was added a moment ago by someone else.
-                taken = True
-            else:
-                return render("people/created.html", person=person, again=False, **code_context(code))
-        db.session.rollback()
-        if taken:
-            # Whose number it is, or their role, is not for this form to say; the audit log keeps the attempt.
-            form.phone.errors.append(taken_phone_message())
-            accounts.note_taken_phone(form.phone.data, by=current_user)
-            db.session.commit()
+        person, code = create_account_once(form, same=same, create=create, taken_message=taken_phone_message())
+        if person is not None:
+            # Without a code: a retry of a send whose answer was lost. Say the account exists and offer
+            # "New activation code", a deliberate, audited step that says the earlier code stops working.
+            return render("people/created.html", person=person, again=code is None, **code_context(code))
     return render("people/new.html", form=form, status=422 if request.method == "POST" else 200)
 
 

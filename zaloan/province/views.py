@@ -15,16 +15,15 @@ from flask import current_app, flash, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from .. import accounts, communes
 from ..cases import KeyReused
 from ..communes import PlaceError
 from ..extensions import db
-from ..formkit import renew_key
+from ..formkit import create_account_once, renew_key
 from ..models import Role, Unit, UnitKind, User
 from ..permissions import allow, can_help_commander, can_run_province, get_or_404, province_communes_for
-from ..phones import PhoneError, normalize_phone
+from ..phones import normalize_phone
 from ..web import external_url, redirect_to, render
 from . import bp
 from .forms import AccountForm, CommuneForm, ObserverForm
@@ -141,35 +140,14 @@ def create_account(form: AccountForm, *, role: str, unit: Unit, position: str = 
     def same(person: User) -> bool:
         return (person.phone, person.role, person.commune_id) == (normalize_phone(form.phone.data), role, unit.id)
 
-    taken = False
-    try:
-        person, created = accounts.create_user_once(form.client_key.data, same=same, create=create)
-    except accounts.AccountError:
-        taken = True
-    except PhoneError:
-        form.phone.errors.append(_("This is not a valid Vietnamese phone number."))
-    except KeyReused as exc:
-        renew_key(form, exc)
-        form.phone.errors.append(exc.message)
-    else:
-        if not created:
-            # A retry whose first answer was lost: the code was in that answer; say the account exists.
-            return render("province/created.html", person=person, unit=unit, code=None, again=True)
-        code = accounts.issue_activation(person, by=current_user)
-        try:
-            db.session.commit()
-        except IntegrityError:
-            taken = True
-        else:
-            return render("province/created.html", person=person, unit=unit, code=code, again=False,
-                          link=external_url("auth.activate", code=code),
-                          hours=current_app.config["ACTIVATION_HOURS"])
-    db.session.rollback()
-    if taken:
-        form.phone.errors.append(taken_phone_message())
-        accounts.note_taken_phone(form.phone.data, by=current_user)
-        db.session.commit()
-    return None
+    person, code = create_account_once(form, same=same, create=create, taken_message=taken_phone_message())
+    if person is None:
+        return None
+    if code is None:
+        # A retry whose first answer was lost: the code was in that answer; say the account exists.
+        return render("province/created.html", person=person, unit=unit, code=None, again=True)
+    return render("province/created.html", person=person, unit=unit, code=code, again=False,
+                  link=external_url("auth.activate", code=code), hours=current_app.config["ACTIVATION_HOURS"])
 
 
 @bp.post("/communes/<int:unit_id>/commander")
