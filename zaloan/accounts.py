@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from flask import after_this_request, current_app, g, request, session
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from . import audit
 from .extensions import db
@@ -344,7 +344,9 @@ def load_session_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == sha256(token)))
+    # The session and its account in one query: it runs before every page.
+    row = db.session.scalar(select(UserSession).options(joinedload(UserSession.user))
+                            .where(UserSession.token_hash == sha256(token)))
     now = utcnow()
     if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):
         from .takeover import tell_old_browser
