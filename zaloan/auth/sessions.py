@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import abort, current_app, flash
 from flask_babel import gettext as _
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import accounts, audit
+from .. import accounts
 from ..extensions import db
 from ..models import UserSession, utcnow
 from ..permissions import ANY_USER, allow
@@ -49,14 +49,9 @@ def end_session(session_id: int):
     """Log out one phone or computer of this account (this one: as the Log out button does)."""
     user = current_user._get_current_object()
     if session_id == accounts.current_session_id():
-        from .views import to_login_clearing_cache
+        from .views import logout
 
-        audit.record("logout", actor=user, target=user)
-        accounts.end_session()
-        logout_user()
-        db.session.commit()
-        flash(_("You have logged out."))
-        return to_login_clearing_cache()
+        return logout()  # this very browser: the same as its own "log out" button
     if accounts.end_own_session(user, session_id) is None:
         abort(404)  # someone else's session, or none: the same answer
     db.session.commit()
