@@ -141,3 +141,33 @@ def test_concurrent_identical_reports_and_outcomes_count_once(app, login_as):
     with app.app_context():
         kinds = list(db.session.scalars(select(TipEvent.kind).where(TipEvent.tip_id == tip_id)))
     assert kinds.count("task_reported") == 1 and kinds.count("outcome") == 1
+
+
+def later(monkeypatch, minutes):
+    """Move the server's clock `minutes` on (the time a send without "When" gets)."""
+    from datetime import timedelta
+
+    from zaloan import cases, formkit, models
+
+    real = models.utcnow
+    for module in (models, cases, formkit):
+        monkeypatch.setattr(module, "utcnow", lambda: real() + timedelta(minutes=minutes))
+
+
+def test_a_tip_without_a_time_resent_a_minute_later_is_one_tip(app, login_as, monkeypatch):
+    c = login_as("informant")
+    first = send_tip(c, app, key="notime-key-0001", photo=False, occurred_at="")
+    assert first.status_code == 303
+    later(monkeypatch, 2)  # the connection dropped; the phone sends again two minutes on
+    again = send_tip(c, app, key="notime-key-0001", photo=False, occurred_at="")
+    assert again.status_code == 303 and again.headers["Location"] == first.headers["Location"]
+    assert count_tips(app, "notime-key-0001") == 1
+
+
+def test_an_anonymous_tip_without_a_time_resent_later_is_one_tip(app, client, monkeypatch):
+    from .test_tips_public import send as send_anonymous
+
+    assert send_anonymous(client, app, key="notime-anon-001", occurred_at="").status_code in (200, 303)
+    later(monkeypatch, 3)
+    assert send_anonymous(client, app, key="notime-anon-001", occurred_at="").status_code in (200, 303)
+    assert count_tips(app, "notime-anon-001") == 1

@@ -245,12 +245,14 @@ def submit_tip(
         raise CaseError(_("Please choose how urgent it is."), 422)
     if len(photos) + len(photo_ids) > MAX_PHOTOS:
         raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)
-    occurred_at = occurred_at or utcnow()
+    # The fingerprint holds only what the sender sent: an empty time is None, not
+    # "now", or a retry a minute later would count as other content and make a second tip.
     digest = content_hash(
         c=category.id, b=body.strip(), v=village.id if village else None, w=watch_point.id if watch_point else None,
-        p=place_text.strip(), o=occurred_at.replace(second=0, microsecond=0).isoformat(), u=urgency,
-        ph=sorted(photo_ids), i=informant.id if informant else None,
+        p=place_text.strip(), o=occurred_at.replace(second=0, microsecond=0).isoformat() if occurred_at else None,
+        u=urgency, ph=sorted(photo_ids), i=informant.id if informant else None,
     )
+    occurred_at = occurred_at or utcnow()
     existing = _find_by_key(Tip, client_key, digest)
     if existing is not None:
         return existing, False

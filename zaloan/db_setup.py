@@ -3,7 +3,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from sqlalchemy import Engine, event
 
 from .extensions import db
@@ -17,9 +17,25 @@ SQLITE_PRAGMAS = (
 
 
 def _wants_write_lock() -> bool:
-    """Return True when this transaction may write: any non-GET request, any command."""
+    """Return True when this transaction may write: a non-GET request before its commit, any command.
+
+    After a request has committed, what it does next is answer: SQLAlchemy
+    expires the committed objects, so reading `tip.id` for the redirect, or
+    the page rendered after the send, reloads rows in a new transaction. That
+    transaction must not queue for the write lock: under load it would wait
+    past the busy timeout and fail with "database is locked", and the sender
+    would see "not saved" for what was saved, and send it again. A plain
+    BEGIN in WAL mode reads a snapshot and never waits for a writer, so every
+    read after the request's commit answers, whatever other workers are
+    writing. (Making each view avoid the database after its commit would be
+    fragile: any lazy relationship in a template reads again.) A request
+    that writes again after its commit still can, taking the lock when it
+    first writes.
+    """
     if not has_request_context():
         return True
+    if g.get("_db_committed"):
+        return False
     return request.method not in ("GET", "HEAD", "OPTIONS")
 
 
@@ -44,6 +60,12 @@ def configure_engine(app: Flask) -> None:
         # A write transaction takes the write lock at BEGIN, so it never fails
         # later on a lock upgrade ("database is locked") under several workers.
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(_conn):
+        # The request's work is saved: what follows only reads (see _wants_write_lock).
+        if has_request_context():
+            g._db_committed = True
 
 
 class BackupError(Exception):

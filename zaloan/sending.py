@@ -108,7 +108,9 @@ def key_used(model, client_key: str | None) -> bool:
 def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_secret=None):
     """Validate the form's choices against the database and create the tip; return (tip, error)."""
     try:
-        when = check_past(form.occurred_at.data)
+        # An empty "When" stays None here: cases.submit_tip keeps the time of arrival,
+        # but only what the sender typed goes into the send's fingerprint.
+        when = check_past(form.occurred_at.data) if form.occurred_at.data else None
     except ValidationError as exc:
         form.occurred_at.errors.append(str(exc))
         return None, None
