@@ -103,6 +103,12 @@ def test_healthz_answers_a_probe_by_ip_while_other_pages_refuse_the_host(client)
     assert client.get("/healthz", base_url="https://zaloan.example.vn").status_code == 200
 
 
+def test_healthz_answers_head_without_a_body(client):
+    resp = client.head("/healthz")
+    assert resp.status_code == 200 and resp.get_data() == b""
+    assert "Set-Cookie" not in resp.headers
+
+
 def test_healthz_refuses_a_post(client):
     assert client.post("/healthz").status_code == 405
 
