@@ -103,6 +103,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .web import init_web
 
     init_web(app)
+    from .ops import init_ops
+
+    init_ops(app)  # after init_web: /healthz and the request id come before the Host check
     init_inputs(app)
     init_forms(app)
     _register_blueprints(app)

@@ -58,6 +58,11 @@ class Config:
     # Served behind a reverse proxy (nginx) that sets X-Forwarded-*: how many hops to trust.
     PROXY_HOPS = int(os.environ.get("PROXY_HOPS", "0"))
 
+    # /healthz answers 503 "disk" below this much free space (instance and upload folders), in MB.
+    HEALTH_MIN_FREE_MB = int(os.environ.get("HEALTH_MIN_FREE_MB", "200"))
+    # The request log (zaloan.ops): "text" lines, or "json" (one object per line).
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
+
     # Text responses: brotli when the client accepts it, gzip otherwise.
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_ALGORITHM_STREAMING = ["br", "gzip"]
