@@ -1,13 +1,35 @@
-"""QR codes drawn on the server as inline SVG (segno): nothing is fetched from elsewhere, no script is needed."""
+"""QR codes drawn on the server: nothing is fetched from elsewhere, no script, no raw markup.
+
+`drawing(text)` turns the code's dark modules into one SVG path, which the
+template `_qr.html` draws inline (the two-step set-up page, the commune's poster).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import segno
-from markupsafe import Markup
 
 
-def svg(text: str, *, title: str = "", css_class: str = "qr") -> Markup:
-    """Return a QR code of `text` as an <svg> element that scales with its box (CSS sets the size)."""
-    code = segno.make(text, error="m")
-    # segno escapes the title; the drawing itself is made of numbers and fixed names only.
-    return Markup(code.svg_inline(scale=1, border=2, omitsize=True, title=title or None, svgclass=css_class,
-                                  lineclass=None, dark="#000", light="#fff"))
+@dataclass
+class QrDrawing:
+    """A QR code as one SVG path: `size` modules square (with the quiet zone), `path` the dark runs."""
+
+    size: int
+    path: str
+
+
+def drawing(text: str, border: int = 4) -> QrDrawing:
+    """Return the QR code of `text` as an SVG path: each row's runs of dark modules, one stroke 1 module wide."""
+    qr = segno.make(text, error="m")
+    runs = []
+    for y, row in enumerate(qr.matrix):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                start = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append(f"M{start + border} {y + border}.5h{x - start}")
+            else:
+                x += 1
+    return QrDrawing(size=len(qr.matrix) + 2 * border, path="".join(runs))

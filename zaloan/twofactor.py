@@ -22,12 +22,11 @@ import time
 from dataclasses import dataclass
 
 import pyotp
-import segno
 from flask import g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import delete, func, select, update
 
-from . import accounts, audit
+from . import accounts, audit, qr
 from .extensions import db
 from .models import CommuneSettings, RecoveryCode, User, utcnow
 from .roles import roles_where
@@ -88,32 +87,9 @@ def setup_uri(user: User, secret: str) -> str:
     return totp(secret).provisioning_uri(name=user.phone, issuer_name=ISSUER)
 
 
-@dataclass
-class QrDrawing:
-    """A QR code as one SVG path: `size` modules square (with the quiet zone), `path` the dark runs."""
-
-    size: int
-    path: str
-
-
-def qr_drawing(user: User, secret: str, border: int = 4) -> QrDrawing:
-    """Return the key's QR code as an SVG path the template draws inline (no image request, no raw markup).
-
-    Each row's runs of dark modules become one horizontal stroke, 1 module wide.
-    """
-    qr = segno.make(setup_uri(user, secret), error="m")
-    runs = []
-    for y, row in enumerate(qr.matrix):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                start = x
-                while x < len(row) and row[x]:
-                    x += 1
-                runs.append(f"M{start + border} {y + border}.5h{x - start}")
-            else:
-                x += 1
-    return QrDrawing(size=len(qr.matrix) + 2 * border, path="".join(runs))
+def qr_drawing(user: User, secret: str) -> qr.QrDrawing:
+    """Return the key's QR code as an SVG path the template draws inline (zaloan.qr)."""
+    return qr.drawing(setup_uri(user, secret))
 
 
 def digits_of(raw: str) -> str:

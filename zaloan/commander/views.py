@@ -28,7 +28,7 @@ def poster():
     commune = current_user.commune
     address = external_url("public.new", slug=commune.slug) if commune.slug else external_url("public.new")
     return render("commander/poster.html", commune=commune, address=address,
-                  code=qr.svg(address, title=_("QR code of the address %(url)s", url=address)),
+                  qr=qr.drawing(address),
                   duty=communes.duty_phone(commune.id), back=url_for("auth.index"))
 
 
