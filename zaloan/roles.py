@@ -7,7 +7,7 @@ zaloan.permissions, in predicates and their SQL scopes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask import url_for
 from flask_babel import lazy_gettext as _l
@@ -32,7 +32,6 @@ class RoleInfo:
     # May set up two-step sign-in (TOTP); the commune may require it of `two_step_required` roles.
     two_step: bool = False
     two_step_required: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def label(self):
