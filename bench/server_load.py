@@ -6,8 +6,10 @@
 The database is filled by bench/province.py (communes with villages, people,
 categories and their share of the tips, messages and tasks, in bulk). As an
 officer of a commune in the middle of the province the script loads the
-queue, the queue's poll when nothing changed (answered 204), the officer's
-busiest open tip and the people list. Both apps are served the same way
+queue (as it is served again while nothing changed, its rendered list kept,
+and drawn every time, on a server that keeps none), the queue's poll when
+nothing changed (answered 204), the officer's busiest open tip and the
+people list. Both apps are served the same way
 (gunicorn, 4 workers, loopback) and loaded by ApacheBench (`ab`, Debian
 package apache2-utils, installed when missing) in the same run, so the
 hello-world figure is the framework's own ceiling on this machine. Prints
@@ -103,11 +105,13 @@ def build_database(env: dict, communes: int, tips: int, reuse: bool = False) -> 
         return {"phone": officer.phone, "tip": tip_id, "messages": counts[0], "tasks": counts[1]}
 
 
-def serve(app_spec: str, port: int, env: dict, cwd: Path) -> subprocess.Popen:
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
-        cwd=cwd, env={**os.environ, **env},
-    )
+def serve(app_spec: str, port: int, env: dict, cwd: Path, log: Path) -> subprocess.Popen:
+    """Start gunicorn; its request log goes to a file, as a deployment's goes to the journal."""
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-w", "4", "-b", f"127.0.0.1:{port}", "--log-level", "warning", app_spec],
+            cwd=cwd, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
+        )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
@@ -167,9 +171,13 @@ def main() -> None:
     engine = "PostgreSQL" if args.postgres else "SQLite"
     print(f"building {engine} database: {args.communes} communes, {args.tips} tips ...", flush=True)
     picked = build_database(env, args.communes, args.tips, reuse=args.reuse)
-    app_port, hello_port = free_port(), free_port()
-    procs = [serve("wsgi:app", app_port, env, ROOT), serve("hello:app", hello_port, {}, ROOT / "bench")]
+    app_port, hello_port, drawn_port = free_port(), free_port(), free_port()
+    procs = [serve("wsgi:app", app_port, env, ROOT, tmp / "app.log"),
+             serve("hello:app", hello_port, {}, ROOT / "bench", tmp / "hello.log")]
     base = f"http://127.0.0.1:{app_port}"
+    # The same app keeping no rendered queue list: what a queue costs when it changed since it was last drawn.
+    drawn = serve("wsgi:app", drawn_port, {**env, "QUEUE_LISTS_KEPT": "0"}, ROOT, tmp / "drawn.log")
+    procs.append(drawn)
     try:
         cookie = login_cookie(base, picked["phone"], "demo-1234")
         queue = fetch(base + "/officer/", cookie)
@@ -179,7 +187,8 @@ def main() -> None:
         rows = len(re.findall(r'<li class="u\d">', queue))
         pages = [
             ("hello-world Flask route", f"http://127.0.0.1:{hello_port}/", None),
-            (f"officer queue ({rows} rows)", base + "/officer/", cookie),
+            (f"officer queue ({rows} rows), unchanged", base + "/officer/", cookie),
+            (f"officer queue ({rows} rows), drawn each time", f"http://127.0.0.1:{drawn_port}/officer/", cookie),
             ("unchanged queue poll (204)", base + poll, cookie),
             (f"tip page ({picked['messages']} messages, {picked['tasks']} tasks)",
              f"{base}/officer/tips/{picked['tip']}", cookie),
@@ -195,9 +204,9 @@ def main() -> None:
     print(f"\n{engine}, {args.communes} communes, {args.tips} tips; as an officer of one commune")
     print(f"gunicorn 4 workers, ab -k -c {args.concurrency} for {args.seconds}s each, loopback, "
           f"{os.cpu_count()} cores")
-    print(f"{'page':45} {'req/s':>8} {'% hello':>8} {'p95 ms':>8}")
+    print(f"{'page':52} {'req/s':>8} {'% hello':>8} {'p95 ms':>8}")
     for name, (rps, p95) in results:
-        print(f"{name:45} {rps:8.1f} {100 * rps / hello:7.1f}% {p95:8.0f}")
+        print(f"{name:52} {rps:8.1f} {100 * rps / hello:7.1f}% {p95:8.0f}")
 
 
 def fetch(url: str, cookie: str) -> str:

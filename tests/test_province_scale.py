@@ -35,7 +35,7 @@ from zaloan.models import (
     User,
     VerificationTask,
 )
-from zaloan.officer.views import queue_state
+from zaloan.officer.views import queue_counts, queue_version
 from zaloan.permissions import can_work_tip, tips_for
 
 from .conftest import make_app
@@ -174,25 +174,50 @@ def test_the_queue_counts_read_the_officers_tips_from_an_index(app, generated):
     assert "ix_tips_scope" in plan and "SCAN" not in plan, plan
 
 
-def test_the_queue_state_is_one_query_and_its_version_follows_any_change(app, generated, login_as):
+def test_the_queue_version_is_one_query_and_follows_any_change_of_the_commune(app, generated, login_as):
+    """The commune's clock moves on every change the queue shows, made by the app or by hand in SQL."""
     from .test_query_counts import counted
 
     with app.test_request_context():
         from flask_login import login_user
 
         officer = db.session.scalar(select(User).where(User.phone == province.officer_phone(3)))
+        other = db.session.scalar(select(User).where(User.commune_id == officer.commune_id,
+                                                     User.role == Role.OFFICER, User.id != officer.id))
         login_user(officer)
         f = {"status": "open"}
-        counts, version = queue_state(f)
-        assert sum(counts.values()) == db.session.scalar(select(func.count(Tip.id)).where(tips_for(officer)))
-        where = tips_for(officer)
+        assert sum(queue_counts().values()) == db.session.scalar(
+            select(func.count(Tip.id)).where(tips_for(officer)))
         with counted(app) as statements:
-            queue_state(f, where)
+            version = queue_version(f)
         assert len(statements) == 1
-        tip = db.session.scalar(select(Tip).where(tips_for(officer)).order_by(Tip.updated_at).limit(1))
-        tip.updated_at = db.session.scalar(select(func.max(Tip.updated_at))).replace(year=2099)
-        db.session.commit()
-        assert queue_state(f)[1] != version
+        assert queue_version(f) == version  # nothing changed, nothing moves
+        assert queue_version({"status": "all"}) != version  # other filters, another version
+
+        def moved() -> bool:
+            nonlocal version
+            db.session.commit()
+            new = queue_version(f)
+            changed, version = new != version, new
+            return changed
+
+        tip = db.session.scalar(select(Tip).where(tips_for(officer)).order_by(Tip.id).limit(1))
+        db.session.execute(text("UPDATE tips SET status = status WHERE id = :id"), {"id": tip.id})
+        assert moved(), "a tip written by hand"
+        village = db.session.get(Unit, tip.village_id)
+        village.officer_id = other.id
+        assert moved(), "a village handed to another officer"
+        informant = db.session.scalar(select(Informant).where(Informant.commune_id == officer.commune_id))
+        informant.handler_id = other.id
+        assert moved(), "an informant handed over"
+        category = db.session.scalar(select(Category).where(Category.commune_id == officer.commune_id))
+        category.name = category.name + " (2)"
+        assert moved(), "a category renamed"
+        db.session.execute(text("UPDATE users SET full_name = full_name WHERE id = :id"), {"id": other.id})
+        assert not moved(), "nothing the queue shows"
+        elsewhere = db.session.scalar(select(Tip).where(Tip.commune_id != officer.commune_id).limit(1))
+        elsewhere.status = TipStatus.CLOSED if elsewhere.status != TipStatus.CLOSED else TipStatus.NEW
+        assert not moved(), "another commune's tip"
 
 
 def index_names(engine) -> set[str]:

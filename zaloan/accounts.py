@@ -14,13 +14,14 @@ from datetime import timedelta
 
 from flask import after_this_request, current_app, g, request, session
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, contains_eager
 
 from . import audit
 from .extensions import db
 from .models import (
     PublicAttempt,
     AccountTakeover,
+    CommuneSettings,
     ActivationCode,
     Informant,
     InformantPost,
@@ -344,9 +345,16 @@ def load_session_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
-    # The session and its account in one query: it runs before every page.
-    row = db.session.scalar(select(UserSession).options(joinedload(UserSession.user))
-                            .where(UserSession.token_hash == sha256(token)))
+    # The session, its account and whether the commune requires two-step login, in one query: it runs
+    # before every page (twofactor.commune_requires reads the last from `g`).
+    found = db.session.execute(
+        select(UserSession, CommuneSettings.require_two_step)
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
+        .options(contains_eager(UserSession.user))
+        .where(UserSession.token_hash == sha256(token))
+    ).first()
+    row, two_step_required = found if found is not None else (None, None)
     now = utcnow()
     if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):
         from .takeover import tell_old_browser
@@ -359,6 +367,7 @@ def load_session_user(user_id: str) -> User | None:
     if not user.active:
         return None
     g.session_row_id = row.id
+    g.commune_requires_two_step = (user.id, bool(two_step_required))
     if now - row.last_seen_at >= LAST_SEEN_EVERY:
         g.touch_session = row.id
     return user

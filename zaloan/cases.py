@@ -17,7 +17,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, labels, secrecy
@@ -304,6 +305,8 @@ def mark_read(tip: Tip, *, by: User) -> bool:
     if tip.first_read_at is not None or by is None or by.role not in (Role.OFFICER, Role.COMMANDER):
         return False
     now = utcnow()
+    # The commune's writers' lock before the tip's row, in the order every writer takes them (cases._hold).
+    audit.lock_writers(tip.commune_id)
     won = db.session.execute(
         update(Tip)
         .where(Tip.id == tip.id, Tip.first_read_at.is_(None))
@@ -632,15 +635,18 @@ def last_word(tip_ids, *, police: bool) -> set[int]:
     )
 
 
+_UNREAD = aliased(Tip, name="unread")  # made once: an alias builds its columns, a cost on every page
+
+
 def unread_emergencies(user: User) -> int:
     """Count the open emergency tips nobody has opened yet, among those `user` works on (one query)."""
     if user is None or user.role not in (Role.OFFICER, Role.COMMANDER):
         return 0
+    # The commune's unread emergencies come from ix_tips_alarm (a handful of rows); the scope only
+    # sorts those out. Counting through the scope's index instead read every open tip in scope.
+    alarming = select(_UNREAD.id).where(_UNREAD.commune_id == user.commune_id, text(Tip.ALARM_SQL))
     return db.session.scalar(
-        select(func.count(Tip.id)).where(
-            tips_for(user), Tip.status.in_(TipStatus.OPEN), Tip.urgency == Urgency.EMERGENCY,
-            Tip.first_read_at.is_(None),
-        )
+        select(func.count(Tip.id)).where(Tip.id.in_(alarming), tips_for(user), Tip.status.in_(TipStatus.OPEN))
     ) or 0
 
 

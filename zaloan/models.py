@@ -14,9 +14,11 @@ import functools
 import secrets
 from datetime import datetime, time, timezone
 
+from flask import g, has_request_context
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -204,12 +207,21 @@ class CommuneSettings(db.Model):
 
     @classmethod
     def of(cls, commune_id: int) -> CommuneSettings:
-        """Return the commune's settings; an unsaved row with the defaults when none were set."""
+        """Return the commune's settings; an unsaved row with the defaults when none were set.
+
+        A commune that never saved its settings has no row: within a request the
+        defaults are made once (a page asks several times: the two-step check, the forms).
+        """
+        unsaved = g.setdefault("unsaved_commune_settings", {}) if has_request_context() else {}
+        if commune_id in unsaved:
+            return unsaved[commune_id]
         row = db.session.get(cls, commune_id)
-        if row is None:
-            row = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
-                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
-        return row
+        if row is not None:
+            return row
+        if commune_id not in unsaved:
+            unsaved[commune_id] = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
+                                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
+        return unsaved[commune_id]
 
 
 class WatchPoint(db.Model):
@@ -549,12 +561,19 @@ class Tip(db.Model):
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
 
-    # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
-    # version find the tips in scope (an officer's villages, a commander's commune) through ix_tips_scope.
-    # No index on status or urgency alone: four values each (see migration 0009).
+    # The condition of the partial index ix_tips_alarm, as the index has it: a planner uses a partial
+    # index only for a query that states its condition in these words, not through bound parameters.
+    ALARM_SQL = "urgency = 4 AND first_read_at IS NULL"
+
+    # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts
+    # and rows find the tips in scope (an officer's villages, a commander's commune) through ix_tips_scope;
+    # the alarm under the navigation through ix_tips_alarm (only the unread emergencies are in it).
+    # No index on status or urgency alone: four values each (see migrations 0009 and 0020).
     __table_args__ = (
         Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),
         Index("ix_tips_scope", "commune_id", "village_id", "status", "updated_at"),
+        Index("ix_tips_alarm", "commune_id", "village_id",
+              sqlite_where=text(ALARM_SQL), postgresql_where=text(ALARM_SQL)),
     )
 
     informant: Mapped[Informant | None] = relationship()
@@ -761,3 +780,14 @@ class AuditCheckpoint(db.Model):
     chain: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_audit_checkpoints_chain_id", "chain", "id"),)
+
+
+class CommuneClock(db.Model):
+    """A number that moves on every change to a commune's tips, villages, categories or informants.
+
+    Triggers move it (migration 0020): the officer's queue reads one row to know whether anything changed.
+    """
+
+    __tablename__ = "commune_clocks"
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")

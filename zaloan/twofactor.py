@@ -59,6 +59,9 @@ def commune_requires(user: User) -> bool:
     """Whether the commune makes this account use two-step login (officers and the commander)."""
     if user is None or user.role not in REQUIRED_ROLES:
         return False
+    known = g.get("commune_requires_two_step")  # read with the session (accounts.load_session_user)
+    if known is not None and known[0] == user.id:
+        return known[1]
     return bool(CommuneSettings.of(user.commune_id).require_two_step)
 
 

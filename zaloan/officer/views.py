@@ -3,11 +3,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from datetime import timedelta
 
-from flask import make_response, request, url_for
+from flask import current_app, make_response, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
@@ -17,6 +21,7 @@ from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
 from ..models import (
     Category,
+    CommuneClock,
     CommuneSettings,
     Message,
     Role,
@@ -73,26 +78,24 @@ def queue_query(f: dict, where=None):
     return q
 
 
-def queue_state(f: dict, where=None) -> tuple[dict[str, int], str]:
-    """Return the number of tips in scope by status and the queue's version, from one query.
-
-    The version is a short fingerprint of the queue: it changes when any tip in
-    scope changes (the latest change time) or when the scope gains or loses
-    tips (their number). An officer's tips are found through ix_tips_scope, a range per village.
-    """
-    rows = db.session.execute(
-        select(Tip.status, func.count(Tip.id), func.max(Tip.updated_at))
-        .where(scope() if where is None else where).group_by(Tip.status)
-    ).all()
-    counts = {status: n for status, n, _latest in rows}
-    latest = max((row[2] for row in rows), default=None)
-    raw = f"{sum(counts.values())}|{latest}|{sorted(f.items())}|{current_user.id}"
-    return counts, hashlib.sha256(raw.encode()).hexdigest()[:16]
+def queue_counts(where=None) -> dict[str, int]:
+    """Return the number of tips in scope by status (one query, from ix_tips_scope alone)."""
+    return dict(db.session.execute(
+        select(Tip.status, func.count(Tip.id)).where(scope() if where is None else where).group_by(Tip.status)
+    ).all())
 
 
 def queue_version(f: dict) -> str:
-    """Return a short fingerprint of the queue: it changes when any tip in scope changes."""
-    return queue_state(f)[1]
+    """Return a short fingerprint of the queue: it changes when anything the queue shows changes.
+
+    It reads the commune's clock (one row), which triggers move on every change
+    to the commune's tips, villages, categories and informants (migration 0020),
+    with who is looking and through which filters.
+    """
+    clock = db.session.scalar(
+        select(CommuneClock.version).where(CommuneClock.commune_id == current_user.commune_id))
+    raw = f"{clock}|{current_user.commune_id}|{current_user.id}|{current_user.role}|{sorted(f.items())}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
 # What a row of the queue shows, and nothing more (not the tip's text): anything else read from a row
@@ -105,9 +108,69 @@ QUEUE_ROW = (
 )
 
 
+class RenderedQueues:
+    """The queue's rendered list, kept by its version for the minute it was drawn in (per process).
+
+    Drawing fifty rows costs more than everything else a queue page does. An
+    officer's queue is asked for again and again while nothing changed (reopened,
+    filtered back, the page refreshed), so the list is drawn once per version,
+    viewer, filters, page and language, and again when the minute changes (its
+    "12 phút trước" moves on). A change to any tip of the commune changes the
+    version (`queue_version`), so a new or changed tip is never served from here.
+    The list holds no form token and nothing of the session.
+    """
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._items: OrderedDict[tuple, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Markup | None:
+        with self._lock:
+            html = self._items.get(key)
+            if html is not None:
+                self._items.move_to_end(key)
+            return html
+
+    def put(self, key: tuple, html: Markup) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = html
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def rendered_queues() -> RenderedQueues:
+    """This app's rendered lists (each app its own: tests run many apps in one process)."""
+    kept = current_app.extensions.get("zaloan.rendered_queues")
+    if kept is None:
+        kept = RenderedQueues(current_app.config["QUEUE_LISTS_KEPT"])
+        current_app.extensions["zaloan.rendered_queues"] = kept
+    return kept
+
+
 def queue_context() -> dict:
     f = filters()
     page = arg_page()
+    version = queue_version(f)
+    now = utcnow()
+    args = {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")}
+    key = (version, page, tuple(sorted(args.items())), str(get_locale()), now.replace(second=0, microsecond=0))
+    html = rendered_queues().get(key)
+    if html is None:
+        html = Markup(render_template("officer/_queue_list.html", **_queue_rows(f, page, version, now, args)))
+        rendered_queues().put(key, html)
+    return {"queue_html": html}
+
+
+def _queue_rows(f: dict, page: int, version: str, now, args: dict) -> dict:
+    """What the queue's list shows: its rows (one page), the filters' choices and the counts."""
     where = scope()
     rows = db.session.scalars(
         queue_query(f, where).options(*QUEUE_ROW)
@@ -115,7 +178,7 @@ def queue_context() -> dict:
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
-    counts, version = queue_state(f, where)
+    counts = queue_counts(where)
     if current_user.role == Role.COMMANDER:
         villages = current_user.commune.villages()
     else:
@@ -133,8 +196,8 @@ def queue_context() -> dict:
         "villages": villages,
         "categories": categories,
         "version": version,
-        "now": utcnow(),
-        "args": {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")},
+        "now": now,
+        "args": args,
     }
 
 

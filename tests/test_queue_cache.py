@@ -1,0 +1,96 @@
+"""The queue's list is drawn once per version and minute; a change is never served from what was kept."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import template_rendered
+from zaloan import cases
+from zaloan.extensions import db
+from zaloan.models import Tip, utcnow
+
+from .helpers import U
+from .test_query_counts import counted, new_tip
+
+LIST = "officer/_queue_list.html"
+
+
+class Drawn:
+    """Count how many times the queue's list is rendered."""
+
+    def __init__(self, app):
+        self.app, self.n = app, 0
+
+    def _note(self, _sender, template, context, **_extra):
+        if template.name == LIST:
+            self.n += 1
+
+    def __enter__(self):
+        template_rendered.connect(self._note, self.app)
+        return self
+
+    def __exit__(self, *exc):
+        template_rendered.disconnect(self._note, self.app)
+
+
+def code_of(app, tip_id: int) -> str:
+    with app.app_context():
+        return db.session.get(Tip, tip_id).code
+
+
+def test_an_unchanged_queue_is_drawn_once_and_costs_fewer_queries(app, login_as):
+    officer = login_as("officer")
+    with Drawn(app) as drawn:
+        with counted(app) as first:
+            page1 = officer.get("/officer/").get_data(as_text=True)
+        with counted(app) as second:
+            page2 = officer.get("/officer/").get_data(as_text=True)
+        poll = officer.get("/officer/", headers={"HX-Request": "true", "HX-Target": "queue"}).get_data(as_text=True)
+    assert drawn.n == 1
+    assert len(second) < len(first)
+    start = page1.index('<section id="queue"')
+    listed = page1[start:page1.index("</section>", start)]
+    assert listed in page2 and listed in poll
+
+
+def test_a_new_or_changed_tip_shows_at_once(app, login_as):
+    officer = login_as("officer")
+    officer.get("/officer/")
+    tip_id = new_tip(app)
+    with Drawn(app) as drawn:
+        page = officer.get("/officer/").get_data(as_text=True)
+    assert drawn.n == 1 and code_of(app, tip_id) in page
+    assert "Chưa đọc" in page[page.index(code_of(app, tip_id)) - 200:page.index(code_of(app, tip_id))]
+    with app.app_context():  # the commander opens it: it is no longer unread for anyone
+        cases.mark_read(db.session.get(Tip, tip_id), by=U("commander"))
+        db.session.commit()
+    page = officer.get("/officer/").get_data(as_text=True)
+    code = code_of(app, tip_id)
+    assert "Chưa đọc" not in page[page.index(code) - 200:page.index(code)]
+
+
+def test_each_officer_gets_their_own_list(app, login_as):
+    tip_id = new_tip(app)
+    code = code_of(app, tip_id)
+    assert code in login_as("officer").get("/officer/").get_data(as_text=True)
+    assert code not in login_as("officer2").get("/officer/").get_data(as_text=True)
+    assert code in login_as("commander").get("/officer/").get_data(as_text=True)
+
+
+def test_other_filters_and_pages_are_drawn_apart(app, login_as):
+    officer = login_as("officer")
+    open_page = officer.get("/officer/").get_data(as_text=True)
+    all_page = officer.get("/officer/?status=all").get_data(as_text=True)
+    assert 'value="all" selected' in all_page and 'value="all" selected' not in open_page
+
+
+def test_the_list_is_drawn_again_when_the_minute_changes(app, login_as, monkeypatch):
+    from zaloan.officer import views
+
+    officer = login_as("officer")
+    with Drawn(app) as drawn:
+        officer.get("/officer/")
+        later = utcnow() + timedelta(minutes=1)
+        monkeypatch.setattr(views, "utcnow", lambda: later)
+        officer.get("/officer/")
+        officer.get("/officer/")
+    assert drawn.n == 2

@@ -1,0 +1,108 @@
+"""A clock per commune that moves whenever anything an officer's queue shows changes, and the alarm's index.
+
+`commune_clocks.version` goes up on every insert, update or delete of a tip of
+the commune, of one of its villages (their officer) and categories, and of an
+informant (their handler). Triggers move it, so no write can forget it. The
+queue's version (and its unchanged poll) reads one row instead of counting
+every tip in scope, and the rendered list is kept by that version.
+
+On PostgreSQL the trigger first takes the commune's writers' lock (the
+advisory lock of the audit chain, zaloan.audit.lock_writers) and only then the
+clock's row: every writer takes the two in the same order, so they cannot
+deadlock. On SQLite writers are serialised already (BEGIN IMMEDIATE).
+
+ix_tips_alarm holds only the emergency tips nobody has opened: the alarm under
+the navigation, on every page of the police, reads a few rows instead of every
+tip in scope.
+
+Revision ID: 0020
+Revises: 0009
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+ALARM = "urgency = 4 AND first_read_at IS NULL"  # models.Tip.ALARM_SQL as it was
+# table -> the expression naming the commune of a row (NEW/OLD substituted)
+WATCHED = {
+    "tips": "{row}.commune_id",
+    "units": "{row}.parent_id",
+    "categories": "{row}.commune_id",
+    "informants": "{row}.commune_id",
+}
+
+
+def _sqlite_triggers():
+    for table, commune in WATCHED.items():
+        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            c = commune.format(row=row)
+            op.execute(
+                f"CREATE TRIGGER {table}_clock_{when.lower()} AFTER {when} ON {table} "
+                f"WHEN {c} IS NOT NULL BEGIN "
+                f"INSERT INTO commune_clocks (commune_id, version) VALUES ({c}, 1) "
+                f"ON CONFLICT (commune_id) DO UPDATE SET version = version + 1; END"
+            )
+        # A row moved to another commune changes the old one's queue too.
+        old = commune.format(row="OLD")
+        op.execute(
+            f"CREATE TRIGGER {table}_clock_moved AFTER UPDATE ON {table} "
+            f"WHEN {old} IS NOT NULL AND {old} IS NOT {commune.format(row='NEW')} BEGIN "
+            f"UPDATE commune_clocks SET version = version + 1 WHERE commune_id = {old}; END"
+        )
+
+
+def _postgresql_triggers():
+    op.execute("""
+        CREATE FUNCTION zaloan_tick(commune integer) RETURNS void LANGUAGE plpgsql AS $$
+        BEGIN
+            IF commune IS NULL THEN RETURN; END IF;
+            PERFORM pg_advisory_xact_lock(7201, commune);
+            INSERT INTO commune_clocks (commune_id, version) VALUES (commune, 1)
+            ON CONFLICT (commune_id) DO UPDATE SET version = commune_clocks.version + 1;
+        END $$""")
+    for table, commune in WATCHED.items():
+        new, old = commune.format(row="NEW"), commune.format(row="OLD")
+        op.execute(f"""
+            CREATE FUNCTION {table}_clock() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM zaloan_tick({new}); END IF;
+                IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {old} IS DISTINCT FROM {new}) THEN
+                    PERFORM zaloan_tick({old});
+                END IF;
+                RETURN NULL;
+            END $$""")
+        op.execute(f"CREATE TRIGGER {table}_clock AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {table}_clock()")
+
+
+def upgrade():
+    op.create_table(
+        "commune_clocks",
+        sa.Column("commune_id", sa.Integer, sa.ForeignKey("units.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("version", sa.BigInteger, nullable=False, server_default="1"),
+    )
+    op.execute("INSERT INTO commune_clocks (commune_id, version) SELECT id, 1 FROM units WHERE kind = 'commune'")
+    if op.get_bind().dialect.name == "postgresql":
+        _postgresql_triggers()
+    else:
+        _sqlite_triggers()
+    op.create_index("ix_tips_alarm", "tips", ["commune_id", "village_id"],
+                    sqlite_where=sa.text(ALARM), postgresql_where=sa.text(ALARM))
+
+
+def downgrade():
+    op.drop_index("ix_tips_alarm", table_name="tips")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in WATCHED:
+            op.execute(f"DROP TRIGGER {table}_clock ON {table}")
+            op.execute(f"DROP FUNCTION {table}_clock()")
+        op.execute("DROP FUNCTION zaloan_tick(integer)")
+    else:
+        for table in WATCHED:
+            for when in ("insert", "update", "delete", "moved"):
+                op.execute(f"DROP TRIGGER {table}_clock_{when}")
+    op.drop_table("commune_clocks")
