@@ -428,3 +428,64 @@ def test_every_change_is_audited_in_words(app):
         words = audit_words.sentences(rows)
         text = " ".join(words.values())
         assert "đề nghị khen thưởng" in text and "Chưa đủ." in text and "NT-" in text and AN not in text
+
+
+def test_the_commendation_rules_and_their_sql_scopes_agree(app):
+    from zaloan.permissions import can_see_commendation, can_see_decision, commendations_for, decisions_for
+
+    officer, boss = session_client(app, "officer"), session_client(app, "commander")
+    mine = propose(officer, app)
+    boss.post("/commendations/propose", data=proposal(kind="collective", collective_name="Tổ tự quản chợ",
+                                                      key="boss-key-0001"))
+    with app.app_context():
+        from .test_access_matrix import commendation_objects
+
+        commendation_objects(U("commander").commune_id)
+        db.session.commit()
+        rows = list(db.session.scalars(select(Commendation)))
+        decisions = list(db.session.scalars(select(CommendationDecision)))
+        assert len(rows) >= 4 and decisions
+        for who in ("informant", "verifier", "officer", "officer2", "commander", "observer", "province_admin"):
+            actor = U(who)
+            by_rule = {c.id for c in rows if can_see_commendation(actor, c)}
+            by_scope = set(db.session.scalars(select(Commendation.id).where(commendations_for(actor))))
+            assert by_rule == by_scope, who
+            assert {d.id for d in decisions if can_see_decision(actor, d)} == set(
+                db.session.scalars(select(CommendationDecision.id).where(decisions_for(actor)))), who
+        assert mine in {c.id for c in rows if can_see_commendation(U("officer"), c)}
+        assert mine not in {c.id for c in rows if can_see_commendation(U("officer2"), c)}
+
+
+def test_the_lists_cost_a_fixed_number_of_queries(app):
+    from .test_query_counts import queries
+
+    boss = session_client(app, "commander")
+    with app.app_context():
+        commune_id = U("commander").commune_id
+        decision = CommendationDecision(commune_id=commune_id, number="7/QĐ", signed_on=date(2026, 11, 30),
+                                        signer="Trưởng Công an xã", created_by_id=U("commander").id)
+        db.session.add(decision)
+        db.session.commit()
+        did = decision.id
+
+    def add(n):
+        with app.app_context():
+            people = [U("informant").informant.id, U("informant2").informant.id]
+            verifier, village = U("verifier"), U("verifier").village_id
+            for i in range(n):
+                kind = CommendationKind.ALL[i % 4]
+                db.session.add(Commendation(
+                    commune_id=commune_id, kind=kind, reason="Giúp đỡ nhiều", reward="Giấy khen",
+                    period_start=date(2026, 1, 1), period_end=date(2026, 11, 30), status=CommendationStatus.APPROVED,
+                    proposed_by_id=U("officer").id, decided_by_id=U("commander").id, decided_at=utcnow(),
+                    decision_id=did, informant_id=people[i % 2] if kind == "informant" else None,
+                    verifier_id=verifier.id if kind == "verifier" else None,
+                    village_id=village if kind == "village_group" else None,
+                    collective_name="Tổ tự quản" if kind == "collective" else ""))
+            db.session.commit()
+
+    add(4)
+    few = {p: queries(app, boss, p) for p in ("/commendations/", f"/commendations/decisions/{did}")}
+    add(12)
+    many = {p: queries(app, boss, p) for p in few}
+    assert many == few
