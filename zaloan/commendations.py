@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta, timezone
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy import and_, case, distinct, exists, extract, func, select
 from sqlalchemy.orm import aliased, selectinload
 
 from . import audit, secrecy
@@ -150,7 +150,7 @@ def seconds_between(a, b):
     """SQL: the seconds from time `a` to time `b` (NULL when either is NULL), on SQLite and PostgreSQL."""
     if db.session.get_bind().dialect.name == "sqlite":
         return (func.julianday(b) - func.julianday(a)) * 86400.0
-    return func.extract("epoch", b - a)
+    return extract("epoch", b - a)
 
 
 def _avg(value) -> float | None:
