@@ -61,6 +61,11 @@ def test_a_proposal_and_its_approval_on_a_phone(app, phone):
     boss = phone("commander")
     boss.goto(proposal)
     no_identity(boss)
+    # Declining needs a note: the refusal says so beside the field, and nothing changes.
+    boss.get_by_label("Không duyệt", exact=True).check()
+    sent(boss, boss.get_by_role("button", name="Lưu quyết định").click)
+    expect(boss.get_by_role("alert").filter(has_text="Vui lòng cho biết ngắn gọn vì sao không duyệt")).to_be_visible()
+    assert "Chờ duyệt" in boss.content()
     boss.get_by_label("Duyệt", exact=True).check()
     boss.get_by_label("Ghi chú").fill("Đồng ý khen thưởng.")
     sent(boss, boss.get_by_role("button", name="Lưu quyết định").click)
