@@ -88,9 +88,12 @@ def test_an_officers_proposal_is_approved_by_the_commander_and_audited(app):
     with app.app_context():
         actions = list(db.session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "commendation")))
         assert actions == ["commendation.propose", "commendation.approve"]
-        # A second decision on the same proposal is refused and changes nothing.
+    # The same press again (a double tap) is no error and records nothing more; another verdict is refused.
+    assert boss.post(f"/commendations/{cid}/decide", data={"verdict": "approve", "note": "Đồng ý."}).status_code == 303
     assert boss.post(f"/commendations/{cid}/decide", data={"verdict": "decline", "note": "Không"}).status_code == 409
     assert status_of(app, cid) == CommendationStatus.APPROVED
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action.like("commendation.%"))) == 2
 
 
 def test_the_proposer_never_decides_and_a_lone_commander_is_told_so(app):

@@ -332,22 +332,29 @@ def only_commander(actor: User) -> bool:
     return not others
 
 
-def decide(actor: User, commendation: Commendation, *, approve: bool, note: str) -> None:
-    """Approve or decline a proposal: a commander who did not make it, once. The caller commits."""
+def decide(actor: User, commendation: Commendation, *, approve: bool, note: str) -> bool:
+    """Approve or decline a proposal: a commander who did not make it, once; return whether it changed.
+
+    The same decision sent again by the same commander changes nothing and is no error. The caller commits.
+    """
     audit.lock_writers(actor.commune_id)
     db.session.refresh(commendation)
     if commendation.proposed_by_id == actor.id:
         raise CaseError(_("You made this proposal: another commander must approve or decline it."), status=403)
+    wanted = CommendationStatus.APPROVED if approve else CommendationStatus.DECLINED
+    if commendation.status == wanted and commendation.decided_by_id == actor.id:
+        return False  # the same press again (a double tap, a retry after a lost answer): nothing more to do
     if commendation.status != CommendationStatus.PROPOSED:
         raise CaseError(_("This proposal has already been decided."))
     if not can_decide_commendation(actor, commendation):
         raise CaseError(_("You may not decide on this proposal."), status=403)
     if not approve and not note:
         raise CaseError(_("Please say in a few words why it is declined."), status=422, field="note")
-    commendation.status = CommendationStatus.APPROVED if approve else CommendationStatus.DECLINED
+    commendation.status = wanted
     commendation.decided_by_id, commendation.decided_at, commendation.decision_note = actor.id, utcnow(), note
     audit.record("commendation.approve" if approve else "commendation.decline", actor=actor, target=commendation,
                  note=note[:500] or None, **audit_facts(commendation))
+    return True
 
 
 def undecided_approved(actor: User) -> list[Commendation]:
