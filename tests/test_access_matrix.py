@@ -68,8 +68,10 @@ def demo_objects() -> dict:
     spare = {w: UserSession(user_id=U(w).id, token_hash=accounts.sha256(secrets.token_urlsafe(32)),
                             expires_at=utcnow() + timedelta(days=1)) for w in ROLE_OF}
     db.session.add_all(spare.values())
+    commendations = commendation_objects(v1.parent_id)
     db.session.commit()
     return {
+        **{k: row.id for k, row in commendations.items()},
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
         "a1": a1.id, "a2": a2.id, "photo": photo.id, "point": point.id, "cross": cross.id,
         "window": point.windows[0].id, "cross_window": cross.windows[0].id,
@@ -80,6 +82,24 @@ def demo_objects() -> dict:
         "users": {w: U(w).id for w in ROLE_OF},
         "sessions": {w: row.id for w, row in spare.items()},
     }
+
+
+def commendation_objects(commune_id: int, informant=None, officer=None, officer2=None, commander=None) -> dict:
+    """A proposal of each officer (one for an informant: An by default) and a commendation decision of the commune."""
+    from zaloan.models import Commendation, CommendationDecision
+
+    today = utcnow().date()
+    decision = CommendationDecision(commune_id=commune_id, number="1/QĐ", signed_on=today, signer="Trưởng Công an xã",
+                                    created_by_id=(commander or U("commander")).id)
+    common = {"commune_id": commune_id, "reason": "Báo tin kịp thời", "reward": "Giấy khen", "period_start": today,
+              "period_end": today}
+    mine = Commendation(kind="informant", informant_id=(informant or U("informant")).informant.id,
+                        proposed_by_id=(officer or U("officer")).id, **common)
+    theirs = Commendation(kind="collective", collective_name="Tổ tự quản", proposed_by_id=(officer2 or U("officer2")).id,
+                          **common)
+    db.session.add_all([decision, mine, theirs])
+    db.session.flush()
+    return {"commendation": mine, "commendation2": theirs, "decision": decision}
 
 
 SKIP = object()  # this role owns no such object in the demo commune
@@ -109,6 +129,8 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "filename": "app.css",
         "slug": "tan-thanh",
         "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
+        "commendation_id": o["commendation2"] if who == "officer2" else o["commendation"],
+        "decision_id": o["decision"],
     }
     if param == "user_id":
         target = {

@@ -86,8 +86,12 @@ def second_commune() -> dict:
     anonymous, _ = cases.submit_tip(commune=commune, informant=None, category=category, village=south,
                                     body="Có người lạ dò hỏi nhà ông Sầm Văn Lừng.", anon_secret="HUULUNG2",
                                     uploader=None)
+    from .test_access_matrix import commendation_objects
+
+    commended = commendation_objects(commune.id, informant, officer, officer, commander)
     db.session.commit()
     return {
+        "commendation_id": commended["commendation"].id, "decision_id": commended["decision"].id,
         "commune": commune.id, "slug": commune.slug,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,

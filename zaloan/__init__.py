@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auditlog import bp as auditlog_bp
     from .auth import bp as auth_bp
     from .commander import bp as commander_bp
+    from .commend import bp as commend_bp
     from .informant import bp as informant_bp
     from .observer import bp as observer_bp
     from .officer import bp as officer_bp
@@ -157,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
     app.register_blueprint(province_bp, url_prefix="/province")
+    app.register_blueprint(commend_bp, url_prefix="/commendations")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

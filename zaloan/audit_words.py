@@ -53,6 +53,7 @@ TOPICS = {
     "commune": _l("Commune settings"),
     "audit": _l("Audit log checks"),
     "export": _l("Audit log exports"),
+    "commendation": _l("Commendations"),
 }
 
 
@@ -111,6 +112,9 @@ class Names:
             add("tip", [d.get("tip"), d.get("of")] if r.action in ("task.create", "tip.duplicate") else None)
             if r.action == "tip.triage":
                 add("category", d.get("category"))
+            if r.action.startswith("commendation."):
+                add("user", d.get("verifier"))
+                add("unit", d.get("village"))
 
         def load(model, ids, *options):
             if not ids:
@@ -312,6 +316,23 @@ def _task_create(n: Names, r: AuditEvent, d: dict, who: str) -> str:
              tip=n.task_tip(r.target_id) if r.target_id in n.tasks else n.tip(d.get("tip")))
 
 
+def _commended(n: Names, d: dict) -> str:
+    """Name who a commendation is for: an informant by alias only, a verifier, a village's group, a collective."""
+    kind = d.get("kind")
+    if kind == "informant":
+        return d.get("alias") or _("an informant")
+    if kind == "verifier":
+        return n.person(d.get("verifier"))
+    if kind == "village_group":
+        return _("the verification group of %(village)s", village=n.unit(d.get("village")))
+    return d.get("name") or _("a collective")
+
+
+def _commendation_decline(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    return _("%(who)s declined the commendation proposed for %(person)s. Note: %(note)s", who=who,
+             person=_commended(n, d), note=d.get("note", ""))
+
+
 SENTENCES: dict[str, Sentence] = {
     # Tips
     "tip.submit": lambda n, r, d, who: _("%(who)s sent tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
@@ -417,6 +438,15 @@ SENTENCES: dict[str, Sentence] = {
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),
+    # Commendations of the yearly review
+    "commendation.propose": lambda n, r, d, who: _("%(who)s proposed a commendation (%(reward)s) for %(person)s.",
+                                                   who=who, reward=d.get("reward", ""), person=_commended(n, d)),
+    "commendation.approve": lambda n, r, d, who: _("%(who)s approved the commendation (%(reward)s) for %(person)s.",
+                                                   who=who, reward=d.get("reward", ""), person=_commended(n, d)),
+    "commendation.decline": _commendation_decline,
+    "commendation.decision": lambda n, r, d, who: _("%(who)s made commendation decision no. %(number)s, grouping "
+                                                    "%(n)s approved commendations.", who=who,
+                                                    number=d.get("number", ""), n=len(d.get("commendations") or [])),
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

@@ -466,3 +466,68 @@ def get_or_404(model, ident, check: Callable | None = None, options=()):
 def get_user_or_404(user_id, check: Callable = can_manage_user) -> User:
     return get_or_404(User, user_id, check)
 
+
+
+# --- Commendations (zaloan.commendations) ---------------------------------------------------------
+#
+# Officers and the commander propose; the commander decides, never on their own proposal. Verifiers,
+# informants and observers reach no proposal (an observer sees counts only; an informant their own
+# approved recognition, on their home page).
+
+
+@register_predicate
+def can_see_commendation(actor: User, commendation) -> bool:
+    """The commander: every proposal of the commune; an officer: the proposals they made."""
+    if actor is None or commendation is None or commendation.commune_id != actor.commune_id:
+        return False
+    if actor.role == Role.COMMANDER:
+        return True
+    return actor.role == Role.OFFICER and commendation.proposed_by_id == actor.id
+
+
+def commendations_for(actor: User):
+    """The SQL scope of `can_see_commendation`."""
+    from .models import Commendation
+
+    if actor is None or actor.role not in (Role.COMMANDER, Role.OFFICER):
+        return false()
+    mine = Commendation.commune_id == actor.commune_id
+    return mine if actor.role == Role.COMMANDER else and_(mine, Commendation.proposed_by_id == actor.id)
+
+
+@register_predicate
+def can_decide_commendation(actor: User, commendation) -> bool:
+    """A commander of the commune approves or declines a proposal still open, never one they made themselves."""
+    from .models import CommendationStatus
+
+    return (can_see_commendation(actor, commendation) and actor.role == Role.COMMANDER
+            and commendation.status == CommendationStatus.PROPOSED and commendation.proposed_by_id != actor.id)
+
+
+@register_predicate
+def can_see_decision(actor: User, decision) -> bool:
+    """A decision (its printed list names approved informants): the commander of the commune."""
+    return (actor is not None and decision is not None and actor.role == Role.COMMANDER
+            and decision.commune_id == actor.commune_id)
+
+
+def decisions_for(actor: User):
+    """The SQL scope of `can_see_decision`."""
+    from .models import CommendationDecision
+
+    if actor is None or actor.role != Role.COMMANDER:
+        return false()
+    return CommendationDecision.commune_id == actor.commune_id
+
+
+@register_predicate
+def proposes_commendations(actor: User) -> bool:
+    """Officers (for the people of their area) and the commander (for anyone of the commune) propose."""
+    return (actor is not None and getattr(actor, "is_authenticated", True)
+            and actor.role in (Role.OFFICER, Role.COMMANDER))
+
+
+@register_predicate
+def signs_decisions(actor: User) -> bool:
+    """The commander decides on proposals and groups the approved ones into signed decisions."""
+    return sees_whole_commune(actor)

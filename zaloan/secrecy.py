@@ -24,15 +24,19 @@ class Identity:
     phone: str
 
 
-def reveal_identity(actor: User, informant: Informant, reason: str) -> Identity:
-    """Return the informant's name and phone for the handler officer or the commander; audit it."""
+def reveal_identity(actor: User, informant: Informant, reason: str, **facts) -> Identity:
+    """Return the informant's name and phone for the handler officer or the commander; audit it.
+
+    `facts` (ids) go into the audit row beside the reason, e.g. the commendation decision a printed list is for.
+    """
     reason = (reason or "").strip()
     if not can_handle_informant(actor, informant):
         raise NotAllowed()
     if len(reason) < 5:
         raise ValueError("reason")
     # The audit row names the informant by id and alias, never by name or phone.
-    audit.record("identity.reveal", actor=actor, target=informant, alias=informant.alias, reason=reason[:500])
+    audit.record("identity.reveal", actor=actor, target=informant, alias=informant.alias, reason=reason[:500],
+                 **facts)
     return Identity(informant.user.full_name, display_phone(informant.user.phone))
 
 
