@@ -1,4 +1,4 @@
-"""Production entry point: `gunicorn wsgi:app`."""
+"""Production entry point: `gunicorn --config deploy/gunicorn.conf.py` (which serves `wsgi:app`)."""
 from zaloan import create_app
 
 app = create_app()

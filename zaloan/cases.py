@@ -294,6 +294,11 @@ def submit_tip(
 # --- The officer's work ------------------------------------------------------------------------
 
 
+def may_mark_read(user: User | None) -> bool:
+    """Say whether `user` opening a tip counts as the police having read it."""
+    return user is not None and user.role in (Role.OFFICER, Role.COMMANDER)
+
+
 def mark_read(tip: Tip, *, by: User) -> bool:
     """Note the first time a police officer opens the tip; return True when this call was the first.
 
@@ -302,7 +307,7 @@ def mark_read(tip: Tip, *, by: User) -> bool:
     is kept: the conditional UPDATE lets exactly one of two officers opening
     the tip at the same moment win. Leaves the commit to the caller.
     """
-    if tip.first_read_at is not None or by is None or by.role not in (Role.OFFICER, Role.COMMANDER):
+    if tip.first_read_at is not None or not may_mark_read(by):
         return False
     now = utcnow()
     # The commune's writers' lock before the tip's row, in the order every writer takes them (cases._hold).

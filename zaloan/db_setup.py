@@ -34,9 +34,28 @@ def _wants_write_lock() -> bool:
     """
     if not has_request_context():
         return True
+    if g.pop("_db_write_next", False):
+        return True  # see write_from_here
     if g.get("_db_committed"):
         return False
     return request.method not in ("GET", "HEAD", "OPTIONS")
+
+
+def write_from_here() -> None:
+    """Let a GET request that must write (the first read of a tip) take the write lock first.
+
+    A GET's transaction begins as a plain read (see `_wants_write_lock`). Once
+    it has read, a write must upgrade its lock, and in WAL mode SQLite refuses
+    that at once, whatever the busy timeout, when another worker has written
+    since the read began: "database is locked", a 500 for the officer (seen
+    under load, bench/load_run.py). So the read transaction ends here (it
+    changed nothing) and the next one begins with BEGIN IMMEDIATE, waiting its
+    turn like any write. Objects read so far are reloaded in it.
+    """
+    if db.engine.dialect.name != "sqlite" or not has_request_context():
+        return
+    db.session.rollback()
+    g._db_write_next = True
 
 
 def configure_engine(app: Flask) -> None:
