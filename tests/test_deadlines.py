@@ -54,10 +54,10 @@ def village_of(name: str) -> Unit:
 
 
 def new_tip(code: str = "theft", urgency: int = Urgency.NORMAL, village: str = "Thôn Đồng Bé",
-            body: str = "Có người lạ bẻ khóa xe máy ở bãi gửi xe chợ.") -> Tip:
+            body: str = "Có người lạ bẻ khóa xe máy ở bãi gửi xe chợ.", occurred_at: datetime | None = None) -> Tip:
     v = village_of(village)
     tip, _ = cases.submit_tip(commune=v.commune(), informant=U("informant").informant, category=category(code),
-                              body=body, village=v, urgency=urgency, uploader=U("informant"))
+                              body=body, village=v, urgency=urgency, uploader=U("informant"), occurred_at=occurred_at)
     db.session.commit()
     return tip
 
@@ -375,3 +375,178 @@ def test_open_tips_without_a_deadline_get_one_from_the_sweep(app, ctx, clock):
     db.session.commit()
     deadlines.sweep(T0 + timedelta(minutes=1))
     assert tip.deadline_at == T0 + timedelta(days=30)
+
+
+# --- The pages (the real clock: deadlines set relative to it) ----------------------------------------
+
+
+def web_tip(app, code="theft", urgency=Urgency.NORMAL, left: timedelta | None = None) -> int:
+    """Make a tip of officer 0900000002's village; with `left`, put its deadline that far from now."""
+    from zaloan.models import utcnow
+
+    with app.app_context():
+        tip = new_tip(code, urgency=urgency)
+        if left is not None:
+            tip.deadline_at = utcnow() + left
+            db.session.commit()
+        return tip.id
+
+
+def code_of(app, tip_id):
+    with app.app_context():
+        return db.session.get(Tip, tip_id).code
+
+
+def queue_row(html: str, code: str) -> str:
+    row = next((li for li in html.split("<li") if f"<b>{code}</b>" in li), None)
+    assert row is not None, f"{code} not in the queue"
+    return row
+
+
+def test_the_queue_shows_time_left_and_flags_tips_near_or_past_the_deadline(app, login_as):
+    near = web_tip(app, left=timedelta(days=3, hours=2))
+    far = web_tip(app, left=timedelta(days=12, hours=2))
+    late = web_tip(app, left=-timedelta(days=2, hours=2))
+    html = login_as("officer").get("/officer/").get_data(as_text=True)
+    row = queue_row(html, code_of(app, near))
+    assert "còn 3 ngày" in row or "còn 4 ngày" in row
+    assert "⏰ Sắp hết hạn" in row  # a mark in words, not colour alone
+    row = queue_row(html, code_of(app, far))
+    assert ("còn 12 ngày" in row or "còn 13 ngày" in row) and "Sắp hết hạn" not in row and "Quá hạn" not in row
+    row = queue_row(html, code_of(app, late))
+    assert "quá hạn 2 ngày" in row or "quá hạn 3 ngày" in row
+    assert "⛔ Quá hạn" in row and 'class="u2 late"' in row
+
+
+def test_the_tip_page_shows_the_deadline_and_extends_a_crime_report(app, login_as):
+    tip_id = web_tip(app)
+    c = login_as("officer")
+    html = c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert "Hạn xử lý" in html and "còn 20 ngày" in html
+    assert "Thời hạn giải quyết" in html and f'/officer/tips/{tip_id}/extend' in html
+    with app.app_context():
+        before = db.session.get(Tip, tip_id).deadline_at
+    # Beyond two months: refused beside the field, in Vietnamese, with what was typed kept; nothing changes.
+    r = c.post(f"/officer/tips/{tip_id}/extend", data={"days": "70", "reason": "Cần giám định thêm tài sản bị mất.",
+                                                        "authority": "Viện KSND huyện"})
+    assert r.status_code == 422
+    page = r.get_data(as_text=True)
+    assert "Mỗi lần gia hạn không được quá 2 tháng" in page and "Cần giám định thêm tài sản bị mất." in page
+    r = c.post(f"/officer/tips/{tip_id}/extend", data={"days": "ba mươi", "reason": "x", "authority": ""})
+    assert r.status_code == 422 and "Xin nhập số ngày gia hạn thêm." in r.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Tip, tip_id).deadline_at == before
+        assert db.session.scalars(select(DeadlineExtension)).all() == []
+    r = c.post(f"/officer/tips/{tip_id}/extend", data={"days": "30", "reason": "Cần giám định thêm tài sản bị mất.",
+                                                        "authority": "Viện KSND huyện Hữu Lũng"})
+    assert r.status_code == 303 and r.headers["Location"].endswith("#tip-deadline")
+    with app.app_context():
+        assert db.session.get(Tip, tip_id).deadline_at == before + timedelta(days=30)
+    html = c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert "Gia hạn lần 1: thêm 30 ngày" in html and "Viện KSND huyện Hữu Lũng" in html
+    assert "gia hạn thời hạn giải quyết (lần 1) thêm 30 ngày" in html  # the timeline
+
+
+def test_a_third_extension_is_refused_on_the_page(app, login_as):
+    tip_id = web_tip(app)
+    c = login_as("officer")
+    form = {"reason": "Vụ việc phức tạp, nhiều người liên quan.", "authority": "Viện KSND huyện"}
+    for days in ("30", "20"):
+        assert c.post(f"/officer/tips/{tip_id}/extend", data={"days": days, **form}).status_code == 303
+    html = c.get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert "Đã gia hạn hai lần" in html and f'/officer/tips/{tip_id}/extend"' not in html
+    r = c.post(f"/officer/tips/{tip_id}/extend", data={"days": "10", **form})
+    assert r.status_code == 409
+    assert "pháp luật không cho gia hạn lần thứ ba" in r.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.scalars(select(DeadlineExtension)).all()) == 2
+
+
+def test_a_dispute_shows_its_deadline_but_no_extension(app, login_as):
+    tip_id = web_tip(app, code="dispute")
+    html = login_as("officer").get(f"/officer/tips/{tip_id}").get_data(as_text=True)
+    assert "còn 30 ngày" in html and "/extend" not in html
+    r = login_as("officer").post(f"/officer/tips/{tip_id}/extend", data={
+        "days": "5", "reason": "Cần thêm thời gian hòa giải.", "authority": "Chủ tịch UBND xã"})
+    assert r.status_code == 422 and "Chỉ tin báo về tội phạm" in r.get_data(as_text=True)
+
+
+def test_the_commanders_home_lists_what_is_late(app, login_as):
+    late = web_tip(app, left=-timedelta(days=2, hours=2))
+    near = web_tip(app, left=timedelta(days=2, hours=2))
+    with app.app_context():
+        t = db.session.get(Tip, web_tip(app, urgency=Urgency.EMERGENCY))
+        t.created_at = t.created_at - timedelta(minutes=30)
+        emergency = t.code
+        db.session.commit()
+    html = login_as("commander").get("/commander/").get_data(as_text=True)
+    section = html[html.index('id="late"'):]
+    assert "Tin quá hạn xử lý" in section and code_of(app, late) in section and "⛔ Quá hạn" in section
+    assert "Tin còn 5 ngày trở xuống" in section and code_of(app, near) in section
+    assert "Tin khẩn cấp chưa ai mở" in section and emergency in section
+    # The demo commune's task six hours past its due time.
+    assert "Việc xác minh quá hạn" in section and ("quá hạn 6 giờ" in section or "quá hạn 5 giờ" in section)
+    # Nothing of it on the officer's home (their queue shows theirs).
+    assert 'id="late"' not in login_as("officer").get("/officer/").get_data(as_text=True)
+
+
+def test_the_commander_sets_the_limits_on_the_categories_page(app, login_as):
+    c = login_as("commander")
+    html = c.get("/places/categories").get_data(as_text=True)
+    assert "Tin báo về tội phạm: 20 ngày" in html and "30 ngày để xử lý" in html
+    with app.app_context():
+        dispute = category("dispute").id
+    r = c.post(f"/places/categories/{dispute}/limit", data={f"l{dispute}-days": "120"})
+    assert r.status_code == 422 and "Xin nhập số ngày chẵn, từ 1 đến 90." in r.get_data(as_text=True)
+    assert c.post(f"/places/categories/{dispute}/limit", data={}).status_code == 422  # nothing sent: not saved
+    r = c.post(f"/places/categories/{dispute}/limit", data={f"l{dispute}-days": "10"})
+    assert r.status_code == 303
+    with app.app_context():
+        assert deadlines.limit_of(category("dispute")) == deadlines.Limit(False, 10)
+    assert c.post(f"/places/categories/{dispute}/limit",
+                  data={f"l{dispute}-days": "10", f"l{dispute}-crime": "y"}).status_code == 303
+    with app.app_context():
+        assert deadlines.limit_of(category("dispute")).crime
+        assert len(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "category.limit")).all()) == 2
+
+
+def test_the_commander_sets_when_late_work_is_told(app, login_as):
+    c = login_as("commander")
+    html = c.get("/commander/deadlines").get_data(as_text=True)
+    assert 'value="10"' in html and 'value="24"' in html
+    r = c.post("/commander/deadlines", data={"emergency_unread_minutes": "0", "accept_hours": "24"})
+    assert r.status_code == 422 and "Xin nhập số phút chẵn, từ 1 đến 240." in r.get_data(as_text=True)
+    assert c.post("/commander/deadlines", data={"emergency_unread_minutes": "5", "accept_hours": "12"}).status_code == 303
+    with app.app_context():
+        commune = village_of("Thôn Đồng Bé").parent_id
+        assert (deadlines.emergency_minutes(commune), deadlines.accept_hours(commune)) == (5, 12)
+
+
+def test_the_sweep_command_runs_one_pass(app):
+    with app.app_context():
+        tip = new_tip("theft")
+        tip.deadline_at = tip.created_at - timedelta(minutes=1)
+        db.session.commit()
+        tip_id = tip.id
+    runner = app.test_cli_runner()
+    out = runner.invoke(args=["deadlines", "run"])
+    assert out.exit_code == 0 and "told" in out.output
+    again = runner.invoke(args=["deadlines", "run"])
+    assert again.output.strip() == "Deadlines checked: 0 told."
+    with app.app_context():
+        assert len(escalations(f"tip_overdue:tip:{tip_id}:")) == 1
+
+
+def test_a_verifier_never_sees_the_tips_deadline_or_its_extensions(app, login_as):
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    with app.app_context():
+        # Happened days ago: its time is no other row's on the verifier's pages.
+        tip = new_tip("theft", occurred_at=datetime(2026, 11, 20, 14, 17))
+        extend(tip, days=30, reason="Chờ kết quả giám định Khuổi Nậm.", authority="Viện KSND Bình Gia")
+        task_for(tip, hours=30)
+        tip_id, deadline = tip.id, app.jinja_env.filters["dt"](tip.deadline_at)
+        written = "Kiểm tra bãi gửi xe chợ."
+    secrets = tip_secrets(app, tip_id) + [deadline, "Khuổi Nậm", "Viện KSND Bình Gia", "Gia hạn", "Hạn xử lý",
+                                          "Sắp hết hạn"]
+    assert_verifier_never_sees(login_as("verifier"), secrets, tip_ids=[tip_id], written=written)

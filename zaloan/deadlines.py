@@ -34,6 +34,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from . import audit, cases
 from .extensions import db
@@ -311,18 +312,21 @@ def late_in(commune_id: int, now: datetime | None = None, limit: int = 50) -> La
     """Return what runs late in a commune, for its commander's home page (a fixed number of queries)."""
     now = now or utcnow()
     open_here = (Tip.commune_id == commune_id, Tip.status.in_(TipStatus.OPEN))
-    tips = list(db.session.scalars(select(Tip).where(*open_here, Tip.deadline_at <= now)
+    shown = (selectinload(Tip.category), selectinload(Tip.village))
+    tips = list(db.session.scalars(select(Tip).where(*open_here, Tip.deadline_at <= now).options(*shown)
                                    .order_by(Tip.deadline_at).limit(limit)))
     soon = list(db.session.scalars(select(Tip).where(*open_here, Tip.deadline_at > now, Tip.deadline_at <= now + SOON)
-                                   .order_by(Tip.deadline_at).limit(limit)))
+                                   .options(*shown).order_by(Tip.deadline_at).limit(limit)))
     tasks = list(db.session.scalars(
         select(VerificationTask).join(Tip, Tip.id == VerificationTask.tip_id)
         .where(Tip.commune_id == commune_id, VerificationTask.status == TaskStatus.OPEN,
-               VerificationTask.due_at <= now).order_by(VerificationTask.due_at).limit(limit)))
+               VerificationTask.due_at <= now)
+        .options(selectinload(VerificationTask.tip), selectinload(VerificationTask.village))
+        .order_by(VerificationTask.due_at).limit(limit)))
     minutes = emergency_minutes(commune_id)
     unread = list(db.session.scalars(select(Tip).where(
         *open_here, Tip.urgency == Urgency.EMERGENCY, Tip.first_read_at.is_(None),
-        Tip.created_at <= now - timedelta(minutes=minutes)).order_by(Tip.created_at).limit(limit)))
+        Tip.created_at <= now - timedelta(minutes=minutes)).options(*shown).order_by(Tip.created_at).limit(limit)))
     return Late(tips, soon, tasks, unread)
 
 
