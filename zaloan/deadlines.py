@@ -486,6 +486,8 @@ def sweep(now: datetime | None = None) -> list[str]:
         select(TaskAssignment).join(VerificationTask, VerificationTask.id == TaskAssignment.task_id)
         .where(VerificationTask.status == TaskStatus.OPEN, TaskAssignment.accepted_at.is_(None),
                TaskAssignment.reported_at.is_(None), VerificationTask.created_at <= now - timedelta(hours=1))
+        .options(selectinload(TaskAssignment.task).selectinload(VerificationTask.tip),
+                 selectinload(TaskAssignment.verifier))
         .order_by(TaskAssignment.id))])
     settings = _settings_of(a.task.tip.commune_id for _k, a in waiting)
     for key, a in waiting:

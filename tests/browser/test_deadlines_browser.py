@@ -11,7 +11,7 @@ from sqlalchemy import select
 from zaloan.extensions import db
 from zaloan.models import Category, Tip, TipStatus, Unit, User, utcnow
 
-from .checks import check_page
+from .checks import check_page, screenshot
 
 OFFICER = "+84900000002"
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -92,6 +92,20 @@ def test_extending_a_crime_report_without_javascript(app, phone):
         page.locator("#tip-deadline button.btn.main").click()
     assert page.url.endswith("#tip-deadline")
     assert "Gia hạn lần 1: thêm 30 ngày" in page.locator("#tip-deadline").inner_text()
+    screenshot(page, "deadlines-tip-extended-no-js")
+
+
+def test_the_tip_page_with_its_deadline_passes_the_checks(app, phone):
+    """axe-core, touch targets, labels and CSP on a crime report's page with the extension form open."""
+    with app.app_context():
+        theft = db.session.scalar(select(Category.id).where(Category.code == "theft"))
+    tip_id = officers_open_tips(app)[0]
+    _make_theft(app, tip_id, theft)
+    page = phone("officer")
+    page.goto(f"/officer/tips/{tip_id}")
+    assert "còn 20 ngày" in page.locator("#tip-deadline-fact").inner_text()
+    page.locator("#tip-deadline summary").click()
+    check_page(page, "deadlines-tip-page")
 
 
 def _category(app, tip_id):
