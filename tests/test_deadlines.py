@@ -550,3 +550,13 @@ def test_a_verifier_never_sees_the_tips_deadline_or_its_extensions(app, login_as
     secrets = tip_secrets(app, tip_id) + [deadline, "Khuổi Nậm", "Viện KSND Bình Gia", "Gia hạn", "Hạn xử lý",
                                           "Sắp hết hạn"]
     assert_verifier_never_sees(login_as("verifier"), secrets, tip_ids=[tip_id], written=written)
+
+
+def test_a_verifier_reads_their_own_tasks_time_left(app, login_as):
+    with app.app_context():
+        task = task_for(new_tip("theft"), hours=5)
+        assignment = task.assignments[0].id
+    c = login_as("verifier")
+    home = c.get("/verifier/").get_data(as_text=True)
+    assert "⏱️ còn 4 giờ" in home  # 4 hours and some minutes
+    assert "còn 4 giờ" in c.get(f"/verifier/tasks/{assignment}").get_data(as_text=True)
