@@ -164,12 +164,6 @@ def set_deadline(tip: Tip) -> datetime | None:
     return tip.deadline_at
 
 
-def can_extend(tip: Tip) -> bool:
-    """Whether the tip's deadline may be extended: an open crime report extended fewer than twice."""
-    return (tip.is_open and tip.category is not None and tip.deadline_at is not None and limit_of(tip.category).crime
-            and len(extensions_of(tip)) < MAX_EXTENSIONS)
-
-
 def extend(tip: Tip, *, by: User, days: int | None, reason: str, authority: str,
            client_key: str | None = None) -> DeadlineExtension:
     """Extend a crime report's deadline by `days` (at most 2 months; twice at most), audited; the caller commits."""
