@@ -212,6 +212,12 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.globals["unread_emergencies"] = _unread_emergencies
 
+    from . import deadlines
+
+    # A tip's time left to its deadline, in words with its mark ("còn 3 ngày", "⛔ Quá hạn"): police pages only.
+    app.jinja_env.globals["time_left"] = deadlines.time_left
+    app.jinja_env.globals["task_time_left"] = deadlines.task_time_left
+
     @app.context_processor
     def _ctx():
         return {"current_lang": select_locale()}

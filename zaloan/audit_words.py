@@ -333,6 +333,26 @@ def _commendation_decline(n: Names, r: AuditEvent, d: dict, who: str) -> str:
              person=_commended(n, d), note=d.get("note", ""))
 
 
+def _tip_extend(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    return _("%(who)s extended the deadline of tip %(tip)s (extension %(number)s) by %(days)s days, approved by "
+             "%(authority)s. Reason: %(reason)s", who=who, tip=n.tip(r.target_id), number=d.get("number", ""),
+             days=d.get("days", ""), authority=d.get("authority", ""), reason=d.get("reason", ""))
+
+
+def _category_limit(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    if d.get("crime"):
+        return _("%(who)s made %(category)s a crime report: 20 days to handle (Criminal Procedure Code, art. 147).",
+                 who=who, category=n.category(r.target_id))
+    return _("%(who)s gave tips of %(category)s %(days)s days to handle.", who=who,
+             category=n.category(r.target_id), days=d.get("days", ""))
+
+
+def _commune_deadlines(n: Names, r: AuditEvent, d: dict, who: str) -> str:
+    return _("%(who)s changed when late work is escalated: an unread emergency after %(minutes)s minutes, a task "
+             "not accepted after %(hours)s hours.", who=who, minutes=d.get("emergency_unread_minutes", "—"),
+             hours=d.get("accept_hours", "—"))
+
+
 SENTENCES: dict[str, Sentence] = {
     # Tips
     "tip.submit": lambda n, r, d, who: _("%(who)s sent tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
@@ -349,6 +369,7 @@ SENTENCES: dict[str, Sentence] = {
                                           outcome=str(OUTCOMES.get(d.get("outcome"), d.get("outcome") or ""))),
     "tip.reopen": lambda n, r, d, who: _("%(who)s reopened tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
     "tip.read": lambda n, r, d, who: _("%(who)s was the first to read tip %(tip)s.", who=who, tip=n.tip(r.target_id)),
+    "tip.extend": _tip_extend,
     # Verification
     "task.create": _task_create,
     "task.accept": lambda n, r, d, who: _("%(who)s accepted the verification of tip %(tip)s.", who=who,
@@ -435,6 +456,8 @@ SENTENCES: dict[str, Sentence] = {
     "category.move": lambda n, r, d, who: _("%(who)s moved the category %(category)s to place %(n)s in the list.",
                                             who=who, category=n.category(r.target_id), n=(d.get("position") or 0) + 1),
     "commune.settings": _settings,
+    "commune.deadlines": _commune_deadlines,
+    "category.limit": _category_limit,
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),

@@ -283,6 +283,9 @@ def submit_tip(
             row.tip_id = tip.id
         _attach(list(photos), uploader, tip_id=tip.id)
         event(tip, "submitted", None, photos=len(photos) + len(linked))
+        from . import deadlines  # it builds on this module
+
+        deadlines.set_deadline(tip)
         return tip
 
     tip, created = _once(Tip, client_key, digest, create)
@@ -352,6 +355,11 @@ def triage(tip: Tip, *, by: User, category: Category, urgency: int) -> bool:
     tip.urgency = urgency
     if tip.status == TipStatus.NEW:
         tip.status = TipStatus.TRIAGED
+    if before["category"] != category.id or tip.deadline_at is None:
+        from . import deadlines  # it builds on this module
+
+        tip.category = category
+        deadlines.set_deadline(tip)  # a new category, a new deadline counted from receipt
     event(tip, "triaged", by, category=category.id, urgency=urgency)
     audit.record("tip.triage", actor=by, target=tip, before=before, category=category.id, urgency=urgency)
     return True

@@ -190,3 +190,18 @@ def register_commands(app: Flask) -> None:
         db.session.commit()
         click.echo("Two-step login cleared; every session of the account ended. "
                    "The person logs in with the password and sets it up again.")
+
+    # --- Deadlines: one pass of the sweep (a systemd timer runs it every minute; docs/DEPLOY.md) ---------
+
+    @app.cli.group("deadlines")
+    def deadlines_group():
+        """Deadlines of tips and verification tasks."""
+
+    @deadlines_group.command("run")
+    def deadlines_run_command():
+        """Tell whoever must know what runs late (one pass; running it twice tells nobody twice)."""
+        from . import deadlines
+
+        fired = deadlines.sweep()
+        db.session.commit()
+        click.echo(f"Deadlines checked: {len(fired)} told.")

@@ -195,6 +195,10 @@ class CommuneSettings(db.Model):
     due_hours_emergency: Mapped[int] = mapped_column(Integer, default=2)
     # Officers and the commander must log in with two steps (password, then a code from their app).
     require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Deadlines (zaloan.deadlines): minutes an emergency tip may wait unread before the commander and the
+    # other officers are told; hours a verifier has to accept a task before being reminded.
+    emergency_unread_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    accept_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -221,7 +225,8 @@ class CommuneSettings(db.Model):
             return row
         if commune_id not in unsaved:
             unsaved[commune_id] = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
-                                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
+                                      due_hours_high=12, due_hours_emergency=2, require_two_step=False,
+                                      emergency_unread_minutes=10, accept_hours=24)
         return unsaved[commune_id]
 
 
@@ -561,6 +566,9 @@ class Tip(db.Model):
     # Idempotency: the key the sender's form made; a retried POST finds this tip.
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # When handling must be done (zaloan.deadlines): set from the category when received and when the
+    # category changes, moved by extensions; null for a tip of no category.
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     # The condition of the partial index ix_tips_alarm, as the index has it: a planner uses a partial
     # index only for a query that states its condition in these words, not through bound parameters.
@@ -835,6 +843,49 @@ class CommendationDecision(db.Model):
     signed_on: Mapped[date] = mapped_column(Date)
     signer: Mapped[str] = mapped_column(String(120))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# --- Deadlines and escalation (zaloan.deadlines) --------------------------------------------------
+
+
+class CategoryLimit(db.Model):
+    """How long the commune gives itself to handle a tip of a category.
+
+    A crime report (tin báo về tội phạm) has the 20 days of the Criminal
+    Procedure Code 2015, art. 147, whatever is set here; other categories
+    (administrative violations, disputes, social evils) the commune's own
+    number of days. No row: the defaults of zaloan.deadlines.
+    """
+
+    __tablename__ = "category_limits"
+
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"), primary_key=True)
+    crime: Mapped[bool] = mapped_column(Boolean, default=False)
+    days: Mapped[int] = mapped_column(Integer)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class DeadlineExtension(db.Model):
+    """One extension of a crime report's deadline: who, why, approved by whom, from when to when.
+
+    At most two per tip (art. 147: one of up to two months for a complex case,
+    then one more of up to two months); the unique number keeps a third out
+    even when two are sent at once.
+    """
+
+    __tablename__ = "deadline_extensions"
+    __table_args__ = (UniqueConstraint("tip_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int] = mapped_column(ForeignKey("tips.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1 or 2
+    days: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    authority: Mapped[str] = mapped_column(String(200))  # who approved it, as written on the decision
+    old_deadline: Mapped[datetime] = mapped_column(DateTime)
+    new_deadline: Mapped[datetime] = mapped_column(DateTime)
+    by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
@@ -878,3 +929,21 @@ class Commendation(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
     decision: Mapped[CommendationDecision | None] = relationship(back_populates="commendations")
     tips: Mapped[list[Tip]] = relationship(secondary="commendation_tips", order_by="Tip.id")
+
+
+    by: Mapped[User | None] = relationship()
+
+
+class Escalation(db.Model):
+    """One "tell someone" of the deadlines' sweep; its unique key makes each fire once, however often it runs."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    url: Mapped[str] = mapped_column(String(200), default="")
+    recipients: Mapped[list] = mapped_column(JSON, default=list)  # user ids
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -3,9 +3,10 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes, qr, twofactor
+from .. import communes, deadlines, qr, twofactor
+from ..deadline_forms import DeadlineSettingsForm
 from ..extensions import db
-from ..models import CommuneSettings, Role, Urgency
+from ..models import CommuneSettings, Role, Urgency, utcnow
 from ..permissions import allow
 from ..reports import commune_summary
 from ..web import external_url, redirect_to, render
@@ -18,7 +19,9 @@ from .forms import RequireTwoStepForm, SettingsForm
 def home():
     """Show the commune at a glance: villages, officers, people, tips."""
     commune = current_user.commune
-    return render("commander/home.html", commune=commune, summary=commune_summary(commune))
+    now = utcnow()
+    return render("commander/home.html", commune=commune, summary=commune_summary(commune),
+                  late=deadlines.late_in(commune.id, now=now), now=now)
 
 
 @bp.get("/poster")
@@ -71,3 +74,26 @@ def require_two_step():
     else:
         flash(_("Nothing was changed."))
     return redirect_to("commander.settings")
+
+
+@bp.route("/deadlines", methods=["GET", "POST"])
+@allow(Role.COMMANDER)
+def deadline_settings():
+    """Set when late work is escalated: minutes an emergency may wait unread, hours a verifier has to accept."""
+    current = CommuneSettings.of(current_user.commune_id)
+    data = {"emergency_unread_minutes": deadlines.emergency_minutes(current_user.commune_id),
+            "accept_hours": deadlines.accept_hours(current_user.commune_id)}
+    form = DeadlineSettingsForm() if request.method == "POST" else DeadlineSettingsForm(formdata=None, data=data)
+    if form.validate_on_submit():
+        try:
+            changed = deadlines.save_settings(current_user.commune_id, by=current_user,
+                                              minutes=form.emergency_unread_minutes.data, hours=form.accept_hours.data)
+        except deadlines.DeadlineError as exc:
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        else:
+            if changed:
+                db.session.commit()
+            flash(_("Saved.") if changed else _("Nothing was changed."))
+            return redirect_to("commander.deadline_settings")
+    return render("commander/deadlines.html", form=form, settings=current,
+                  status=422 if form.errors else 200)

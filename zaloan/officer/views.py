@@ -15,8 +15,9 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from .. import cases
+from .. import cases, deadlines
 from ..db_setup import write_from_here
+from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
@@ -103,7 +104,7 @@ def queue_version(f: dict) -> str:
 # would be a query per row, so it raises instead.
 QUEUE_ROW = (
     load_only(Tip.id, Tip.code, Tip.commune_id, Tip.category_id, Tip.village_id, Tip.urgency, Tip.status,
-              Tip.created_at, Tip.first_read_at, raiseload=True),
+              Tip.created_at, Tip.first_read_at, Tip.deadline_at, raiseload=True),
     joinedload(Tip.category),
     joinedload(Tip.village),
 )
@@ -265,6 +266,7 @@ def tip_forms(tip: Tip, posted: str | None = None) -> dict:
         "task": task,
         "outcome": OutcomeForm(**data("outcome")),
         "reopen": ReopenForm(**data("reopen")),
+        "extend": ExtendForm(**data("extend")),
     }
 
 
@@ -280,6 +282,7 @@ CHANGED = {
     "outcome": "tip-head",
     "duplicate": "tip-head",
     "reopen": "tip-head",
+    "extend": "tip-deadline",
 }
 
 
@@ -313,11 +316,22 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
         actions.remove(coming)
         actions.insert(0, coming)
     # A form the page no longer shows (the tip was closed or reopened meanwhile): its refusal goes on top.
-    shown = {*actions, *(["ask"] if tip.is_open else [])}
+    deadline = deadline_context(tip)
+    shown = {*actions, *(["ask"] if tip.is_open else []), *(["extend"] if deadline["can_extend"] else [])}
     if posted not in shown:
         posted = None
     return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
-                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted})
+                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted},
+                  deadline=deadline)
+
+
+def deadline_context(tip: Tip) -> dict:
+    """What the tip page shows of a crime report's deadline: its extensions, and whether another is allowed."""
+    crime = tip.category is not None and deadlines.limit_of(tip.category).crime
+    extensions = deadlines.extensions_of(tip) if crime else []
+    return {"crime": crime, "extensions": extensions,
+            "can_extend": crime and tip.is_open and tip.deadline_at is not None
+            and len(extensions) < deadlines.MAX_EXTENSIONS}
 
 
 # What the tip page reads, loaded in a fixed number of queries whatever the number of messages and tasks.
@@ -496,3 +510,24 @@ def cancel_task(tip_id: int, task_id: int):
     except cases.CaseError as exc:
         return refused(t, exc)  # the task is no longer open, nor its form shown: the reason goes on top
     return after_action(t, "cancel")
+
+
+@bp.post("/tips/<int:tip_id>/extend")
+@allow(*POLICE)
+def extend(tip_id: int):
+    """Extend a crime report's deadline (at most twice, each by up to 2 months), with the reason and approval."""
+    t = load_tip(tip_id)
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        return show_tip(t, {"extend": form}, status=422)
+    try:
+        deadlines.extend(t, by=current_user, days=form.days.data, reason=form.reason.data or "",
+                         authority=form.authority.data or "", client_key=form.client_key.data)
+    except cases.CaseError as exc:
+        renew_key(form, exc)
+        if exc.field in form:
+            form[exc.field].errors = [*form[exc.field].errors, exc.message]
+            db.session.rollback()
+            return show_tip(db.session.get(Tip, t.id), {"extend": form}, status=exc.status)
+        return refused(t, exc, {"extend": form})
+    return after_action(t, "extend")

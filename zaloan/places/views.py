@@ -12,7 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from .. import communes
+from .. import communes, deadlines
+from ..deadline_forms import LimitForm
 from ..cases import KeyReused
 from ..communes import PlaceError
 from ..extensions import db
@@ -269,13 +270,19 @@ def delete_window(window_id: int):
 
 
 def categories_page(form: NewCategoryForm | None = None, bad: tuple[int, CategoryForm] | None = None,
-                    status: int = 200):
+                    status: int = 200, bad_limit: tuple[int, LimitForm] | None = None):
     rows = communes.categories_of(current_user.commune_id)
     forms = {c.id: CategoryForm(formdata=None, obj=c, prefix=f"c{c.id}") for c in rows}
     if bad is not None:
         forms[bad[0]] = bad[1]
+    # How long each category's tips may take (zaloan.deadlines), with a form each.
+    limits = deadlines.limits_of(rows)
+    limit_forms = {c.id: LimitForm(formdata=None, prefix=f"l{c.id}", data={"crime": limits[c.id].crime,
+                                                                             "days": limits[c.id].days}) for c in rows}
+    if bad_limit is not None:
+        limit_forms[bad_limit[0]] = bad_limit[1]
     return render("places/categories.html", categories=rows, forms=forms, form=form or NewCategoryForm(formdata=None),
-                  status=status)
+                  status=status, limits=limits, limit_forms=limit_forms)
 
 
 @bp.route("/categories", methods=["GET", "POST"])
@@ -331,3 +338,22 @@ def move_category(category_id: int):
     communes.move_category(c, step, by=current_user)
     db.session.commit()
     return redirect_to("places.categories")
+
+
+@bp.post("/categories/<int:category_id>/limit")
+@allow(Role.COMMANDER)
+def category_limit(category_id: int):
+    """Set how long tips of a category may take: a crime report (20 days by law) or the commune's own days."""
+    c = get_or_404(Category, category_id, can_run_commune)
+    form = LimitForm(prefix=f"l{c.id}")
+    if form.validate_on_submit():
+        try:
+            changed = deadlines.set_limit(c, crime=form.crime.data, days=form.days.data, by=current_user)
+        except deadlines.DeadlineError as exc:
+            form.days.errors = [*form.days.errors, exc.message]
+        else:
+            if changed:
+                db.session.commit()
+            flash(_("Saved. Tips received from now on follow it.") if changed else _("Nothing was changed."))
+            return redirect_to("places.categories")
+    return categories_page(bad_limit=(c.id, form), status=422)
