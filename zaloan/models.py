@@ -843,6 +843,49 @@ class CommendationDecision(db.Model):
     signed_on: Mapped[date] = mapped_column(Date)
     signer: Mapped[str] = mapped_column(String(120))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    commendations: Mapped[list[Commendation]] = relationship(back_populates="decision",
+                                                             order_by="Commendation.id")
+
+
+class Commendation(db.Model):
+    """A proposal to commend one person or group; the commander (never the proposer) approves or declines it."""
+
+    __tablename__ = "commendations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    # The candidate: one of these, by `kind`.
+    informant_id: Mapped[int | None] = mapped_column(ForeignKey("informants.id"), index=True)
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    collective_name: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text)
+    reward: Mapped[str] = mapped_column(String(120))  # Giấy khen, Thư khen, tiền thưởng...
+    # The period whose contribution the proposer looked at (local dates, both included).
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default=CommendationStatus.PROPOSED, index=True)
+    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decision_note: Mapped[str] = mapped_column(Text, default="")
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("commendation_decisions.id"), index=True)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    informant: Mapped[Informant | None] = relationship()
+    verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
+    village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
+    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+    decision: Mapped[CommendationDecision | None] = relationship(back_populates="commendations")
+    tips: Mapped[list[Tip]] = relationship(secondary="commendation_tips", order_by="Tip.id")
 
 
 # --- Deadlines and escalation (zaloan.deadlines) --------------------------------------------------
@@ -889,47 +932,6 @@ class DeadlineExtension(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
-
-    commendations: Mapped[list[Commendation]] = relationship(back_populates="decision",
-                                                             order_by="Commendation.id")
-
-
-class Commendation(db.Model):
-    """A proposal to commend one person or group; the commander (never the proposer) approves or declines it."""
-
-    __tablename__ = "commendations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    # The candidate: one of these, by `kind`.
-    informant_id: Mapped[int | None] = mapped_column(ForeignKey("informants.id"), index=True)
-    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
-    collective_name: Mapped[str] = mapped_column(String(200), default="")
-    reason: Mapped[str] = mapped_column(Text)
-    reward: Mapped[str] = mapped_column(String(120))  # Giấy khen, Thư khen, tiền thưởng...
-    # The period whose contribution the proposer looked at (local dates, both included).
-    period_start: Mapped[date] = mapped_column(Date)
-    period_end: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default=CommendationStatus.PROPOSED, index=True)
-    proposed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    proposed_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
-    decision_note: Mapped[str] = mapped_column(Text, default="")
-    decision_id: Mapped[int | None] = mapped_column(ForeignKey("commendation_decisions.id"), index=True)
-    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
-    content_hash: Mapped[str | None] = mapped_column(String(64))
-
-    informant: Mapped[Informant | None] = relationship()
-    verifier: Mapped[User | None] = relationship(foreign_keys=[verifier_id])
-    village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
-    proposed_by: Mapped[User] = relationship(foreign_keys=[proposed_by_id])
-    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
-    decision: Mapped[CommendationDecision | None] = relationship(back_populates="commendations")
-    tips: Mapped[list[Tip]] = relationship(secondary="commendation_tips", order_by="Tip.id")
-
 
     by: Mapped[User | None] = relationship()
 
