@@ -53,6 +53,7 @@ TOPICS = {
     "commune": _l("Commune settings"),
     "audit": _l("Audit log checks"),
     "export": _l("Audit log exports"),
+    "retention": _l("Erasure of personal data"),
 }
 
 
@@ -417,6 +418,15 @@ SENTENCES: dict[str, Sentence] = {
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),
+    # Retention and erasure of personal data (counts only, never the content)
+    "commune.retention": lambda n, r, d, who: _("%(who)s set how long the content of a closed tip is kept: "
+                                                "%(n)s months after closing (was %(was)s).", who=who,
+                                                n=d.get("months", 0), was=d.get("was", "")),
+    "retention.erase": lambda n, r, d, who: _("%(who)s erased, under the commune's retention rule (%(months)s "
+                                              "months), the content of %(tips)s closed tips: %(photos)s photos, "
+                                              "%(messages)s messages and their texts.", who=who,
+                                              months=d.get("months", 0), tips=d.get("tips", 0),
+                                              photos=d.get("photos", 0), messages=d.get("messages", 0)),
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

@@ -166,6 +166,29 @@ def register_commands(app: Flask) -> None:
             raise SystemExit(1)
         click.echo("Run `flask db upgrade` if this code is newer than the backup, then start the service.")
 
+    from flask.cli import AppGroup
+
+    retention_group = AppGroup("retention", help="Keep the content of closed tips only as long as each commune set.")
+    app.cli.add_command(retention_group)
+
+    @retention_group.command("run")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+    def retention_run_command(dry_run):
+        """Erase the content of closed tips kept longer than their commune's retention time (run it nightly)."""
+        from . import retention
+        from .models import Unit
+
+        done = retention.run(dry_run=dry_run)
+        if not done:
+            click.echo("Nothing to erase: no closed tip is past its commune's retention time.")
+        for commune_id, n in done.items():
+            name = db.session.get(Unit, commune_id).name
+            if dry_run:
+                click.echo(f"{name}: {n.tips} closed tips are past the retention time (nothing erased: --dry-run).")
+            else:
+                click.echo(f"{name}: content of {n.tips} closed tips erased ({n.photos} photos, "
+                           f"{n.messages} messages); recorded in the audit log.")
+
     @app.cli.command("purge-photos")
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
                   help="Keep unused photos younger than this many days (a form may still be open).")

@@ -191,6 +191,8 @@ class CommuneSettings(db.Model):
     due_hours_emergency: Mapped[int] = mapped_column(Integer, default=2)
     # Officers and the commander must log in with two steps (password, then a code from their app).
     require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How many months after closing the content of a closed tip is kept (zaloan.retention).
+    retention_months: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -208,7 +210,7 @@ class CommuneSettings(db.Model):
         row = db.session.get(cls, commune_id)
         if row is None:
             row = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
-                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
+                      due_hours_high=12, due_hours_emergency=2, require_two_step=False, retention_months=24)
         return row
 
 
@@ -297,6 +299,8 @@ class User(UserMixin, db.Model):
     totp_pending: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # When an informant's name and phone were erased on request (zaloan.retention); the alias stays.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])  # the account's unit (see above)
     village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
@@ -548,6 +552,9 @@ class Tip(db.Model):
     # Idempotency: the key the sender's form made; a retried POST finds this tip.
     client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # When the content (text, photos, messages, free-text places and notes) was erased under the
+    # commune's retention rule (zaloan.retention); dates, village, category, outcome and status stay.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     # The officer's queue: tips of some villages by status, most urgent and oldest first. Its counts and
     # version find the tips in scope (an officer's villages, a commander's commune) through ix_tips_scope.
@@ -761,3 +768,30 @@ class AuditCheckpoint(db.Model):
     chain: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_audit_checkpoints_chain_id", "chain", "id"),)
+
+
+# --- Retention and erasure (zaloan.retention) ------------------------------------------
+
+
+class IdentityErasure(db.Model):
+    """A request to erase an informant's name and phone: made by an officer, confirmed or refused by the commander."""
+
+    __tablename__ = "identity_erasures"
+
+    REQUESTED = None  # outcome while waiting
+    DONE = "done"
+    REFUSED = "refused"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    informant_id: Mapped[int] = mapped_column(ForeignKey("informants.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300))  # who asked and how, in the officer's words (no identity)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    informant: Mapped[Informant] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -35,13 +35,13 @@ def poster():
 @bp.route("/settings", methods=["GET", "POST"])
 @allow(Role.COMMANDER)
 def settings():
-    """Set the commune police's on-duty number and how long verifiers have, by urgency."""
+    """Set the on-duty number, how long verifiers have by urgency, and how long closed tips' content is kept."""
     current = CommuneSettings.of(current_user.commune_id)
     form = SettingsForm(obj=current) if request.method == "POST" else SettingsForm(formdata=None, obj=current)
     if form.validate_on_submit():
         hours = {u: getattr(form, communes.DUE_COLUMNS[u]).data for u in Urgency.ALL}
         if communes.save_settings(current_user.commune, by=current_user, duty_phone=form.duty_phone.data,
-                                  due_hours=hours):
+                                  due_hours=hours, retention_months=form.retention_months.data):
             db.session.commit()
             flash(_("Saved."))
         else:
