@@ -244,3 +244,142 @@ def test_each_commune_keeps_its_own_time(app, another_commune):
         assert retention.run() == {}
         assert db.session.get(Tip, tip).erased_at is None
         assert not db.session.scalar(select(func.count(Message.id)).where(Message.tip_id == tip)) == 0
+
+
+# --- An informant's identity erased on request -----------------------------------------------------
+
+
+def erasure_rows():
+    from zaloan.models import IdentityErasure
+
+    return db.session.scalars(select(IdentityErasure).order_by(IdentityErasure.id)).all()
+
+
+def audit_count(action: str) -> int:
+    return db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == action))
+
+
+def test_the_officer_asks_the_commander_confirms_and_the_name_and_phone_are_gone(app, login_as):
+    from zaloan import accounts
+    from zaloan.models import LoginAttempt, Role, UserSession
+
+    with app.app_context():
+        an = U("informant")
+        an_id, alias, name, informant_id = an.id, an.informant.alias, an.full_name, an.informant.id
+        tips = db.session.scalar(select(func.count(Tip.id)).where(Tip.informant_id == informant_id))
+        commune = an.commune
+        before = figures(commune)
+        assert tips and text_hits(name)
+    # The informant is logged in, and a stranger tried their phone.
+    informant = login_as("informant")
+    assert app.test_client().post("/login", data={"phone": "0900000010", "password": "sai-mat-khau"}).status_code \
+        in (200, 401, 422, 429)
+    with app.app_context():
+        key = accounts.keyed("phone:+84900000010")
+        assert db.session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.phone_key == key))
+
+    officer = login_as("officer")
+    page = officer.get(f"/people/{an_id}").get_data(as_text=True)
+    assert f'action="/people/{an_id}/erasure"' in page
+    # Bad input: a Vietnamese message, nothing recorded.
+    r = officer.post(f"/people/{an_id}/erasure", data={"reason": "ngắn"})
+    assert r.status_code == 422 and "10 đến 300" in r.get_data(as_text=True)
+    with app.app_context():
+        assert not erasure_rows() and not audit_count("erasure.request")
+    r = officer.post(f"/people/{an_id}/erasure", data={"reason": "Người này gọi điện xin thôi, ngày 28/11."})
+    assert r.status_code in (302, 303)
+    # A second request while one waits is refused.
+    again = officer.post(f"/people/{an_id}/erasure", data={"reason": "Người này gọi điện xin thôi, lần nữa."})
+    assert again.status_code == 409 and "đang chờ" in again.get_data(as_text=True)
+    with app.app_context():
+        (row,) = erasure_rows()
+        assert row.outcome is None and U("informant").full_name == name  # nothing erased yet
+    # The officer cannot confirm their own request.
+    assert officer.post(f"/people/{an_id}/erasure/confirm", data={"sure": "y"}).status_code == 404
+    assert informant.get("/informant/").status_code == 200
+
+    commander = login_as("commander")
+    home = commander.get("/commander/").get_data(as_text=True)
+    assert f"/people/{an_id}#erasure" in home and alias in home
+    page = commander.get(f"/people/{an_id}").get_data(as_text=True)
+    assert "Người này gọi điện xin thôi" in page and f'action="/people/{an_id}/erasure/confirm"' in page
+    # Without ticking the box: nothing happens.
+    r = commander.post(f"/people/{an_id}/erasure/confirm", data={})
+    assert r.status_code == 422 and "Hãy đánh dấu" in r.get_data(as_text=True)
+    with app.app_context():
+        assert U("informant") is not None and erasure_rows()[0].outcome is None
+    r = commander.post(f"/people/{an_id}/erasure/confirm", data={"sure": "y"})
+    assert r.status_code in (302, 303)
+
+    with app.app_context():
+        person = db.session.get(type(U("commander")), an_id)
+        assert person.erased_at and not person.active and person.full_name == "" and person.password_hash is None
+        assert person.informant.alias == alias  # the alias stays
+        assert db.session.scalar(select(func.count(Tip.id)).where(Tip.informant_id == informant_id)) == tips
+        assert figures(commune)["by_status"] == before["by_status"]
+        assert {k: v for k, v in figures(commune).items() if k != "by_role"} == \
+            {k: v for k, v in before.items() if k != "by_role"}
+        # Name and phone are nowhere in the database; the phone's keyed hashes are gone.
+        assert text_hits(name) == [] and text_hits("900000010") == []
+        assert not db.session.scalar(select(func.count(LoginAttempt.id)).where(LoginAttempt.phone_key == key))
+        assert not db.session.scalar(select(func.count(UserSession.id)).where(
+            UserSession.user_id == an_id, UserSession.revoked_at.is_(None)))
+        rows = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("erasure.%"))
+                                  .order_by(AuditEvent.id)).all()
+        assert [r.action for r in rows] == ["erasure.request", "erasure.confirm"]
+        for r in rows:
+            words = audit_words.sentence(r)
+            assert alias in words and name not in words and "…010" not in words and "900000010" not in words
+        assert erasure_rows()[0].outcome == "done"
+        assert retention.pending_erasures(commune.id) == []
+        assert audit.verify_chain().ok
+    # Their session has ended; the page says the identity is erased; it cannot be unlocked or shown.
+    assert informant.get("/informant/").status_code in (302, 303)
+    page = commander.get(f"/people/{an_id}").get_data(as_text=True)
+    assert "Đã xóa danh tính" in page and name not in page and "/reveal" not in page
+    r = commander.post(f"/people/{an_id}/enable")
+    assert r.status_code == 409
+    assert commander.post(f"/people/{an_id}/reveal", data={"reason": "Cần xem người này"}).status_code == 404
+    with app.app_context():
+        assert not db.session.get(type(U("commander")), an_id).active
+        # The same person can be enrolled again, as someone new.
+        again = accounts.create_user(by=U("officer"), phone="0900000010", full_name=name, role=Role.INFORMANT,
+                                     commune=U("officer").commune)
+        db.session.commit()
+        assert again.id != an_id and again.informant.alias != alias
+
+
+def test_whoever_asks_cannot_also_confirm_and_a_refusal_erases_nothing(app, login_as):
+    with app.app_context():
+        an_id, name = U("informant").id, U("informant").full_name
+    commander = login_as("commander")
+    r = commander.post(f"/people/{an_id}/erasure", data={"reason": "Người này nhờ cán bộ xóa, hôm qua."})
+    assert r.status_code in (302, 303)
+    r = commander.post(f"/people/{an_id}/erasure/confirm", data={"sure": "y"})
+    assert r.status_code == 409 and "người khác" in r.get_data(as_text=True).lower()
+    with app.app_context():
+        assert U("informant").full_name == name and erasure_rows()[0].outcome is None
+        assert not audit_count("erasure.confirm")
+    # Refused by the commander on an officer's request: nothing changes, and it can be asked again.
+    with app.app_context():
+        erasure_rows()[0].outcome = "refused"
+        db.session.commit()
+    officer = login_as("officer")
+    assert officer.post(f"/people/{an_id}/erasure", data={"reason": "Người này lại xin xóa, sáng nay."}) \
+        .status_code in (302, 303)
+    assert commander.post(f"/people/{an_id}/erasure/refuse").status_code in (302, 303)
+    with app.app_context():
+        assert [r.outcome for r in erasure_rows()] == ["refused", "refused"]
+        assert U("informant").full_name == name and U("informant").active
+        assert audit_count("erasure.refuse") == 1
+    # Nothing waits: there is nothing to confirm or refuse.
+    assert commander.post(f"/people/{an_id}/erasure/confirm", data={"sure": "y"}).status_code == 404
+
+
+def test_another_officer_cannot_ask_for_an_informant_they_do_not_handle(app, login_as):
+    with app.app_context():
+        an_id = U("informant").id
+    r = login_as("officer2").post(f"/people/{an_id}/erasure", data={"reason": "Người này xin thôi, hôm qua."})
+    assert r.status_code == 404
+    with app.app_context():
+        assert not erasure_rows()

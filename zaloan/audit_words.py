@@ -54,6 +54,7 @@ TOPICS = {
     "audit": _l("Audit log checks"),
     "export": _l("Audit log exports"),
     "retention": _l("Erasure of personal data"),
+    "erasure": _l("Informants' identities erased on request"),
 }
 
 
@@ -427,6 +428,14 @@ SENTENCES: dict[str, Sentence] = {
                                               "%(messages)s messages and their texts.", who=who,
                                               months=d.get("months", 0), tips=d.get("tips", 0),
                                               photos=d.get("photos", 0), messages=d.get("messages", 0)),
+    "erasure.request": lambda n, r, d, who: _("%(who)s asked to erase the name and phone number of %(person)s, "
+                                              "at the person's request.", who=who,
+                                              person=n.informant(r.target_id, d)),
+    "erasure.confirm": lambda n, r, d, who: _("%(who)s confirmed: the name and phone number of %(person)s were "
+                                              "erased; the account was closed (%(n)s logins ended).", who=who,
+                                              person=n.informant(r.target_id, d), n=d.get("sessions", 0)),
+    "erasure.refuse": lambda n, r, d, who: _("%(who)s refused the request to erase the name and phone number of "
+                                             "%(person)s.", who=who, person=n.informant(r.target_id, d)),
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

@@ -30,7 +30,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, text
+from flask_babel import gettext as _
+from sqlalchemy import delete, select, update
 
 from . import audit
 from .extensions import db
@@ -38,7 +39,7 @@ from .images import remove_stored
 from .models import (
     Attachment,
     CommuneSettings,
-    Message,
+    IdentityErasure,
     TaskSharedPhoto,
     Tip,
     TipStatus,
@@ -173,3 +174,107 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[int, Eras
         _after_erasure()
     return done
 
+
+
+# --- An informant's identity erased on request (two people) ---------------------------------------
+
+
+class ErasureError(ValueError):
+    """An erasure request or decision refused; the message says why (in Vietnamese), nothing changed."""
+
+    def __init__(self, message: str, status: int = 409):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def pending_erasure(informant) -> IdentityErasure | None:
+    """Return the informant's erasure request waiting for the commander, if any."""
+    return db.session.scalar(select(IdentityErasure).where(IdentityErasure.informant_id == informant.id,
+                                                           IdentityErasure.outcome.is_(None)))
+
+
+def pending_erasures(commune_id: int) -> list[IdentityErasure]:
+    """Return the commune's erasure requests waiting for the commander, oldest first (for the home page)."""
+    from sqlalchemy.orm import selectinload
+
+    return list(db.session.scalars(
+        select(IdentityErasure).where(IdentityErasure.commune_id == commune_id, IdentityErasure.outcome.is_(None))
+        .options(selectinload(IdentityErasure.informant), selectinload(IdentityErasure.requested_by))
+        .order_by(IdentityErasure.id)))
+
+
+def request_identity_erasure(informant, *, by, reason: str) -> IdentityErasure:
+    """The handler officer (or the commander) asks to erase an informant's name and phone; the caller commits."""
+    reason = " ".join((reason or "").split())
+    if not 10 <= len(reason) <= 300:
+        raise ErasureError(_("Please write in 10 to 300 letters who asked for it, when and how (never the "
+                             "person's name or phone number)."), 422)
+    audit.lock_writers(informant.commune_id)
+    if informant.user.erased_at is not None:
+        raise ErasureError(_("The name and phone number of this informant are already erased."))
+    if pending_erasure(informant) is not None:
+        raise ErasureError(_("A request to erase this informant's identity is already waiting for the "
+                             "commander."))
+    row = IdentityErasure(commune_id=informant.commune_id, informant_id=informant.id, requested_by_id=by.id,
+                          reason=reason, requested_at=utcnow())
+    db.session.add(row)
+    db.session.flush()
+    audit.record("erasure.request", actor=by, target=informant, alias=informant.alias, request=row.id)
+    return row
+
+
+def _decide(row: IdentityErasure, by) -> None:
+    audit.lock_writers(row.commune_id)
+    db.session.refresh(row)
+    if row.outcome is not None:
+        raise ErasureError(_("This request was already decided."))
+    if by.id == row.requested_by_id:
+        raise ErasureError(_("Another person must confirm: the one who asks for an erasure cannot also "
+                             "confirm it. Ask another commander of the commune."))
+
+
+def confirm_identity_erasure(row: IdentityErasure, *, by) -> dict:
+    """The commander confirms: the informant's name and phone are erased now; the caller commits."""
+    _decide(row, by)
+    now = utcnow()
+    done = erase_identity(row.informant.user, now)
+    row.outcome, row.decided_by_id, row.decided_at = IdentityErasure.DONE, by.id, now
+    audit.record("erasure.confirm", actor=by, target=row.informant, alias=row.informant.alias, request=row.id,
+                 **done)
+    return done
+
+
+def refuse_identity_erasure(row: IdentityErasure, *, by) -> None:
+    """The commander refuses the request; nothing of the informant changes. The caller commits."""
+    _decide(row, by)
+    row.outcome, row.decided_by_id, row.decided_at = IdentityErasure.REFUSED, by.id, utcnow()
+    audit.record("erasure.refuse", actor=by, target=row.informant, alias=row.informant.alias, request=row.id)
+
+
+def erase_identity(user, now) -> dict:
+    """Erase an informant's name and phone: account off, sessions ended, the phone's keyed hashes removed.
+
+    The alias (on the Informant row), the tips and the timeline stay. The same
+    phone can be given a new account afterwards: nothing keeps it.
+    """
+    from .accounts import keyed, revoke_sessions
+    from .models import AccountTakeover, ActivationCode, LoginAttempt, RecoveryCode
+
+    _secure_delete()
+    sessions = revoke_sessions(user)
+    attempts = db.session.execute(delete(LoginAttempt).where(LoginAttempt.phone_key == keyed("phone:" + user.phone)))
+    db.session.execute(update(ActivationCode).where(ActivationCode.user_id == user.id,
+                                                    ActivationCode.used_at.is_(None)).values(used_at=now))
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    # An officer's words on a take-over may name the person.
+    db.session.execute(update(AccountTakeover).where(AccountTakeover.user_id == user.id).values(reason=""))
+    user.full_name = ""
+    user.phone = f"erased-{user.id}"
+    user.password_hash = None
+    user.totp_secret = user.totp_pending = None
+    user.totp_enabled_at = user.totp_last_step = None
+    user.position = ""
+    user.active = False
+    user.disabled_at = user.disabled_at or now
+    user.erased_at = now
+    return {"sessions": sessions, "login_records": attempts.rowcount or 0}

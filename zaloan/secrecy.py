@@ -27,8 +27,8 @@ class Identity:
 def reveal_identity(actor: User, informant: Informant, reason: str) -> Identity:
     """Return the informant's name and phone for the handler officer or the commander; audit it."""
     reason = (reason or "").strip()
-    if not can_handle_informant(actor, informant):
-        raise NotAllowed()
+    if not can_handle_informant(actor, informant) or informant.user.erased_at is not None:
+        raise NotAllowed()  # an erased identity is gone: nothing to show
     if len(reason) < 5:
         raise ValueError("reason")
     # The audit row names the informant by id and alias, never by name or phone.
