@@ -21,6 +21,7 @@ from zaloan.models import Attachment, AuditEvent, Category, Tip, Unit, User, Wat
 from zaloan.storage import files
 
 from .conftest import make_app
+from .test_storage import bucket, s3_server  # noqa: F401  (fixtures)
 
 KEY = "backup-key-for-tests-0123456789abcdefghij"
 OTHER_KEY = "another-backup-key-9876543210zyxwvutsrqp"
@@ -215,3 +216,28 @@ def test_a_name_ending_in_sqlite_still_gets_the_plain_copy(app, tmp_path):
     result = app.test_cli_runner().invoke(args=["backup", str(tmp_path / "old.sqlite")])
     assert result.exit_code == 0 and "database only" in result.output
     assert (tmp_path / "old.sqlite").read_bytes().startswith(b"SQLite format 3")
+
+
+def test_photos_in_object_storage_go_into_the_archive_and_come_back_to_a_folder(tmp_path, database_url, fresh,
+                                                                              s3_server, bucket):
+    """The archive reads the photos from whichever store the instance uses (here an S3 bucket)."""
+    from zaloan import images
+
+    from .test_storage import BUCKET
+
+    s3_app = make_app(tmp_path, database_url, STORAGE_URL=f"s3://{BUCKET}/commune-1", S3_ENDPOINT_URL=s3_server)
+    with s3_app.app_context():
+        stored = images.store(jpeg((1, 2, 3)))
+        tip = db.session.scalar(select(Tip).order_by(Tip.id))
+        db.session.add(Attachment(tip_id=tip.id, storage_name=stored.storage_name, content_type="image/jpeg",
+                                  width=stored.width, height=stored.height, size=stored.size, sha256=stored.sha256))
+        db.session.commit()
+        assert not (tmp_path / "uploads" / stored.storage_name).exists()  # in the bucket, not on this disk
+        summary = make_backup(tmp_path / "s3.zbk")
+        assert summary.files >= 1 and not summary.missing
+        db.session.remove()
+        db.engine.dispose()
+    result = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path / "s3.zbk")])
+    assert result.exit_code == 0 and "Every photo row has its file" in result.output, result.output
+    with fresh.app_context():
+        assert files().kind == "local" and files().get(stored.storage_name) is not None
