@@ -134,6 +134,8 @@ def test_the_archive_holds_the_snapshot_photos_checkpoint_and_a_manifest(app, lo
     assert set(manifest["members"]) == set(members) - {"manifest.json"}
     assert all(len(m["sha256"]) == 64 for m in manifest["members"].values())
     assert manifest["counts"]["tips"] == tips and manifest["checkpoints"]
+    assert manifest["versions"]["format"] == 1 and manifest["schema_revision"]
+    assert set(manifest["versions"]) & {"sqlite", "postgresql"}
     assert archive_manifest(tmp_path / "a.zbk")["counts"] == manifest["counts"]
 
 

@@ -264,6 +264,25 @@ def _snapshot_postgresql(engine, target: Path) -> tuple[list[str], dict, str | N
     return names, counts, revision
 
 
+def _versions(engine) -> dict:
+    """Return the versions an archive was made with: its format, the database server, the tools, Python."""
+    import platform
+
+    out = {"format": FORMAT, "python": platform.python_version()}
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                out["sqlite"] = conn.exec_driver_sql("SELECT sqlite_version()").scalar_one()
+            else:
+                out["postgresql"] = conn.exec_driver_sql("SHOW server_version").scalar_one()
+        if engine.dialect.name == "postgresql":
+            out["pg_dump"] = subprocess.run([_pg_tool("pg_dump"), "--version"], capture_output=True, text=True,
+                                            timeout=30).stdout.strip()
+    except Exception:  # versions are for reading, never a reason to fail a backup
+        pass
+    return out
+
+
 def make_backup(path: str | os.PathLike, key: str | None = None) -> BackupSummary:
     """Write one archive to `path` (encrypted with `key` when given); return what it holds."""
     final = Path(path)
@@ -302,6 +321,7 @@ def make_backup(path: str | os.PathLike, key: str | None = None) -> BackupSummar
             "created_at": utcnow().isoformat(timespec="seconds") + "Z",
             "database": dialect,
             "schema_revision": revision,
+            "versions": _versions(engine),
             "counts": counts,
             "photos": {"rows": len(names), "copied": copied, "missing": missing},
             "checkpoints": lines,
