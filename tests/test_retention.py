@@ -185,6 +185,13 @@ def test_pages_of_an_erased_tip_say_so_and_it_cannot_be_reopened(app, login_as):
         assert db.session.get(Tip, old).status == TipStatus.CLOSED
     mine = login_as("informant").get(f"/informant/tips/{old}").get_data(as_text=True)
     assert "đã bị xóa" in mine and "QXBODY" not in mine
+    # The verifier's task: the officer's words are gone too, and the page says so.
+    with app.app_context():
+        assignment = db.session.get(Tip, old).tasks[0].assignments[0].id
+    task = login_as("verifier").get(f"/verifier/tasks/{assignment}")
+    assert task.status_code == 200
+    assert "Lời dặn của cán bộ trong việc này đã bị xóa" in task.get_data(as_text=True)
+    assert "QX" not in task.get_data(as_text=True)
 
 
 def test_the_commander_sets_the_time_and_bad_input_changes_nothing(app, login_as):
