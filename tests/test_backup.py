@@ -206,6 +206,13 @@ def test_a_changed_member_of_a_plain_archive_is_refused(app, tmp_path, fresh):
             out.addfile(m, io.BytesIO(data))
     result = fresh.test_cli_runner().invoke(args=["restore", str(tmp_path / "b.zbk")])
     assert result.exit_code != 0 and "does not match its checksum" in result.output
+    # Not an archive at all, or no file: a clear sentence, no traceback.
+    (tmp_path / "junk.zbk").write_bytes(b"not a backup" * 100)
+    for path in (tmp_path / "junk.zbk", tmp_path / "missing.zbk"):
+        result = fresh.test_cli_runner().invoke(args=["restore", str(path)])
+        assert result.exit_code == 1
+        assert "Nothing was restored" in result.output or "is not a file" in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
     with fresh.app_context():
         with pytest.raises(BackupError):
             restore_backup(tmp_path / "b.zbk")
