@@ -69,6 +69,10 @@ def demo_objects() -> dict:
                             expires_at=utcnow() + timedelta(days=1)) for w in ROLE_OF}
     db.session.add_all(spare.values())
     commendations = commendation_objects(v1.parent_id)
+    from zaloan.models import IdentityErasure
+
+    db.session.add(IdentityErasure(commune_id=v1.parent_id, informant_id=U("informant").informant.id,
+                                   requested_by_id=U("officer").id, reason="Người này xin thôi, gọi điện hôm qua."))
     db.session.commit()
     return {
         **{k: row.id for k, row in commendations.items()},
@@ -103,6 +107,8 @@ def commendation_objects(commune_id: int, informant=None, officer=None, officer2
 
 
 SKIP = object()  # this role owns no such object in the demo commune
+# Erasure of an informant's identity: the officer's request waits for the commander (made in demo_objects).
+ERASURE = ("people.request_erasure", "people.confirm_erasure", "people.refuse_erasure")
 
 
 def own_value(endpoint: str, param: str, who: str, o: dict):
@@ -111,7 +117,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         return SKIP
     if endpoint.startswith("province.") and param == "unit_id":
         return o["commune"]  # a commune of the administrator's province
-    if endpoint in ("people.post", "people.reveal") and who == "officer2":
+    if endpoint in ("people.post", "people.reveal") + ERASURE and who == "officer2":
         return SKIP  # officer 2 handles no informant in the demo
     if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
         key = ("task4" if who == "officer2" else "task") + ("_tip" if param == "tip_id" else "")
@@ -137,6 +143,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
             "people.areas": "officer2", "people.handover": "officer2", "people.place": "verifier",
             "people.post": "informant", "people.reveal": "informant", "twostep.reset": "officer2",
             "province.commander_code": "commander",
+            **{e: "informant" for e in ERASURE},
         }.get(endpoint, "verifier")
         if who == "officer2":
             target = "verifier2" if target != "officer2" else target

@@ -54,6 +54,10 @@ TOPICS = {
     "audit": _l("Audit log checks"),
     "export": _l("Audit log exports"),
     "commendation": _l("Commendations"),
+
+
+    "retention": _l("Erasure of personal data"),
+    "erasure": _l("Informants' identities erased on request"),
 }
 
 
@@ -470,6 +474,25 @@ SENTENCES: dict[str, Sentence] = {
     "commendation.decision": lambda n, r, d, who: _("%(who)s made commendation decision no. %(number)s, grouping "
                                                     "%(n)s approved commendations.", who=who,
                                                     number=d.get("number", ""), n=len(d.get("commendations") or [])),
+
+
+    # Retention and erasure of personal data (counts only, never the content)
+    "commune.retention": lambda n, r, d, who: _("%(who)s set how long the content of a closed tip is kept: "
+                                                "%(n)s months after closing (was %(was)s).", who=who,
+                                                n=d.get("months", 0), was=d.get("was", "")),
+    "retention.erase": lambda n, r, d, who: _("%(who)s erased, under the commune's retention rule (%(months)s "
+                                              "months), the content of %(tips)s closed tips: %(photos)s photos, "
+                                              "%(messages)s messages and their texts.", who=who,
+                                              months=d.get("months", 0), tips=d.get("tips", 0),
+                                              photos=d.get("photos", 0), messages=d.get("messages", 0)),
+    "erasure.request": lambda n, r, d, who: _("%(who)s asked to erase the name and phone number of %(person)s, "
+                                              "at the person's request.", who=who,
+                                              person=n.informant(r.target_id, d)),
+    "erasure.confirm": lambda n, r, d, who: _("%(who)s confirmed: the name and phone number of %(person)s were "
+                                              "erased; the account was closed (%(n)s logins ended).", who=who,
+                                              person=n.informant(r.target_id, d), n=d.get("sessions", 0)),
+    "erasure.refuse": lambda n, r, d, who: _("%(who)s refused the request to erase the name and phone number of "
+                                             "%(person)s.", who=who, person=n.informant(r.target_id, d)),
     # Housekeeping
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

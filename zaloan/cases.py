@@ -477,6 +477,9 @@ def reopen(tip: Tip, *, by: User, reason: str) -> None:
     _hold(tip)
     if tip.is_open:
         raise CaseError(_("This tip is already open."))
+    if tip.erased_at is not None:
+        raise CaseError(_("The content of this tip was erased under the retention rule: it cannot be reopened. "
+                          "Record what is new as a new tip."), 409)
     reason = reason.strip()
     if not reason:
         raise CaseError(_("Please write why the tip is reopened."), 422)

@@ -82,7 +82,35 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False))
     def backup_command(path):
-        """Copy the SQLite database to PATH while the app keeps running (online backup)."""
+        """Write one archive to PATH: database snapshot, its photos, audit checkpoint, manifest (see zaloan.backup).
+
+        Encrypted when a backup key is configured (BACKUP_KEY or instance/backup.key).
+        A PATH ending in .sqlite keeps the older form: a plain copy of the SQLite database.
+        """
+        from .backup import BackupError, backup_key, make_backup
+
+        if path.endswith(".sqlite"):
+            legacy_sqlite_copy(path)
+            return
+        try:
+            summary = make_backup(path, backup_key(app.config))
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        counts = summary.counts
+        click.echo(f"Backup archive written to {summary.path} ({summary.size} bytes, "
+                   f"{'encrypted' if summary.encrypted else 'NOT encrypted: no backup key configured'}): "
+                   f"{counts.get('tips', 0)} tips, {counts.get('users', 0)} accounts, "
+                   f"{counts.get('audit_events', 0)} audit rows, {summary.files} photos.")
+        if summary.missing:
+            click.echo(f"{len(summary.missing)} photos named by the database were not in the store (deleted since, "
+                       "or lost): " + ", ".join(summary.missing[:10]), err=True)
+        line = "\n".join(summary.checkpoints)
+        beside = audit.append_checkpoint(line, str(summary.path) + ".checkpoint")
+        audit.append_checkpoint(line)
+        click.echo(f"Audit checkpoints written to {beside}:\n{line}")
+
+    def legacy_sqlite_copy(path):
+        """The older backup: a plain copy of the live SQLite database with a checkpoint beside it."""
         from .db_setup import BackupError, backup_sqlite
 
         checkpoint = None
@@ -94,11 +122,72 @@ def register_commands(app: Flask) -> None:
             size = backup_sqlite(db.engine, path)
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
-        click.echo(f"Backup written to {path} ({size} bytes), integrity checked.")
+        click.echo(f"Backup written to {path} ({size} bytes), integrity checked. It holds the database only: "
+                   "a name without .sqlite writes one archive with the photos too (flask restore reads it).")
         if checkpoint is not None:
             beside = audit.append_checkpoint(checkpoint, path + ".checkpoint")
             audit.append_checkpoint(checkpoint)
             click.echo(f"Audit checkpoints written to {beside}:\n{checkpoint}")
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(dir_okay=False))
+    @click.option("--check", is_flag=True, help="Only check the archive (key, checksums); restore nothing.")
+    def restore_command(archive, check):
+        """Restore a backup archive into this EMPTY instance, then check the audit chain and the photos."""
+        from .backup import BackupError, archive_manifest, backup_key, restore_backup
+
+        try:
+            key = backup_key(app.config)
+            if check:
+                manifest = archive_manifest(archive, key)
+                counts = manifest.get("counts", {})
+                click.echo(f"Archive intact: {manifest['database']} database of {manifest['created_at']}, "
+                           f"{counts.get('tips', 0)} tips, {manifest['photos']['copied']} photos, "
+                           f"{len(manifest['members'])} members match their checksums.")
+                return
+            report = restore_backup(archive, key)
+        except BackupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        counts = report.counts
+        click.echo(f"Restored: {counts.get('tips', 0)} tips, {counts.get('users', 0)} accounts, "
+                   f"{counts.get('attachments', 0)} photo rows, {report.files} photo files, "
+                   f"{counts.get('audit_events', 0)} audit rows (schema revision {report.schema_revision}).")
+        if report.chain.ok:
+            click.echo(f"Audit log intact: {report.chain.count} rows; {report.chain.checkpoints} checkpoints hold, "
+                       "the archive's included.")
+        else:
+            click.echo(f"Audit log BROKEN: {report.chain.reason}.", err=True)
+        if report.missing_files:
+            click.echo(f"{len(report.missing_files)} photo rows have no file: "
+                       + ", ".join(report.missing_files[:10]), err=True)
+        else:
+            click.echo("Every photo row has its file.")
+        if not report.ok:
+            raise SystemExit(1)
+        click.echo("Run `flask db upgrade` if this code is newer than the backup, then start the service.")
+
+    from flask.cli import AppGroup
+
+    retention_group = AppGroup("retention", help="Keep the content of closed tips only as long as each commune set.")
+    app.cli.add_command(retention_group)
+
+    @retention_group.command("run")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be erased.")
+    def retention_run_command(dry_run):
+        """Erase the content of closed tips kept longer than their commune's retention time (run it nightly)."""
+        from . import retention
+        from .models import Unit
+
+        done = retention.run(dry_run=dry_run)
+        if not done:
+            click.echo("Nothing to erase: no closed tip is past its commune's retention time.")
+        for commune_id, n in done.items():
+            name = db.session.get(Unit, commune_id).name
+            if dry_run:
+                click.echo(f"{name}: {n.tips} closed tips are past the retention time (nothing erased: --dry-run).")
+            else:
+                click.echo(f"{name}: content of {n.tips} closed tips erased ({n.photos} photos, "
+                           f"{n.messages} messages); recorded in the audit log.")
 
     @app.cli.command("purge-photos")
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),

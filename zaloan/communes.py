@@ -323,20 +323,29 @@ def duty_phone(commune_id: int) -> str:
 DUE_COLUMNS = {1: "due_hours_low", 2: "due_hours_normal", 3: "due_hours_high", 4: "due_hours_emergency"}
 
 
-def save_settings(commune: Unit, *, by, duty_phone: str, due_hours: dict[int, int]) -> bool:
-    """Save the commune's on-duty number and default task due hours by urgency; return True if anything changed.
+def save_settings(commune: Unit, *, by, duty_phone: str, due_hours: dict[int, int],
+                  retention_months: int | None = None) -> bool:
+    """Save the commune's on-duty number, default task due hours by urgency and retention time; True if changed.
 
-    Nothing changed writes nothing, not even an audit row.
+    Nothing changed writes nothing, not even an audit row. A new retention time is its own audit row.
     """
     settings = CommuneSettings.of(commune.id)
     new = {"duty_phone": duty_phone.strip()}
     new.update({DUE_COLUMNS[u]: hours for u, hours in due_hours.items()})
     changed = {k: v for k, v in new.items() if getattr(settings, k) != v}
-    if not changed:
+    was_months = settings.retention_months
+    months_changed = retention_months is not None and retention_months != was_months
+    if not changed and not months_changed:
         return False
     for k, v in changed.items():
         setattr(settings, k, v)
+    if months_changed:
+        settings.retention_months = retention_months
     settings.updated_by_id = by.id if by else None
     db.session.add(settings)
-    audit.record("commune.settings", actor=by, commune_id=commune.id, **changed)
+    if changed:
+        audit.record("commune.settings", actor=by, commune_id=commune.id, **changed)
+    if months_changed:
+        audit.record("commune.retention", actor=by, commune_id=commune.id, months=retention_months,
+                     was=was_months)
     return True

@@ -22,6 +22,12 @@ class Config:
     AUDIT_CHECKPOINT_FILE = os.environ.get("AUDIT_CHECKPOINT_FILE")  # None: instance/audit-checkpoints.txt
     SQLALCHEMY_TRACK_MODIFICATIONS = False
 
+    # Backup archives (zaloan.backup): encrypted with this key when set (or with the key in BACKUP_KEY_FILE,
+    # default instance/backup.key, when that file exists); PostgreSQL's pg_dump/pg_restore from PG_BIN_DIR.
+    BACKUP_KEY = os.environ.get("BACKUP_KEY")
+    BACKUP_KEY_FILE = os.environ.get("BACKUP_KEY_FILE")
+    PG_BIN_DIR = os.environ.get("PG_BIN_DIR")
+
     # Sessions last long on a personal phone; they are revocable on the server
     # (see zaloan.auth.sessions), so a long cookie life is safe.
     PERMANENT_SESSION_LIFETIME = timedelta(days=int(os.environ.get("SESSION_DAYS", "90")))

@@ -199,6 +199,8 @@ class CommuneSettings(db.Model):
     # other officers are told; hours a verifier has to accept a task before being reminded.
     emergency_unread_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     accept_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # How many months after closing the content of a closed tip is kept (zaloan.retention).
+    retention_months: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -226,7 +228,8 @@ class CommuneSettings(db.Model):
         if commune_id not in unsaved:
             unsaved[commune_id] = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
                                       due_hours_high=12, due_hours_emergency=2, require_two_step=False,
-                                      emergency_unread_minutes=10, accept_hours=24)
+                                      emergency_unread_minutes=10, accept_hours=24,
+                                      retention_months=24)
         return unsaved[commune_id]
 
 
@@ -315,6 +318,8 @@ class User(UserMixin, db.Model):
     totp_pending: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime)
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    # When an informant's name and phone were erased on request (zaloan.retention); the alias stays.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     commune: Mapped[Unit] = relationship(foreign_keys=[commune_id])  # the account's unit (see above)
     village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
@@ -569,6 +574,9 @@ class Tip(db.Model):
     # When handling must be done (zaloan.deadlines): set from the category when received and when the
     # category changes, moved by extensions; null for a tip of no category.
     deadline_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # When the content (text, photos, messages, free-text places and notes) was erased under the
+    # commune's retention rule (zaloan.retention); dates, village, category, outcome and status stay.
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     # The condition of the partial index ix_tips_alarm, as the index has it: a planner uses a partial
     # index only for a query that states its condition in these words, not through bound parameters.
@@ -949,3 +957,30 @@ class Escalation(db.Model):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+# --- Retention and erasure (zaloan.retention) ------------------------------------------
+
+
+class IdentityErasure(db.Model):
+    """A request to erase an informant's name and phone: made by an officer, confirmed or refused by the commander."""
+
+    __tablename__ = "identity_erasures"
+
+    REQUESTED = None  # outcome while waiting
+    DONE = "done"
+    REFUSED = "refused"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    informant_id: Mapped[int] = mapped_column(ForeignKey("informants.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str] = mapped_column(String(300))  # who asked and how, in the officer's words (no identity)
+    requested_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+    informant: Mapped[Informant] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])

@@ -445,6 +445,24 @@ def can_hand_over(actor: User, officer: User) -> bool:
     )
 
 
+# --- Erasure of an informant's identity (zaloan.retention): two people -----------------
+
+
+@register_predicate
+def can_request_erasure(actor: User, person: User) -> bool:
+    """Ask to erase an informant's name and phone: their handler officer or the commander, while not erased."""
+    return (person is not None and person.informant is not None and person.erased_at is None
+            and can_handle_informant(actor, person.informant))
+
+
+@register_predicate
+def can_decide_erasure(actor: User, request) -> bool:
+    """Confirm or refuse a waiting request: a commander of its commune other than the person who asked."""
+    return (actor is not None and request is not None and request.outcome is None
+            and actor.role == Role.COMMANDER and actor.commune_id == request.commune_id
+            and actor.id != request.requested_by_id)
+
+
 # --- Loaders -----------------------------------------------------------------------
 
 

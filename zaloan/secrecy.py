@@ -30,8 +30,8 @@ def reveal_identity(actor: User, informant: Informant, reason: str, **facts) -> 
     `facts` (ids) go into the audit row beside the reason, e.g. the commendation decision a printed list is for.
     """
     reason = (reason or "").strip()
-    if not can_handle_informant(actor, informant):
-        raise NotAllowed()
+    if not can_handle_informant(actor, informant) or informant.user.erased_at is not None:
+        raise NotAllowed()  # an erased identity is gone: nothing to show
     if len(reason) < 5:
         raise ValueError("reason")
     # The audit row names the informant by id and alias, never by name or phone.

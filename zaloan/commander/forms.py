@@ -34,12 +34,29 @@ class HoursField(Field):
         self.data = hours
 
 
+class MonthsField(HoursField):
+    """A whole number of months, 1 to 120 (how long the content of a closed tip is kept)."""
+
+    widget = NumberInput(min=1, max=120, step=1)
+    message = _l("Please enter whole months from 1 to %(max)s.", max=120)
+
+    def process_formdata(self, valuelist):
+        self.data = None
+        if not valuelist:
+            return  # a form without the field (an older page) leaves the time as it is
+        months = to_int(valuelist[0].strip(), 1, 120)
+        if months is None:
+            raise ValueError(str(self.message))
+        self.data = months
+
+
 class SettingsForm(FlaskForm):
     duty_phone = StringField(_l("On-duty phone number of the commune police (optional)"), filters=[clean_text])
     due_hours_emergency = HoursField(_l("Emergency, happening now"))
     due_hours_high = HoursField(_l("Urgent"))
     due_hours_normal = HoursField(_l("Normal"))
     due_hours_low = HoursField(_l("Not urgent"))
+    retention_months = MonthsField(_l("Months after closing"))
 
     def validate_duty_phone(self, field):
         """Keep the number in the form people read (0205 3881 234); empty means none."""

@@ -3,7 +3,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes, deadlines, qr, twofactor
+from .. import communes, deadlines, qr, retention, twofactor
 from ..deadline_forms import DeadlineSettingsForm
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency, utcnow
@@ -21,7 +21,8 @@ def home():
     commune = current_user.commune
     now = utcnow()
     return render("commander/home.html", commune=commune, summary=commune_summary(commune),
-                  late=deadlines.late_in(commune.id, now=now), now=now)
+                  late=deadlines.late_in(commune.id, now=now), now=now,
+                  erasures=retention.pending_erasures(commune.id))
 
 
 @bp.get("/poster")
@@ -38,13 +39,13 @@ def poster():
 @bp.route("/settings", methods=["GET", "POST"])
 @allow(Role.COMMANDER)
 def settings():
-    """Set the commune police's on-duty number and how long verifiers have, by urgency."""
+    """Set the on-duty number, how long verifiers have by urgency, and how long closed tips' content is kept."""
     current = CommuneSettings.of(current_user.commune_id)
     form = SettingsForm(obj=current) if request.method == "POST" else SettingsForm(formdata=None, obj=current)
     if form.validate_on_submit():
         hours = {u: getattr(form, communes.DUE_COLUMNS[u]).data for u in Urgency.ALL}
         if communes.save_settings(current_user.commune, by=current_user, duty_phone=form.duty_phone.data,
-                                  due_hours=hours):
+                                  due_hours=hours, retention_months=form.retention_months.data):
             db.session.commit()
             flash(_("Saved."))
         else:

@@ -312,6 +312,8 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
     posted = next(iter(forms)) if forms else None
     coming = next_action(tip, all_forms["task"])
     actions = list(OPEN_ACTIONS if tip.is_open else CLOSED_ACTIONS)
+    if tip.erased_at is not None:
+        actions = []  # its content is gone (retention): nothing to reopen or work on
     if coming in actions:
         actions.remove(coming)
         actions.insert(0, coming)

@@ -107,3 +107,23 @@ class TakeoverForm(FlaskForm):
             Length(min=10, max=300, message=_l("Please write the reason in 10 to 300 letters.")),
         ],
     )
+
+
+class ErasureRequestForm(FlaskForm):
+    """Ask to erase an informant's name and phone (the commander confirms)."""
+
+    reason = TextAreaField(
+        _l("Who asked for it, when and how"),
+        id="erasure-reason",  # other forms on the page have their own "reason"
+        filters=[clean_text],
+        validators=[
+            DataRequired(_l("Please write who asked for it, when and how.")),
+            Length(min=10, max=300, message=_l("Please write the reason in 10 to 300 letters.")),
+        ],
+    )
+
+
+class ErasureDecisionForm(FlaskForm):
+    """The commander's confirmation: a box to tick, so a stray tap erases nothing."""
+
+    sure = BooleanField(_l("I confirm: erase this informant's name and phone number for good"))

@@ -13,7 +13,7 @@ from flask_login import current_user
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
-from .. import accounts, secrecy, takeover
+from .. import accounts, retention, secrecy, takeover
 from ..extensions import db
 from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
 from ..models import (
@@ -31,6 +31,8 @@ from ..inputs import arg_int
 from ..permissions import (
     allow,
     can_create_role,
+    can_decide_erasure,
+    can_request_erasure,
     can_hand_over,
     can_manage_user,
     get_user_or_404,
@@ -43,6 +45,8 @@ from ..phones import normalize_phone
 from ..web import external_url, redirect_to, render
 from . import bp
 from .forms import (
+    ErasureDecisionForm,
+    ErasureRequestForm,
     HandlerForm,
     HandoverForm,
     InformantPostForm,
@@ -279,7 +283,8 @@ def bound(cls, formdata, data: dict):
 def person_forms(person: User, formdata=None) -> dict:
     """The forms of a person's page: filled with what the person has now, or with what was posted."""
     villages = usable_villages()
-    forms: dict = {"reveal": RevealForm(formdata=formdata), "takeover": TakeoverForm(formdata=formdata)}
+    forms: dict = {"reveal": RevealForm(formdata=formdata), "takeover": TakeoverForm(formdata=formdata),
+                   "erasure": ErasureRequestForm(formdata=formdata), "erasure_decision": ErasureDecisionForm(formdata=formdata)}
     if person.role == Role.VERIFIER:
         f = bound(VerifierPlaceForm, formdata, {"village_id": str(person.village_id), "title": person.title})
         f.village_id.choices = [(str(v.id), v.name) for v in villages]
@@ -315,6 +320,7 @@ def show_person(person: User, *, code: str | None = None, identity=None, forms: 
     return render("people/person.html", person=person, identity=identity, forms=all_forms, error=error,
                   status=status, in_use=accounts.has_been_used(person), takeovers=takeover.history(person),
                   takeover_reason=takeover.reason_label,
+                  erasure=retention.pending_erasure(person.informant) if person.informant else None,
                   **code_context(code))
 
 
@@ -344,6 +350,9 @@ def disable(user_id: int):
 def enable(user_id: int):
     """Unlock the account."""
     p = managed(user_id)
+    if p.erased_at is not None:
+        return show_person(p, error=_("This informant's identity was erased: the account cannot be opened again. "
+                                      "Create a new account if the person comes back."), status=409)
     accounts.enable(p, by=current_user)
     db.session.commit()
     flash(_("The account is unlocked."))
@@ -528,3 +537,66 @@ def handover(user_id: int):
             return redirect_to("people.person", user_id=receiving.id)
     return render("people/handover.html", leaving=leaving, plan=plan, form=form,
                   status=422 if request.method == "POST" else 200)
+
+
+# --- An informant's identity erased on request: the officer asks, the commander confirms ---------
+
+
+@bp.post("/<int:user_id>/erasure")
+@allow(*MANAGERS)
+def request_erasure(user_id: int):
+    """Ask to erase an informant's name and phone, with who asked and how; the commander confirms."""
+    p = managed(user_id)
+    if not can_request_erasure(current_user, p):
+        abort(404)
+    form = ErasureRequestForm()
+    if not form.validate_on_submit():
+        return show_person(p, forms={"erasure": form}, status=422)
+    try:
+        retention.request_identity_erasure(p.informant, by=current_user, reason=form.reason.data)
+    except retention.ErasureError as exc:
+        db.session.rollback()
+        return show_person(p, error=exc.message, status=exc.status)
+    db.session.commit()
+    flash(_("The request is recorded. Nothing is erased until the commander confirms it."))
+    return redirect_to("people.person", user_id=p.id, _anchor="erasure")
+
+
+@bp.post("/<int:user_id>/erasure/confirm")
+@allow(Role.COMMANDER)
+def confirm_erasure(user_id: int):
+    """Confirm a waiting request: the informant's name and phone are erased now (the alias and tips stay)."""
+    return decide_erasure(user_id, confirm=True)
+
+
+@bp.post("/<int:user_id>/erasure/refuse")
+@allow(Role.COMMANDER)
+def refuse_erasure(user_id: int):
+    """Refuse a waiting request; nothing of the informant changes."""
+    return decide_erasure(user_id, confirm=False)
+
+
+def decide_erasure(user_id: int, *, confirm: bool):
+    p = managed(user_id)
+    row = retention.pending_erasure(p.informant) if p.informant is not None else None
+    if row is None:
+        abort(404)
+    if not can_decide_erasure(current_user, row):
+        return show_person(p, error=_("Another person must confirm: the one who asks for an erasure cannot also "
+                                      "confirm it. Ask another commander of the commune."), status=409)
+    form = ErasureDecisionForm()
+    if confirm and not form.sure.data:
+        form.sure.errors = [_("Tick the box to confirm.")]
+        return show_person(p, forms={"erasure_decision": form}, status=422)
+    try:
+        if confirm:
+            retention.confirm_identity_erasure(row, by=current_user)
+        else:
+            retention.refuse_identity_erasure(row, by=current_user)
+    except retention.ErasureError as exc:
+        db.session.rollback()
+        return show_person(p, error=exc.message, status=exc.status)
+    db.session.commit()
+    flash(_("The name and phone number are erased. The alias and the tips stay.") if confirm
+          else _("The request is refused. Nothing was erased."))
+    return redirect_to("people.person", user_id=p.id)
