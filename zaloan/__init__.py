@@ -78,6 +78,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["AUDIT_KEY_FILE"] = os.path.join(app.instance_path, "audit.key")
     if not app.config.get("AUDIT_CHECKPOINT_FILE"):
         app.config["AUDIT_CHECKPOINT_FILE"] = os.path.join(app.instance_path, "audit-checkpoints.txt")
+    if not app.config.get("VAPID_PRIVATE_KEY_FILE"):
+        app.config["VAPID_PRIVATE_KEY_FILE"] = os.path.join(app.instance_path, "vapid_private.pem")
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
