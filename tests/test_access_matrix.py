@@ -15,6 +15,7 @@ from zaloan.extensions import db
 from zaloan.models import (
     Attachment,
     Category,
+    Notification,
     Role,
     TaskAssignment,
     TimeWindow,
@@ -68,6 +69,9 @@ def demo_objects() -> dict:
     spare = {w: UserSession(user_id=U(w).id, token_hash=accounts.sha256(secrets.token_urlsafe(32)),
                             expires_at=utcnow() + timedelta(days=1)) for w in ROLE_OF}
     db.session.add_all(spare.values())
+    # A notification of each account, which only its owner may open.
+    notes = {w: Notification(user_id=U(w).id, kind="new_tip", url="/", key="matrix") for w in ROLE_OF}
+    db.session.add_all(notes.values())
     db.session.commit()
     return {
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
@@ -79,6 +83,7 @@ def demo_objects() -> dict:
         "category": db.session.scalar(select(Category.id)), "code": code, "commune": v1.parent_id,
         "users": {w: U(w).id for w in ROLE_OF},
         "sessions": {w: row.id for w, row in spare.items()},
+        "notes": {w: row.id for w, row in notes.items()},
     }
 
 
@@ -109,6 +114,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "filename": "app.css",
         "slug": "tan-thanh",
         "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
+        "notification_id": o["notes"].get(who, o["notes"]["informant"]),
     }
     if param == "user_id":
         target = {

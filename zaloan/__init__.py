@@ -145,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     from .public import bp as public_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
+    from .notifications import bp as notifications_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(informant_bp, url_prefix="/informant")
@@ -159,6 +160,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
     app.register_blueprint(province_bp, url_prefix="/province")
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

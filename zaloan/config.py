@@ -79,6 +79,8 @@ class Config:
     NOTIFY_SMTP_FROM = os.environ.get("NOTIFY_SMTP_FROM", "").strip() or "zaloan@localhost"
     # Web Push: the VAPID key made by `flask outbox vapid-keys` (None: instance/vapid_private.pem).
     VAPID_PRIVATE_KEY_FILE = os.environ.get("VAPID_PRIVATE_KEY_FILE")
+    # Tests only: take push services on plain http and local addresses (a real one is https on the internet).
+    NOTIFY_PUSH_ALLOW_HTTP = False
     VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "").strip() or "mailto:admin@localhost"
     # The worker: how many tries, the first wait (doubled each time), how long a claim holds.
     OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
