@@ -157,6 +157,24 @@ def test_two_passes_at_once_never_send_a_message_twice(app, gateway):
         assert len({json.loads(r["body"])["id"] for r in gateway.requests}) == 3
 
 
+def test_a_stopping_worker_hands_back_what_it_has_not_tried(app, gateway):
+    with app.app_context():
+        for i in range(3):
+            tip_at(T0, body=f"Chuyện số {i} ở chợ.")
+        asked = []
+
+        def stop():
+            asked.append(1)
+            return len(asked) > 1  # systemd's SIGTERM arrives during the first row
+
+        assert outbox.run_once(now=T0, stop=stop) == {"sent": 1, "released": 2}
+        rows = outbox_rows()
+        assert [r.status for r in rows].count(OutboxStatus.PENDING) == 2
+        assert {r.attempts for r in rows if r.status == OutboxStatus.PENDING} == {0}
+        assert outbox.run_once(now=T0) == {"sent": 2}  # the next worker, at once: no lease to wait for
+        assert len(gateway.requests) == 3
+
+
 def test_the_last_try_cut_short_by_a_dead_worker_ends_dead_without_a_fifth_try(app, gateway):
     gateway.statuses = [500, 500, 500]
     with app.app_context():

@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import signal
 import smtplib
-import time as clock
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -275,12 +276,31 @@ def deliver(row_id: int, token: str, now: datetime) -> str:
     return "sent" if _finish(row_id, token, status=OutboxStatus.SENT, sent_at=now, last_error="") else "lost"
 
 
-def run_once(now: datetime | None = None, batch: int = 50) -> dict[str, int]:
-    """Claim the due rows and try each once; return how many ended in each way."""
+def release(ids: list[int], token: str) -> None:
+    """Hand back claimed rows not tried yet (the worker is stopping): due again at once, no try counted."""
+    for ident in ids:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == ident, OutboxMessage.claim == token,
+                                        OutboxMessage.status == OutboxStatus.SENDING)
+            .values(status=OutboxStatus.PENDING, claim=None, lease_until=None, attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
+def run_once(now: datetime | None = None, batch: int = 50, stop=lambda: False) -> dict[str, int]:
+    """Claim the due rows and try each once; return how many ended in each way.
+
+    `stop()` is asked between rows: once it is true (systemd stops the worker),
+    the rows not tried yet are handed back for the next worker, at once.
+    """
     now = now or utcnow()
     ids, token = claim(now, batch)
     outcome: dict[str, int] = {}
-    for ident in ids:
+    for i, ident in enumerate(ids):
+        if stop():
+            release(ids[i:], token)
+            outcome["released"] = len(ids) - i
+            break
         result = deliver(ident, token, now)
         outcome[result] = outcome.get(result, 0) + 1
     return outcome
@@ -343,10 +363,12 @@ cli = AppGroup("outbox", help="Deliver notifications outside the app (SMS, email
               help="Seconds between passes when nothing is due.")
 @click.option("--batch", default=50, show_default=True, type=click.IntRange(min=1, max=1000))
 def run_command(once: bool, interval: float, batch: int):
-    """Deliver due messages: one pass with --once, otherwise until stopped."""
-    while True:
+    """Deliver due messages: one pass with --once, otherwise until stopped (SIGTERM ends it after the current row)."""
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    while not stopping.is_set():
         try:
-            outcome = run_once(batch=batch)
+            outcome = run_once(batch=batch, stop=stopping.is_set)
         except Exception:  # a lost database connection: wait and try again, never exit the loop
             db.session.rollback()
             log.exception("outbox pass failed")
@@ -357,7 +379,7 @@ def run_command(once: bool, interval: float, batch: int):
         if once:
             return
         if not sum(outcome.values()):
-            clock.sleep(interval)
+            stopping.wait(interval)
 
 
 @cli.command("vapid-keys")
