@@ -177,6 +177,12 @@ def test_the_commander_sees_dead_letters_and_tries_again(app, login_as):
     assert commander.post("/notifications/outbox/retry", data={"id": str(row_id + 99)}).status_code == 404
     r = commander.post("/notifications/outbox/retry", data={"id": str(row_id)})
     assert r.status_code == 303
+    from zaloan.audit_words import sentence
+    from zaloan.models import AuditEvent
+
+    with app.app_context():
+        last = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert last.action == "commune.outbox_retry" and "1 thông báo" in sentence(last)
     with app.app_context():
         row = db.session.get(OutboxMessage, row_id)
         assert (row.status, row.attempts, row.last_error) == (OutboxStatus.PENDING, 0, "")
@@ -205,3 +211,8 @@ def test_the_commune_chooses_its_channels(app, login_as):
     with app.app_context():
         row = db.session.get(CommuneChannels, U("commander").commune_id)
         assert (row.sms_on, row.email_on, row.push_on) == (False, True, False)
+        from zaloan.audit_words import sentence
+        from zaloan.models import AuditEvent
+
+        last = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
+        assert last.action == "commune.channels" and "email bật" in sentence(last)

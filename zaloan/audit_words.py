@@ -414,6 +414,13 @@ SENTENCES: dict[str, Sentence] = {
     "category.move": lambda n, r, d, who: _("%(who)s moved the category %(category)s to place %(n)s in the list.",
                                             who=who, category=n.category(r.target_id), n=(d.get("position") or 0) + 1),
     "commune.settings": _settings,
+    # Notifications outside the app (zaloan.notifications)
+    "commune.channels": lambda n, r, d, who: _(
+        "%(who)s chose how the commune sends notices: SMS %(sms)s, email %(email)s, notices on phones %(push)s.",
+        who=who, sms=_("on") if d.get("sms") else _("off"), email=_("on") if d.get("email") else _("off"),
+        push=_("on") if d.get("push") else _("off")),
+    "commune.outbox_retry": lambda n, r, d, who: _("%(who)s had %(n)s notices that could not be delivered sent again.",
+                                                   who=who, n=d.get("count", 0)),
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
-from .. import notify, outbox
+from .. import audit, notify, outbox
 from ..extensions import db
 from ..models import (
     Channel,
@@ -245,6 +245,7 @@ def outbox_retry():
         if not rows:
             abort(404)  # another commune's, sent already, or none: the same answer
     outbox.retry(rows)
+    audit.record("commune.outbox_retry", actor=current_user, count=len(rows), ids=[r.id for r in rows][:50])
     db.session.commit()
     flash(_("It will be sent again in a moment."))
     return redirect_to("notifications.outbox_page")
@@ -262,6 +263,7 @@ def outbox_channels():
     row.email_on = bool(request.form.get("email_on"))
     row.push_on = bool(request.form.get("push_on"))
     row.updated_at = utcnow()
+    audit.record("commune.channels", actor=current_user, sms=row.sms_on, email=row.email_on, push=row.push_on)
     db.session.commit()
     flash(_("Saved."))
     return redirect_to("notifications.outbox_page")
