@@ -125,3 +125,28 @@ def test_the_commander_reads_the_undelivered_messages(phone):
     expect(commander.get_by_role("heading", name="Tin báo chưa gửi được")).to_be_visible()
     check_page(commander, "notify-outbox")
     assert commander.evaluate("() => document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["js", "no-js"])
+def test_notices_on_this_phone_are_offered_only_with_javascript(app, phone, tmp_path, js):
+    from zaloan import outbox
+
+    app.config["VAPID_PRIVATE_KEY_FILE"] = str(tmp_path / "vapid.pem")
+    with app.app_context():
+        outbox.make_vapid_key(app.config["VAPID_PRIVATE_KEY_FILE"])
+    officer = phone("officer", java_script_enabled=js)
+    officer.goto("/notifications/settings")
+    button = officer.get_by_role("button", name="Bật thông báo trên điện thoại này")
+    hint = officer.get_by_text("Muốn bật thông báo, trình duyệt này cần bật JavaScript.")
+    if js:
+        expect(button).to_be_visible()  # the script ran under the page's CSP and registered its worker
+        expect(hint).to_be_hidden()
+        assert officer.evaluate("() => navigator.serviceWorker.getRegistrations().then(r => r.length)") == 1
+        check_page(officer, "notify-settings-push")
+    else:
+        expect(button).to_be_hidden()
+        expect(hint).to_be_visible()
+        # SMS and email are still chosen and saved without the script.
+        with officer.expect_navigation():
+            officer.get_by_role("button", name="Lưu").click()
+        expect(officer.get_by_role("status").filter(has_text="Đã lưu")).to_be_visible()
