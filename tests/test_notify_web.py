@@ -216,3 +216,24 @@ def test_the_commune_chooses_its_channels(app, login_as):
 
         last = db.session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()))
         assert last.action == "commune.channels" and "email bật" in sentence(last)
+
+
+def test_another_communes_commander_neither_sees_nor_retries_these_dead_letters(app, login_as):
+    from .test_access_matrix import session_client
+    from .test_isolation import second_commune
+
+    new_tip_for_officer(app)
+    row_id = dead_row(app)
+    with app.app_context():
+        second_commune()
+    theirs = session_client(app, "0911000001")  # the commander of Xã Hữu Lũng
+    page = theirs.get("/notifications/outbox").get_data(as_text=True)
+    assert "Phạm Minh Đức" not in page and "HTTP 500" not in page
+    assert theirs.post("/notifications/outbox/retry", data={"id": str(row_id)}).status_code == 404
+    theirs.post("/notifications/outbox/retry", data={"all": "1"})
+    with app.app_context():
+        assert db.session.get(OutboxMessage, row_id).status == OutboxStatus.DEAD
+    # Their officer's notifications are theirs alone.
+    with app.app_context():
+        mine = db.session.scalar(select(Notification.id).where(Notification.user_id == U("officer").id))
+    assert session_client(app, "0911000002").post(f"/notifications/{mine}/open").status_code == 404
