@@ -36,6 +36,7 @@ from .models import (
     User,
     utcnow,
 )
+from .permissions import notifications_for
 
 # --- Kinds: what the app lists, and the neutral sentence that leaves it ---------------------
 
@@ -208,7 +209,7 @@ def unread_count(user) -> int:
         return 0
     return db.session.scalar(
         select(func.count()).select_from(Notification)
-        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .where(notifications_for(user), Notification.read_at.is_(None))
     ) or 0
 
 
@@ -221,7 +222,7 @@ def mark_read(note: Notification) -> None:
 def mark_all_read(user: User) -> int:
     """Mark every notification of a person read; return how many were unread. The caller commits."""
     return db.session.execute(
-        update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        update(Notification).where(notifications_for(user), Notification.read_at.is_(None))
         .values(read_at=utcnow()).execution_options(synchronize_session=False)
     ).rowcount
 

@@ -26,7 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
-from ..permissions import ANY_USER, allow, get_or_404
+from ..permissions import ANY_USER, allow, get_or_404, notifications_for, outbox_for, owns_notification
 from ..web import redirect_to, render, safe_next
 from . import bp
 from .forms import NotifySettingsForm
@@ -52,16 +52,12 @@ def _globals(state) -> None:
     app.cli.add_command(outbox.cli)
 
 
-def is_own(actor, note: Notification) -> bool:
-    return actor is not None and note is not None and note.user_id == actor.id
-
-
 @bp.get("/")
 @allow(ANY_USER)
 def index():
     """List the person's notifications, newest first, unread ones marked."""
     notes = db.session.scalars(
-        select(Notification).where(Notification.user_id == current_user.id)
+        select(Notification).where(notifications_for(current_user))
         .order_by(Notification.id.desc()).limit(PAGE_SIZE)
     ).all()
     return render("notifications/index.html", notes=notes, unread=sum(1 for n in notes if n.read_at is None))
@@ -71,7 +67,7 @@ def index():
 @allow(ANY_USER)
 def open_note(notification_id: int):
     """Open one notification: it is read, and the page it is about opens."""
-    note = get_or_404(Notification, notification_id, is_own)
+    note = get_or_404(Notification, notification_id, owns_notification)
     notify.mark_read(note)
     db.session.commit()
     target = safe_next(note.url) or notify.LIST_PATH
@@ -209,7 +205,7 @@ def recipient_label(user: User) -> str:
 
 
 def _commune_outbox():
-    return OutboxMessage.commune_id == current_user.commune_id
+    return outbox_for(current_user)
 
 
 @bp.get("/outbox")
