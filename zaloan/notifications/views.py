@@ -102,7 +102,7 @@ def count():
         resp.headers["ETag"] = etag
         resp.vary.add("HX-Request")
         return resp
-    resp = render("notifications/_bell.html", n=n)
+    resp = render("notifications/_bell.html", bell_count=n)
     resp.headers["ETag"] = etag
     return resp
 
