@@ -143,6 +143,11 @@ def test_notices_on_this_phone_are_offered_only_with_javascript(app, phone, tmp_
         expect(hint).to_be_hidden()
         assert officer.evaluate("() => navigator.serviceWorker.getRegistrations().then(r => r.length)") == 1
         check_page(officer, "notify-settings-push")
+        # Saving brings the whole page back, so the script runs again and the button is still offered.
+        with officer.expect_navigation():
+            officer.get_by_role("button", name="Lưu").click()
+        expect(officer.get_by_role("status").filter(has_text="Đã lưu")).to_be_visible()
+        expect(button).to_be_visible()
     else:
         expect(button).to_be_hidden()
         expect(hint).to_be_visible()
