@@ -1,6 +1,7 @@
 """Notifications: one per person and event, written with the event, and nothing of the tip leaves the app."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -182,6 +183,16 @@ def test_every_outgoing_text_is_neutral(app):
             assert text.endswith("/notifications/")
             for word in bad:
                 assert word.lower() not in text.lower(), (kind, word)
+        # What a push carries and what an SMS gateway receives, for every kind.
+        from zaloan import outbox
+
+        for kind in notify.KINDS:
+            payload = outbox.push_payload(kind)
+            sms = json.dumps(outbox.fill(json.loads(app.config["NOTIFY_SMS_TEMPLATE"]),
+                                         {"to": "+84900000002", "text": notify.outgoing_message(kind), "id": "x"}),
+                             ensure_ascii=False)
+            for word in bad:
+                assert word.lower() not in payload.lower() and word.lower() not in sms.lower(), (kind, word)
         # The sentences take no argument at all: a caller cannot put the tip's text in one.
         for kind, msg in notify.OUTGOING.items():
             assert "%(" not in msg._args[0] and "{" not in msg._args[0], kind
