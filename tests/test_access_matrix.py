@@ -15,6 +15,7 @@ from zaloan.extensions import db
 from zaloan.models import (
     Attachment,
     Category,
+    Notification,
     Role,
     TaskAssignment,
     TimeWindow,
@@ -73,6 +74,11 @@ def demo_objects() -> dict:
 
     db.session.add(IdentityErasure(commune_id=v1.parent_id, informant_id=U("informant").informant.id,
                                    requested_by_id=U("officer").id, reason="Người này xin thôi, gọi điện hôm qua."))
+
+
+    # A notification of each account, which only its owner may open.
+    notes = {w: Notification(user_id=U(w).id, kind="new_tip", url="/", key="matrix") for w in ROLE_OF}
+    db.session.add_all(notes.values())
     db.session.commit()
     return {
         **{k: row.id for k, row in commendations.items()},
@@ -85,6 +91,7 @@ def demo_objects() -> dict:
         "category": db.session.scalar(select(Category.id)), "code": code, "commune": v1.parent_id,
         "users": {w: U(w).id for w in ROLE_OF},
         "sessions": {w: row.id for w, row in spare.items()},
+        "notes": {w: row.id for w, row in notes.items()},
     }
 
 
@@ -137,6 +144,9 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
         "commendation_id": o["commendation2"] if who == "officer2" else o["commendation"],
         "decision_id": o["decision"],
+
+
+        "notification_id": o["notes"].get(who, o["notes"]["informant"]),
     }
     if param == "user_id":
         target = {

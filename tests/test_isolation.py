@@ -25,6 +25,7 @@ from zaloan.models import (
     Category,
     Informant,
     InformantPost,
+    Notification,
     Role,
     TimeWindow,
     Tip,
@@ -96,6 +97,7 @@ def second_commune() -> dict:
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
         "window_id": point.windows[0].id, "category_id": category.id,
+        "notification_id": db.session.scalar(select(Notification.id).where(Notification.user_id == officer.id)),
         "users": {"commander": commander.id, "officer": officer.id, "informant": informant.id,
                   "verifier": verifier.id, "observer": observer.id},
         # Words, names and codes found only in the second commune.

@@ -30,6 +30,7 @@ from zaloan.models import (
     VerificationTask,
     utcnow,
 )
+from zaloan.models import Notification, OutboxMessage
 
 from .conftest import make_app
 
@@ -44,6 +45,9 @@ PAIRS = [
     (P.can_run_province, P.province_communes_for, Unit),
     (P.can_help_commander, P.province_commanders_for, User),
     (P.can_see_figures, P.figures_for, Unit),
+    # Notifications: one's own; the commune's outbox for its commander.
+    (P.owns_notification, P.notifications_for, Notification),
+    (P.can_retry_outbox, P.outbox_for, OutboxMessage),
 ]
 # The rules on rows inside a commune: an account above the commune (its unit a province or a
 # district) must get nothing from any of them, whatever the commune rules compare.
@@ -103,7 +107,7 @@ def build(data) -> None:
             db.session.add(village)
             villages.append(village)
         db.session.flush()
-        person(Role.COMMANDER, commune)
+        commander = person(Role.COMMANDER, commune)
         person(Role.OBSERVER, commune)
         officers = [person(Role.OFFICER, commune) for _ in range(data.draw(st.integers(0, 3), label="officers"))]
         for village in villages:
@@ -133,6 +137,15 @@ def build(data) -> None:
                 db.session.flush()
                 for verifier in data.draw(st.lists(st.sampled_from(verifiers), min_size=1, max_size=2, unique=True)):
                     db.session.add(TaskAssignment(task_id=task.id, verifier_id=verifier.id))
+        # A notification and its outbox row for some of the commune's people (zaloan.notify).
+        for user in data.draw(st.lists(st.sampled_from([commander] + officers + verifiers), max_size=3,
+                                       unique_by=lambda u: u.id), label="notified"):
+            note = Notification(user_id=user.id, commune_id=commune.id, kind="new_tip", url="/",
+                                key=f"k{next(SERIAL)}")
+            db.session.add(note)
+            db.session.flush()
+            db.session.add(OutboxMessage(notification_id=note.id, user_id=user.id, commune_id=commune.id,
+                                         channel="sms"))
         db.session.flush()
 
 

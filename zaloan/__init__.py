@@ -78,6 +78,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["AUDIT_KEY_FILE"] = os.path.join(app.instance_path, "audit.key")
     if not app.config.get("AUDIT_CHECKPOINT_FILE"):
         app.config["AUDIT_CHECKPOINT_FILE"] = os.path.join(app.instance_path, "audit-checkpoints.txt")
+    if not app.config.get("VAPID_PRIVATE_KEY_FILE"):
+        app.config["VAPID_PRIVATE_KEY_FILE"] = os.path.join(app.instance_path, "vapid_private.pem")
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 
@@ -144,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from .public import bp as public_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
+    from .notifications import bp as notifications_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(informant_bp, url_prefix="/informant")
@@ -159,6 +162,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
     app.register_blueprint(province_bp, url_prefix="/province")
     app.register_blueprint(commend_bp, url_prefix="/commendations")
+
+
+    app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

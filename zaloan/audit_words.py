@@ -462,6 +462,15 @@ SENTENCES: dict[str, Sentence] = {
     "commune.settings": _settings,
     "commune.deadlines": _commune_deadlines,
     "category.limit": _category_limit,
+
+
+    # Notifications outside the app (zaloan.notifications)
+    "commune.channels": lambda n, r, d, who: _(
+        "%(who)s chose how the commune sends notices: SMS %(sms)s, email %(email)s, notices on phones %(push)s.",
+        who=who, sms=_("on") if d.get("sms") else _("off"), email=_("on") if d.get("email") else _("off"),
+        push=_("on") if d.get("push") else _("off")),
+    "commune.outbox_retry": lambda n, r, d, who: _("%(who)s had %(n)s notices that could not be delivered sent again.",
+                                                   who=who, n=d.get("count", 0)),
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),

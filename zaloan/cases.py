@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, labels, secrecy
+from . import audit, labels, notify, secrecy
 from .accounts import CODE_ALPHABET
 from .extensions import db
 from .images import StoredImage, remove_stored
@@ -291,6 +291,7 @@ def submit_tip(
     tip, created = _once(Tip, client_key, digest, create)
     if created:
         audit.record("tip.submit", actor=uploader, target=tip, commune_id=commune.id, anonymous=informant is None)
+        notify.tip_submitted(tip)
     return tip, created
 
 
@@ -385,6 +386,7 @@ def ask(tip: Tip, *, by: User, body: str, client_key: str | None = None) -> Mess
     msg, created = _once(Message, client_key, digest, create)
     if created:
         audit.record("tip.ask", actor=by, target=tip, message=msg.id)
+        notify.police_wrote(tip, msg)
     return msg
 
 
@@ -427,6 +429,7 @@ def answer(
     msg, created = _once(Message, client_key, digest, create)
     if created:
         audit.record("tip.answer", actor=author, target=tip, commune_id=tip.commune_id, message=msg.id)
+        notify.sender_wrote(tip, msg)
     return msg
 
 
@@ -569,6 +572,7 @@ def create_task(
     task, created = _once(VerificationTask, client_key, digest, create)
     if created:
         audit.record("task.create", actor=by, target=task, tip=tip.id, verifiers=verifier_ids, urgency=urgency)
+        notify.task_created(task)
     return task
 
 
@@ -625,6 +629,7 @@ def report_finding(
         task.status = TaskStatus.DONE
     event(task.tip, "task_reported", by, task=task.id, finding=finding)
     audit.record("task.report", actor=by, target=task, finding=finding)
+    notify.task_reported(assignment)
     return assignment
 
 

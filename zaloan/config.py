@@ -71,6 +71,30 @@ class Config:
     # The request log (zaloan.ops): "text" lines, or "json" (one object per line).
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"
 
+    # Notifications outside the app (zaloan.notify, zaloan.outbox); each channel is off until its server is set.
+    # SMS through an HTTP gateway: the URL, a bearer token, "json" or "form", and the body as a JSON
+    # object whose string values may hold {to}, {text} and {id} (the message's unique key).
+    NOTIFY_SMS_URL = os.environ.get("NOTIFY_SMS_URL", "").strip() or None
+    NOTIFY_SMS_TOKEN = os.environ.get("NOTIFY_SMS_TOKEN", "").strip() or None
+    NOTIFY_SMS_FORMAT = os.environ.get("NOTIFY_SMS_FORMAT", "json").strip().lower() or "json"
+    NOTIFY_SMS_TEMPLATE = os.environ.get("NOTIFY_SMS_TEMPLATE", "").strip() or '{"to": "{to}", "text": "{text}", "id": "{id}"}'
+    # Email over SMTP.
+    NOTIFY_SMTP_HOST = os.environ.get("NOTIFY_SMTP_HOST", "").strip() or None
+    NOTIFY_SMTP_PORT = int(os.environ.get("NOTIFY_SMTP_PORT", "587"))
+    NOTIFY_SMTP_USER = os.environ.get("NOTIFY_SMTP_USER", "").strip() or None
+    NOTIFY_SMTP_PASSWORD = os.environ.get("NOTIFY_SMTP_PASSWORD") or None
+    NOTIFY_SMTP_STARTTLS = os.environ.get("NOTIFY_SMTP_STARTTLS", "1").lower() in ("1", "true", "yes")
+    NOTIFY_SMTP_FROM = os.environ.get("NOTIFY_SMTP_FROM", "").strip() or "zaloan@localhost"
+    # Web Push: the VAPID key made by `flask outbox vapid-keys` (None: instance/vapid_private.pem).
+    VAPID_PRIVATE_KEY_FILE = os.environ.get("VAPID_PRIVATE_KEY_FILE")
+    # Tests only: take push services on plain http and local addresses (a real one is https on the internet).
+    NOTIFY_PUSH_ALLOW_HTTP = False
+    VAPID_SUBJECT = os.environ.get("VAPID_SUBJECT", "").strip() or "mailto:admin@localhost"
+    # The worker: how many tries, the first wait (doubled each time), how long a claim holds.
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
+    OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "30"))
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "120"))
+
     # Text responses: brotli when the client accepts it, gzip otherwise.
     COMPRESS_ALGORITHM = ["br", "gzip"]
     COMPRESS_ALGORITHM_STREAMING = ["br", "gzip"]

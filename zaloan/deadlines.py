@@ -36,7 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from . import audit, cases
+from . import audit, cases, notify
 from .extensions import db
 from .models import (
     Category,
@@ -363,7 +363,8 @@ def save_settings(commune_id: int, *, by: User, minutes: int, hours: int) -> boo
 def tell(recipients, kind: str, url: str, *, key: str, urgent: bool = False, commune_id: int | None = None) -> bool:
     """Tell `recipients` (users or ids) about `kind` (a link to `url`), once per `key`; return True if told now.
 
-    Writes one Escalation row in the caller's transaction; a row with the same
+    Writes one Escalation row in the caller's transaction, and the notifications (in the app and, through
+    the outbox, on the person's channels: zaloan.notify); a row with the same
     key already there (an earlier sweep, or another one at this moment) makes
     this a no-op, guarded by the key's unique constraint. Every "tell someone"
     of the deadlines goes through here.
@@ -380,6 +381,8 @@ def tell(recipients, kind: str, url: str, *, key: str, urgent: bool = False, com
             db.session.flush()
     except IntegrityError:
         return False  # another sweep wrote this key first: it has told them
+    people = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
+    notify.notify(people, kind, url, key=f"deadline:{key}", urgent=urgent, commune_id=commune_id)
     return True
 
 

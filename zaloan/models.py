@@ -984,3 +984,116 @@ class IdentityErasure(db.Model):
     informant: Mapped[Informant] = relationship()
     requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
+
+
+# --- Notifications and their outbox (zaloan.notify, zaloan.outbox) ----------------------------
+
+
+class Channel:
+    SMS = "sms"
+    EMAIL = "email"
+    PUSH = "push"
+    ALL = (SMS, EMAIL, PUSH)
+
+
+class OutboxStatus:
+    PENDING = "pending"  # waiting for its time (next_attempt_at)
+    SENDING = "sending"  # claimed by a worker until lease_until; past it, another worker takes it again
+    SENT = "sent"
+    DEAD = "dead"  # every try failed: the commander sees it and may try again
+    ALL = (PENDING, SENDING, SENT, DEAD)
+
+
+class Notification(db.Model):
+    """One thing for one person to look at in the app ("you have 1 new item"); never the tip's content.
+
+    `key` names the event that caused it; with the person it is unique, so an
+    event notifies each person once whatever retries happen.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        UniqueConstraint("key", "user_id", name="uq_notifications_key_user"),
+        # The unread count in every page's navigation: one range of this index.
+        Index("ix_notifications_user_read", "user_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(200))  # a path inside the app
+    key: Mapped[str] = mapped_column(String(64))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class OutboxMessage(db.Model):
+    """A notification to deliver outside the app on one channel, exactly once (a worker sends it)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("notification_id", "channel", name="uq_outbox_notification_channel"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_commune_status", "commune_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)
+    claim: Mapped[str | None] = mapped_column(String(32))  # the claiming worker's token
+    last_error: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    notification: Mapped[Notification] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class NotifyPrefs(db.Model):
+    """How one person wants to hear of new things: channels, an email address, quiet hours."""
+
+    __tablename__ = "notify_prefs"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(120), default="")
+    sms_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    push_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Local (Asia/Ho_Chi_Minh) times; from > to crosses midnight; both null: no quiet hours.
+    quiet_from: Mapped[time | None] = mapped_column(Time)
+    quiet_to: Mapped[time | None] = mapped_column(Time)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class PushSubscription(db.Model):
+    """A browser's Web Push subscription (one per phone the person turned it on)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(600), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class CommuneChannels(db.Model):
+    """Which delivery channels a commune uses (each also needs its server set up in the config)."""
+
+    __tablename__ = "commune_channels"
+
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), primary_key=True)
+    sms_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    push_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)

@@ -549,3 +549,35 @@ def proposes_commendations(actor: User) -> bool:
 def signs_decisions(actor: User) -> bool:
     """The commander decides on proposals and groups the approved ones into signed decisions."""
     return sees_whole_commune(actor)
+
+
+# --- Notifications (zaloan.notifications) ---------------------------------------------------
+
+
+def owns_notification(actor: User, note) -> bool:
+    """A notification is its recipient's alone (not even the commander opens another's)."""
+    return actor is not None and note is not None and getattr(actor, "id", None) == note.user_id
+
+
+def notifications_for(actor: User):
+    """The SQL scope of `owns_notification`: the actor's own notifications."""
+    from .models import Notification
+
+    if actor is None or not getattr(actor, "is_authenticated", True):
+        return false()
+    return Notification.user_id == actor.id
+
+
+def can_retry_outbox(actor: User, message) -> bool:
+    """The commander of the commune sees its undelivered notices and sends them again."""
+    return (actor is not None and message is not None and actor.role == Role.COMMANDER
+            and message.commune_id == actor.commune_id)
+
+
+def outbox_for(actor: User):
+    """The SQL scope of `can_retry_outbox`: the outbox rows of the commander's commune."""
+    from .models import OutboxMessage
+
+    if actor is None or actor.role != Role.COMMANDER:
+        return false()
+    return OutboxMessage.commune_id == actor.commune_id
