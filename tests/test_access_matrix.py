@@ -68,8 +68,10 @@ def demo_objects() -> dict:
     spare = {w: UserSession(user_id=U(w).id, token_hash=accounts.sha256(secrets.token_urlsafe(32)),
                             expires_at=utcnow() + timedelta(days=1)) for w in ROLE_OF}
     db.session.add_all(spare.values())
+    news = demo_announcements(v4)
     db.session.commit()
     return {
+        "news": news,
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
         "a1": a1.id, "a2": a2.id, "photo": photo.id, "point": point.id, "cross": cross.id,
         "window": point.windows[0].id, "cross_window": cross.windows[0].id,
@@ -82,6 +84,23 @@ def demo_objects() -> dict:
     }
 
 
+def demo_announcements(v4) -> dict:
+    """Announcements with a photo: to every member (the commander's), each officer's own, and a public one."""
+    from zaloan import announcements
+
+    def post(by, audience, title):
+        a, _created = announcements.post(by=U(by), title=title, body="", audience=audience,
+                                         photo=images.store(buf.getvalue()))
+        return a.id
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 10, 10)).save(buf, "JPEG")
+    return {"members": post("commander", "members", "Họp thành viên"),
+            "officer": post("officer", f"informants:{U('officer').id}", "Nhờ để ý chợ"),
+            "officer2": post("officer2", f"verifiers:{v4.id}", "Lịch trực"),
+            "public": post("commander", "public", "Cảnh giác lừa đảo")}
+
+
 SKIP = object()  # this role owns no such object in the demo commune
 
 
@@ -91,6 +110,12 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         return SKIP
     if endpoint.startswith("province.") and param == "unit_id":
         return o["commune"]  # a commune of the administrator's province
+    if param == "announcement_id":
+        if endpoint.startswith("public."):
+            return o["news"]["public"]
+        if endpoint in ("news.withdraw", "news.pin"):
+            return o["news"].get(who, o["news"]["members"])
+        return o["news"]["members"]  # addressed to every member, and the commander's own
     if endpoint in ("people.post", "people.reveal") and who == "officer2":
         return SKIP  # officer 2 handles no informant in the demo
     if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
@@ -237,6 +262,14 @@ IDOR = [
     # An observer of one commune does not run the province.
     ("observer", "GET", "/province/", None),
     ("commander", "GET", "/province/communes/{commune}", None),
+    # Announcements: another audience's, another officer's.
+    ("verifier", "GET", "/news/{news_officer}/photo", None),
+    ("verifier", "POST", "/news/{news_officer2}/read", None),
+    ("officer", "GET", "/news/{news_officer2}/photo/thumb", None),
+    ("officer2", "POST", "/news/{news_officer}/withdraw", None),
+    ("officer2", "POST", "/news/{news_members}/pin", None),
+    ("observer", "GET", "/news/{news_public}/photo", None),
+    ("province_admin", "GET", "/news/{news_public}/photo", None),
 ]
 
 
@@ -244,7 +277,7 @@ IDOR = [
 def test_objects_of_others_answer_404(app, who, method, template, _k):
     with app.app_context():
         o = demo_objects()
-    o = {**o, "informant_user": o["users"]["informant"]}
+    o = {**o, "informant_user": o["users"]["informant"], **{f"news_{k}": v for k, v in o["news"].items()}}
     url = template.format(**o)
     c = session_client(app, who)
     resp = c.open(url, method=method, data={"reason": "xem thử", "finding": "confirmed", "body": "x",

@@ -86,9 +86,15 @@ def second_commune() -> dict:
     anonymous, _ = cases.submit_tip(commune=commune, informant=None, category=category, village=south,
                                     body="Có người lạ dò hỏi nhà ông Sầm Văn Lừng.", anon_secret="HUULUNG2",
                                     uploader=None)
+    from zaloan import announcements
+
+    news, _ = announcements.post(by=commander, title="Họp dân bản Khuổi Phầy", body="", audience="members",
+                                 photo=photo())
+    public_news, _ = announcements.post(by=commander, title="Tuyên truyền Pác Bó", body="", audience="public",
+                                        photo=photo())
     db.session.commit()
     return {
-        "commune": commune.id, "slug": commune.slug,
+        "commune": commune.id, "slug": commune.slug, "announcement_id": news.id, "public_news": public_news.id,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
         "window_id": point.windows[0].id, "category_id": category.id,
@@ -201,3 +207,13 @@ def test_the_other_communes_police_see_nothing_of_the_demo_commune(app, other):
     boss = session_client(app, "0911000001")
     for url in (f"/officer/tips/{demo_tip}", f"/people/{demo_informant}"):
         assert boss.get(url).status_code == 404
+
+
+def test_the_other_communes_public_announcements_stay_at_its_own_address(app, other):
+    anyone = session_client(app, "anonymous")
+    for path in ("/x/tan-thanh/", "/x/tan-thanh/report/"):
+        html = anyone.get(path).get_data(as_text=True)
+        assert not [m for m in other["markers"] if m in html], path
+    assert anyone.get(f"/x/tan-thanh/news/{other['public_news']}/photo").status_code == 404
+    assert anyone.get(f"/x/{other['slug']}/news/{other['public_news']}/photo").status_code == 200
+    assert "Tuyên truyền Pác Bó" in anyone.get(f"/x/{other['slug']}/").get_data(as_text=True)

@@ -157,6 +157,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
     app.register_blueprint(province_bp, url_prefix="/province")
+    # Announcements and the model's operating rules (propaganda).
+    from .news import bp as news_bp
+
+    app.register_blueprint(news_bp, url_prefix="/news")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
