@@ -16,6 +16,7 @@ from zaloan.models import (
     Attachment,
     Category,
     Role,
+    RulesVersion,
     TaskAssignment,
     TimeWindow,
     Tip,
@@ -72,6 +73,7 @@ def demo_objects() -> dict:
     db.session.commit()
     return {
         "news": news,
+        "rules_version": db.session.scalar(select(RulesVersion.id).where(RulesVersion.commune_id == v1.parent_id)),
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
         "a1": a1.id, "a2": a2.id, "photo": photo.id, "point": point.id, "cross": cross.id,
         "window": point.windows[0].id, "cross_window": cross.windows[0].id,
@@ -134,6 +136,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "filename": "app.css",
         "slug": "tan-thanh",
         "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
+        "version_id": o["rules_version"],
     }
     if param == "user_id":
         target = {

@@ -92,9 +92,12 @@ def second_commune() -> dict:
                                  photo=photo())
     public_news, _ = announcements.post(by=commander, title="Tuyên truyền Pác Bó", body="", audience="public",
                                         photo=photo())
+    from zaloan import rules
+
+    version, _ = rules.publish(commune.id, by=commander, body="# Quy chế bản Khuổi Phầy\nGiữ bí mật.", note="Đầu")
     db.session.commit()
     return {
-        "commune": commune.id, "slug": commune.slug, "announcement_id": news.id, "public_news": public_news.id,
+        "commune": commune.id, "slug": commune.slug, "announcement_id": news.id, "version_id": version.id, "public_news": public_news.id,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
         "window_id": point.windows[0].id, "category_id": category.id,

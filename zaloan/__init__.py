@@ -161,6 +161,9 @@ def _register_blueprints(app: Flask) -> None:
     from .news import bp as news_bp
 
     app.register_blueprint(news_bp, url_prefix="/news")
+    from .charter import bp as charter_bp
+
+    app.register_blueprint(charter_bp, url_prefix="/rules")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
