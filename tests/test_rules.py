@@ -39,6 +39,9 @@ def test_a_new_version_asks_every_member_again_and_the_banner_goes_once_agreed(a
     vid = new_version(app)
     for who, home in (("informant", "/informant/"), ("verifier", "/verifier/"), ("officer", "/officer/")):
         client = session_client(app, who)
+        first = client.get(home)
+        if who != "officer":  # asked on the home page once (see below), then reminded
+            assert first.status_code == 303
         assert BANNER in client.get(home).get_data(as_text=True), who
         page = client.get("/rules/").get_data(as_text=True)
         assert "<h2>Giờ trực</h2>" in page and "<li>Trực đêm thứ Bảy tại nhà văn hóa.</li>" in page
@@ -56,7 +59,7 @@ def test_a_new_version_asks_every_member_again_and_the_banner_goes_once_agreed(a
         assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "rules.ack")) == 3
     # Another version: asked again.
     new_version(app, NEW_TEXT + "\n- Họp tháng một lần.", "Thêm họp tháng")
-    assert BANNER in session_client(app, "informant").get("/informant/").get_data(as_text=True)
+    assert session_client(app, "informant").get("/informant/").status_code == 303
 
 
 def test_agreeing_to_an_older_version_than_the_one_in_force_is_refused(app):
@@ -161,7 +164,9 @@ def test_the_verifier_reaches_the_rules_and_learns_nothing_of_a_tip_or_an_inform
         written = " ".join(f"{t.brief} {t.place_hint}" for t in tasks)
         tip_ids = sorted({t.tip_id for t in tasks})
     secrets = [s for t in tip_ids for s in tip_secrets(app, t)] + ["Trần Thị Bình"]
-    visited = assert_verifier_never_sees(login_as("verifier"), secrets, tip_ids=tip_ids, written=written,
+    client = login_as("verifier")
+    assert client.get("/verifier/").status_code == 303  # asked once to read the new version
+    visited = assert_verifier_never_sees(client, secrets, tip_ids=tip_ids, written=written,
                                          extra_posts=[("/rules/ack", {"version_id": str(vid)}),
                                                       ("/rules/ack", {"version_id": "0"})])
     assert "/rules/" in visited  # linked from the reminder and the footer
@@ -181,3 +186,36 @@ def test_a_member_of_a_commune_without_rules_is_not_asked(app):
     assert BANNER not in client.get("/verifier/").get_data(as_text=True)
     assert "Xã chưa có Quy chế hoạt động." in client.get("/rules/").get_data(as_text=True)
     assert client.post("/rules/ack", data={"version_id": "1"}).status_code == 409
+
+
+@pytest.mark.parametrize("who,home", [("informant", "/informant/"), ("verifier", "/verifier/")])
+def test_after_a_new_version_the_next_home_page_opens_the_rules_once(app, who, home):
+    client = session_client(app, who)
+    assert client.get(home).status_code == 200  # the demo's version is agreed: nothing asked
+    new_version(app)
+    resp = client.get(home)
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/rules/")
+    boosted = session_client(app, who)
+    hx = boosted.get(home, headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert hx.status_code == 204 and hx.headers["HX-Location"].endswith("/rules/")
+    # Asked once: then the home page with the reminder, until they agree.
+    again = client.get(home)
+    assert again.status_code == 200 and BANNER in again.get_data(as_text=True)
+    # The tip form is never in the way, asked or not.
+    fresh = session_client(app, who)
+    if who == "informant":
+        assert fresh.get("/informant/tips/new").status_code == 200
+
+
+def test_the_officer_and_a_new_member_are_reminded_not_sent_away(app):
+    new_version(app)
+    officer = session_client(app, "officer")
+    resp = officer.get("/officer/")
+    assert resp.status_code == 200 and BANNER in resp.get_data(as_text=True)  # the queue of tips comes first
+    with app.app_context():
+        accounts.create_user(by=None, phone="0900000018", full_name="Mới Vào", role=Role.INFORMANT,
+                             commune=U("commander").commune, handler=U("officer"))
+        db.session.commit()
+    newcomer = session_client(app, "0900000018")
+    resp = newcomer.get("/informant/")
+    assert resp.status_code == 200 and BANNER in resp.get_data(as_text=True)

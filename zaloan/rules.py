@@ -171,3 +171,11 @@ def acknowledgements(version: RulesVersion) -> dict:
 
 def count_acks(version: RulesVersion) -> int:
     return db.session.scalar(select(func.count(RulesAck.id)).where(RulesAck.version_id == version.id)) or 0
+
+
+def agreed_before(version: RulesVersion, user: User) -> bool:
+    """Whether `user` agreed to an earlier version of the commune's rules (so this one is a new version to them)."""
+    return db.session.scalar(
+        select(RulesAck.id).join(RulesVersion, RulesVersion.id == RulesAck.version_id)
+        .where(RulesAck.user_id == user.id, RulesVersion.commune_id == version.commune_id,
+               RulesVersion.number < version.number).limit(1)) is not None

@@ -109,3 +109,33 @@ def rules_due(user):
 
 # The tip form stays as it is: nothing stands between a member and a tip. The rules' own pages need no reminder.
 NO_REMINDER = {"informant.new_tip", "charter.show", "charter.ack"}
+
+
+# Asked on the home page (the first view after a new version): informants and verifiers. An officer's home
+# is the queue of tips, which nothing stands in front of: the reminder on every page asks them.
+ASKED_AT_HOME = (Role.INFORMANT, Role.VERIFIER)
+
+
+@bp.before_app_request
+def ask_after_a_new_version():
+    """Open the rules once, instead of the home page, for a member who agreed to an earlier version.
+
+    Asked once per version (the session remembers it); after that the reminder
+    stays on every page until they agree. A new member, who has agreed to no
+    version yet, gets the reminder only. The tip form is never in the way.
+    """
+    from flask import session
+
+    from .. import roles
+
+    if request.method != "GET" or not getattr(current_user, "is_authenticated", False) \
+            or current_user.role not in ASKED_AT_HOME or request.endpoint != roles.REGISTRY[current_user.role].home:
+        return None
+    if getattr(request, "htmx", False) and not request.htmx.boosted:
+        return None
+    version = rules.due(current_user)
+    if version is None or session.get("rules_asked") == version.id or not rules.agreed_before(version,
+                                                                                              current_user):
+        return None
+    session["rules_asked"] = version.id
+    return redirect_to("charter.show")
