@@ -20,6 +20,14 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 BANNER = "Quy chế hoạt động có bản mới"
 
 
+def jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (800, 600), (40, 120, 60)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
 def keep(page, name: str, at: str | None = None) -> None:
     """Keep the screen (scrolled to `at`) for the README, as a small palette PNG, when asked to."""
     if os.environ.get("ZALOAN_DOCS_SCREENSHOTS") != "1":
@@ -45,6 +53,8 @@ def test_posting_and_reading_an_announcement(app, phone, js):
     boss.fill("textarea[name=body]", "Mời các thành viên đến nhà văn hóa thôn lúc 19:30 thứ Bảy.")
     boss.locator("input[name=audience][value=members]").check()
     boss.locator("input[name=pinned]").check()
+    boss.set_input_files("input[name=photo]", files=[{"name": "hop.jpg", "mimeType": "image/jpeg",
+                                                      "buffer": jpeg()}])
     if js:
         check_page(boss, "announce-new")
         keep(boss, "announce-new")
@@ -60,6 +70,9 @@ def test_posting_and_reading_an_announcement(app, phone, js):
     an.goto("/informant/")
     news = an.locator("#news")
     assert "📌 Họp thành viên tối thứ Bảy" in news.inner_text()
+    thumb = news.locator("img.thumb")
+    thumb.scroll_into_view_if_needed()
+    an.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
     if js:
         check_page(an, "announce-informant-home")
         keep(an, "announce-informant-home", "#news")
