@@ -326,3 +326,23 @@ def test_the_public_page_is_as_light_as_the_tip_form(app, client):
     assert total <= PAGE_BUDGET, f"the public page complete is {total} bytes"
     tip_form = client.get("/x/tan-thanh/report/", headers=BR)
     assert wire_size(tip_form) <= NAV_BUDGET
+
+
+def test_a_refused_post_leaves_no_photo_file_behind(app):
+    import os
+
+    boss = session_client(app, "commander")
+    folder = app.config["UPLOAD_FOLDER"]
+    before = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+    ok = {"client_key": "files-key-0001", "title": "Có ảnh", "audience": "members"}
+    assert boss.post("/news/new", data={**ok, "photo": (io.BytesIO(jpeg()), "a.jpg")},
+                     content_type="multipart/form-data").status_code == 303
+    kept = set(os.listdir(folder)) - before
+    assert len(kept) == 2  # the photo and its thumbnail
+    for data in ({**ok, "photo": (io.BytesIO(jpeg()), "a.jpg")},  # a retry: the first photo is the one kept
+                 {**ok, "title": "Khác", "photo": (io.BytesIO(jpeg()), "a.jpg")},  # the key reused
+                 {**ok, "client_key": "files-key-0002", "audience": "junk", "photo": (io.BytesIO(jpeg()), "a.jpg")},
+                 {**ok, "client_key": "files-key-0003", "shows_from": "2099-01-01T08:00",
+                  "photo": (io.BytesIO(jpeg()), "a.jpg")}):
+        boss.post("/news/new", data=data, content_type="multipart/form-data")
+        assert set(os.listdir(folder)) - before == kept, data["client_key"]

@@ -67,7 +67,8 @@ def post(*, by: User, title: str, body: str, audience: str, pinned: bool = False
     """Post an announcement (once per `client_key`); return (announcement, created now).
 
     `shows_from` (UTC) schedules it; empty or past means now. A retried send
-    keeps the first photo: a second one stored for it is removed.
+    keeps the first photo: a second one stored for it is removed. A refused
+    post leaves `photo` to the caller.
     """
     kind, officer_id, village_id = parse_audience(by, audience)
     title, body = " ".join(title.split()), body.strip()
@@ -94,12 +95,7 @@ def post(*, by: User, title: str, body: str, audience: str, pinned: bool = False
         return row
 
     audit.lock_writers(by.commune_id)
-    try:
-        row, created = cases._once(Announcement, client_key, digest, create)
-    except cases.KeyReused:
-        if photo:
-            remove_stored(photo.storage_name)
-        raise
+    row, created = cases._once(Announcement, client_key, digest, create)
     if photo and row.photo_name != photo.storage_name:
         remove_stored(photo.storage_name)  # a retry: the first send's photo is the one kept
     return row, created

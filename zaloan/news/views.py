@@ -141,6 +141,8 @@ def new():
             error = str(exc)
         except cases.CaseError as exc:
             db.session.rollback()
+            if photo:
+                discard([photo])  # nothing was saved: its file goes too
             renew_key(form, exc)
             field = getattr(form, exc.field, None) if exc.field else None
             if field is not None and not isinstance(exc, cases.KeyReused):
