@@ -219,3 +219,11 @@ def test_the_officer_and_a_new_member_are_reminded_not_sent_away(app):
     newcomer = session_client(app, "0900000018")
     resp = newcomer.get("/informant/")
     assert resp.status_code == 200 and BANNER in resp.get_data(as_text=True)
+
+
+def test_the_line_diff_keeps_the_changes_and_a_line_around_them():
+    old = "\n".join(f"Dòng {n}" for n in range(1, 11))
+    new = old.replace("Dòng 5", "Dòng năm") + "\nDòng 11"
+    assert rules.compact(rules.line_diff(old, new)) == [
+        ("…", "3"), (" ", "Dòng 4"), ("-", "Dòng 5"), ("+", "Dòng năm"), (" ", "Dòng 6"), ("…", "3"),
+        (" ", "Dòng 10"), ("+", "Dòng 11")]

@@ -132,6 +132,28 @@ def line_diff(old: str, new: str) -> list[tuple[str, str]]:
     return out
 
 
+def compact(diff: list[tuple[str, str]], around: int = 1) -> list[tuple[str, str]]:
+    """Keep the changed lines and `around` lines either side; each run of unchanged lines left out becomes
+    ("…", how many)."""
+    near = set()
+    for i, (op, _line) in enumerate(diff):
+        if op != " ":
+            near.update(range(i - around, i + around + 1))
+    out: list[tuple[str, str]] = []
+    skipped = 0
+    for i, item in enumerate(diff):
+        if i in near:
+            if skipped:
+                out.append(("…", str(skipped)))
+                skipped = 0
+            out.append(item)
+        else:
+            skipped += 1
+    if skipped:
+        out.append(("…", str(skipped)))
+    return out
+
+
 def history(commune_id: int) -> list[RulesVersion]:
     return list(db.session.scalars(select(RulesVersion).where(RulesVersion.commune_id == commune_id)
                                    .order_by(RulesVersion.number.desc())))

@@ -86,7 +86,8 @@ def version(version_id: int):
     v = get_or_404(RulesVersion, version_id, own_commune)
     before = rules.previous(v)
     return render("charter/version.html", version=v, before=before,
-                  diff=rules.line_diff(before.body if before else "", v.body))
+                  diff=rules.compact(rules.line_diff(before.body, v.body)) if before else
+                  [(" ", line) for line in v.body.split("\n")])
 
 
 @bp.get("/acks")
