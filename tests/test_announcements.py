@@ -346,3 +346,22 @@ def test_a_refused_post_leaves_no_photo_file_behind(app):
                   "photo": (io.BytesIO(jpeg()), "a.jpg")}):
         boss.post("/news/new", data=data, content_type="multipart/form-data")
         assert set(os.listdir(folder)) - before == kept, data["client_key"]
+
+
+def test_the_lists_cost_a_fixed_number_of_queries(app):
+    from .test_query_counts import queries
+
+    with app.app_context():
+        officer = U("officer").id
+        for n in range(2):
+            post("commander", "members", f"Ít {n}")
+            post("commander", f"informants:{officer}", f"Ít cho NT {n}")
+    boss, an = session_client(app, "commander"), session_client(app, "informant")
+    before = {path: queries(app, c, path) for c, path in ((boss, "/news/manage"), (an, "/news/"),
+                                                          (an, "/informant/"))}
+    with app.app_context():
+        for n in range(20):
+            post("commander", "members", f"Nhiều {n}", photo=images.store(jpeg()))
+            post("commander", f"informants:{officer}", f"Nhiều cho NT {n}")
+    assert {path: queries(app, c, path) for c, path in ((boss, "/news/manage"), (an, "/news/"),
+                                                        (an, "/informant/"))} == before
