@@ -17,6 +17,7 @@ from zaloan.models import (
     Category,
     Notification,
     Role,
+    RulesVersion,
     TaskAssignment,
     TimeWindow,
     Tip,
@@ -79,8 +80,11 @@ def demo_objects() -> dict:
     # A notification of each account, which only its owner may open.
     notes = {w: Notification(user_id=U(w).id, kind="new_tip", url="/", key="matrix") for w in ROLE_OF}
     db.session.add_all(notes.values())
+    news = demo_announcements(v4)
     db.session.commit()
     return {
+        "news": news,
+        "rules_version": db.session.scalar(select(RulesVersion.id).where(RulesVersion.commune_id == v1.parent_id)),
         **{k: row.id for k, row in commendations.items()},
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
         "a1": a1.id, "a2": a2.id, "photo": photo.id, "point": point.id, "cross": cross.id,
@@ -113,6 +117,23 @@ def commendation_objects(commune_id: int, informant=None, officer=None, officer2
     return {"commendation": mine, "commendation2": theirs, "decision": decision}
 
 
+def demo_announcements(v4) -> dict:
+    """Announcements with a photo: to every member (the commander's), each officer's own, and a public one."""
+    from zaloan import announcements
+
+    def post(by, audience, title):
+        a, _created = announcements.post(by=U(by), title=title, body="", audience=audience,
+                                         photo=images.store(buf.getvalue()))
+        return a.id
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (120, 10, 10)).save(buf, "JPEG")
+    return {"members": post("commander", "members", "Họp thành viên"),
+            "officer": post("officer", f"informants:{U('officer').id}", "Nhờ để ý chợ"),
+            "officer2": post("officer2", f"verifiers:{v4.id}", "Lịch trực"),
+            "public": post("commander", "public", "Cảnh giác lừa đảo")}
+
+
 SKIP = object()  # this role owns no such object in the demo commune
 # Erasure of an informant's identity: the officer's request waits for the commander (made in demo_objects).
 ERASURE = ("people.request_erasure", "people.confirm_erasure", "people.refuse_erasure")
@@ -124,6 +145,12 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         return SKIP
     if endpoint.startswith("province.") and param == "unit_id":
         return o["commune"]  # a commune of the administrator's province
+    if param == "announcement_id":
+        if endpoint.startswith("public."):
+            return o["news"]["public"]
+        if endpoint in ("news.withdraw", "news.pin"):
+            return o["news"].get(who, o["news"]["members"])
+        return o["news"]["members"]  # addressed to every member, and the commander's own
     if endpoint in ("people.post", "people.reveal") + ERASURE and who == "officer2":
         return SKIP  # officer 2 handles no informant in the demo
     if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
@@ -147,6 +174,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
 
 
         "notification_id": o["notes"].get(who, o["notes"]["informant"]),
+        "version_id": o["rules_version"],
     }
     if param == "user_id":
         target = {
@@ -276,6 +304,14 @@ IDOR = [
     # An observer of one commune does not run the province.
     ("observer", "GET", "/province/", None),
     ("commander", "GET", "/province/communes/{commune}", None),
+    # Announcements: another audience's, another officer's.
+    ("verifier", "GET", "/news/{news_officer}/photo", None),
+    ("verifier", "POST", "/news/{news_officer2}/read", None),
+    ("officer", "GET", "/news/{news_officer2}/photo/thumb", None),
+    ("officer2", "POST", "/news/{news_officer}/withdraw", None),
+    ("officer2", "POST", "/news/{news_members}/pin", None),
+    ("observer", "GET", "/news/{news_public}/photo", None),
+    ("province_admin", "GET", "/news/{news_public}/photo", None),
 ]
 
 
@@ -283,7 +319,7 @@ IDOR = [
 def test_objects_of_others_answer_404(app, who, method, template, _k):
     with app.app_context():
         o = demo_objects()
-    o = {**o, "informant_user": o["users"]["informant"]}
+    o = {**o, "informant_user": o["users"]["informant"], **{f"news_{k}": v for k, v in o["news"].items()}}
     url = template.format(**o)
     c = session_client(app, who)
     resp = c.open(url, method=method, data={"reason": "xem thử", "finding": "confirmed", "body": "x",

@@ -90,10 +90,20 @@ def second_commune() -> dict:
     from .test_access_matrix import commendation_objects
 
     commended = commendation_objects(commune.id, informant, officer, officer, commander)
+    from zaloan import announcements
+
+    news, _ = announcements.post(by=commander, title="Họp dân bản Khuổi Phầy", body="", audience="members",
+                                 photo=photo())
+    public_news, _ = announcements.post(by=commander, title="Tuyên truyền Pác Bó", body="", audience="public",
+                                        photo=photo())
+    from zaloan import rules
+
+    version, _ = rules.publish(commune.id, by=commander, body="# Quy chế bản Khuổi Phầy\nGiữ bí mật.", note="Đầu")
     db.session.commit()
     return {
         "commendation_id": commended["commendation"].id, "decision_id": commended["decision"].id,
-        "commune": commune.id, "slug": commune.slug,
+        "commune": commune.id, "slug": commune.slug, "announcement_id": news.id, "version_id": version.id,
+        "public_news": public_news.id,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
         "window_id": point.windows[0].id, "category_id": category.id,
@@ -207,3 +217,13 @@ def test_the_other_communes_police_see_nothing_of_the_demo_commune(app, other):
     boss = session_client(app, "0911000001")
     for url in (f"/officer/tips/{demo_tip}", f"/people/{demo_informant}"):
         assert boss.get(url).status_code == 404
+
+
+def test_the_other_communes_public_announcements_stay_at_its_own_address(app, other):
+    anyone = session_client(app, "anonymous")
+    for path in ("/x/tan-thanh/", "/x/tan-thanh/report/"):
+        html = anyone.get(path).get_data(as_text=True)
+        assert not [m for m in other["markers"] if m in html], path
+    assert anyone.get(f"/x/tan-thanh/news/{other['public_news']}/photo").status_code == 404
+    assert anyone.get(f"/x/{other['slug']}/news/{other['public_news']}/photo").status_code == 200
+    assert "Tuyên truyền Pác Bó" in anyone.get(f"/x/{other['slug']}/").get_data(as_text=True)

@@ -31,6 +31,7 @@ from zaloan.models import (
     utcnow,
 )
 from zaloan.models import Notification, OutboxMessage
+from zaloan.models import Announcement, Audience
 
 from .conftest import make_app
 
@@ -52,6 +53,14 @@ PAIRS = [
 # The rules on rows inside a commune: an account above the commune (its unit a province or a
 # district) must get nothing from any of them, whatever the commune rules compare.
 COMMUNE_PAIRS = PAIRS[:6]
+# Announcements (zaloan.announcements): who they are addressed to, who manages them, who may open them.
+ANNOUNCEMENT_PAIRS = [
+    (P.is_addressed_to, P.addressed_to, Announcement),
+    (P.can_manage_announcement, P.managed_announcements_for, Announcement),
+    (P.can_read_announcement, P.announcements_for, Announcement),
+]
+PAIRS += ANNOUNCEMENT_PAIRS
+COMMUNE_PAIRS += ANNOUNCEMENT_PAIRS
 
 SERIAL = count(1)
 
@@ -147,6 +156,24 @@ def build(data) -> None:
             db.session.add(OutboxMessage(notification_id=note.id, user_id=user.id, commune_id=commune.id,
                                          channel="sms"))
         db.session.flush()
+        add_announcements(data, commune, officers, villages)
+
+
+def add_announcements(data, commune: Unit, officers: list[User], villages: list[Unit]) -> None:
+    """Announcements of every audience, some scheduled ahead, some withdrawn, by the commander or an officer."""
+    commander = db.session.scalar(select(User).where(User.commune_id == commune.id, User.role == Role.COMMANDER))
+    for _ in range(data.draw(st.integers(0, 4), label="announcements")):
+        audience = data.draw(st.sampled_from(Audience.ALL), label="audience")
+        officer = data.draw(st.sampled_from([None] + [o.id for o in officers]), label="whose informants")
+        village = data.draw(st.sampled_from([None] + [v.id for v in villages]), label="which village")
+        author = data.draw(st.sampled_from([commander] + officers), label="author")
+        db.session.add(Announcement(
+            commune_id=commune.id, author_id=author.id, audience=audience, title="Thông báo",
+            officer_id=officer if audience == Audience.INFORMANTS else None,
+            village_id=village if audience == Audience.VERIFIERS else None,
+            shows_from=utcnow() + timedelta(hours=data.draw(st.sampled_from([-2, 3]), label="shows in")),
+            withdrawn_at=utcnow() if data.draw(st.booleans(), label="withdrawn") else None))
+    db.session.flush()
 
 
 def check_pairs(pairs=PAIRS) -> int:

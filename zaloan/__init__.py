@@ -167,6 +167,15 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp, url_prefix="/notifications")
 
 
+    # Announcements and the model's operating rules (propaganda).
+    from .news import bp as news_bp
+
+    app.register_blueprint(news_bp, url_prefix="/news")
+    from .charter import bp as charter_bp
+
+    app.register_blueprint(charter_bp, url_prefix="/rules")
+
+
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 

@@ -58,6 +58,10 @@ TOPICS = {
 
     "retention": _l("Erasure of personal data"),
     "erasure": _l("Informants' identities erased on request"),
+
+
+    "announcement": _l("Announcements"),
+    "rules": _l("Operating rules"),
 }
 
 
@@ -507,6 +511,22 @@ SENTENCES: dict[str, Sentence] = {
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),
                                            days=d.get("days", 0)),
 }
+
+# Announcements and the model's operating rules (zaloan.announcements, zaloan.rules)
+SENTENCES.update({
+    "announcement.post": lambda n, r, d, who: _("%(who)s posted the announcement “%(title)s”.", who=who,
+                                                title=d.get("title", "")),
+    "announcement.withdraw": lambda n, r, d, who: _("%(who)s withdrew the announcement “%(title)s”.", who=who,
+                                                    title=d.get("title", "")),
+    "announcement.pin": lambda n, r, d, who: (_("%(who)s pinned the announcement “%(title)s”.", who=who,
+                                                title=d.get("title", "")) if d.get("pinned") else
+                                              _("%(who)s unpinned the announcement “%(title)s”.", who=who,
+                                                title=d.get("title", ""))),
+    "rules.publish": lambda n, r, d, who: _("%(who)s published version %(number)s of the operating rules.", who=who,
+                                            number=d.get("number", "")),
+    "rules.ack": lambda n, r, d, who: _("%(who)s read and agreed to version %(number)s of the operating rules.",
+                                        who=who, number=d.get("number", "")),
+})
 
 # Actions an anonymous villager does: no account means "an anonymous sender", not "the system".
 SENDER_ACTIONS = {"tip.submit", "tip.answer"}

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from . import accounts
 from .communes import create_commune, get_or_create_unit
 from .extensions import db
-from .models import CommuneSettings, InformantPost, Role, TimeWindow, Unit, UnitKind, User, VerifierTitle, WatchPoint, WatchPointKind
+from .models import RulesAck, CommuneSettings, InformantPost, Role, TimeWindow, Unit, UnitKind, User, VerifierTitle, WatchPoint, WatchPointKind
 from .phones import normalize_phone
 
 PASSWORD = "demo-1234"
@@ -85,4 +85,19 @@ def load_demo() -> Unit:
     from . import demo_tips  # the sample tips, in every state
 
     demo_tips.load(commune)
+    load_rules(commune)
     return commune
+
+
+def load_rules(commune: Unit) -> None:
+    """Give the demo commune its first operating rules, already agreed to by its members (a commune in use)."""
+    from . import rules
+    from .demo_rules import RULES
+    from .permissions import MEMBER_ROLES
+
+    commander = db.session.scalar(select(User).where(User.commune_id == commune.id, User.role == Role.COMMANDER))
+    version, _created = rules.publish(commune.id, by=commander, body=RULES, note="Bản đầu tiên, theo Kế hoạch năm 2023.")
+    members = db.session.scalars(select(User).where(User.commune_id == commune.id, User.role.in_(MEMBER_ROLES)))
+    # Agreed to before the app kept the record: no audit row of their own.
+    db.session.add_all(RulesAck(version_id=version.id, user_id=m.id, acked_at=version.created_at) for m in members)
+    db.session.flush()

@@ -1097,3 +1097,94 @@ class CommuneChannels(db.Model):
     email_on: Mapped[bool] = mapped_column(Boolean, default=True)
     push_on: Mapped[bool] = mapped_column(Boolean, default=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+# --- Announcements and the model's operating rules (propaganda, seed II.2) -------------------------
+
+
+class Audience:
+    """Who an announcement is for."""
+
+    MEMBERS = "members"  # every informant, verifier and officer of the commune
+    INFORMANTS = "informants"  # the informants of one officer (`Announcement.officer_id`)
+    VERIFIERS = "verifiers"  # the verifiers of one village (`Announcement.village_id`), or of all when null
+    PUBLIC = "public"  # anyone: the commune's public page and its anonymous tip page
+    ALL = (MEMBERS, INFORMANTS, VERIFIERS, PUBLIC)
+
+
+class Announcement(db.Model):
+    """A short announcement (tuyên truyền) by the commander or an officer, to one audience.
+
+    Withdrawn ones are kept (`withdrawn_at`), shown to nobody but their author
+    and the commander. One optional photo, cleaned like every upload
+    (zaloan.images), is kept beside it under `photo_name`.
+    """
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(16))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # Audience.INFORMANTS: whose
+    village_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))  # Audience.VERIFIERS: which (null: all)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text, default="")
+    photo_name: Mapped[str | None] = mapped_column(String(64), unique=True)
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    shows_from: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # scheduled: hidden before this time
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime)
+    withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_announcements_commune_shows", "commune_id", "shows_from"),)
+
+    author: Mapped[User | None] = relationship(foreign_keys=[author_id])
+    officer: Mapped[User | None] = relationship(foreign_keys=[officer_id])
+    village: Mapped[Unit | None] = relationship(foreign_keys=[village_id])
+
+
+class AnnouncementRead(db.Model):
+    """A member pressed "Đã xem" on an announcement (counted for its author, never listed by informant)."""
+
+    __tablename__ = "announcement_reads"
+    __table_args__ = (UniqueConstraint("announcement_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    read_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RulesVersion(db.Model):
+    """One version of the model's operating rules (quy chế hoạt động) of a commune; the newest is in force."""
+
+    __tablename__ = "rules_versions"
+    __table_args__ = (UniqueConstraint("commune_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2, 3... per commune
+    body: Mapped[str] = mapped_column(Text)  # plain text; lines starting "# " are headings
+    note: Mapped[str] = mapped_column(String(300), default="")  # what changed, in the commander's words
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the creating form's key
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    author: Mapped[User | None] = relationship()
+
+
+class RulesAck(db.Model):
+    """A member read a version of the rules and pressed "Tôi đã đọc và đồng ý"."""
+
+    __tablename__ = "rules_acks"
+    __table_args__ = (UniqueConstraint("version_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("rules_versions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    acked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -581,3 +581,99 @@ def outbox_for(actor: User):
     if actor is None or actor.role != Role.COMMANDER:
         return false()
     return OutboxMessage.commune_id == actor.commune_id
+
+
+# --- Announcements and the operating rules (zaloan.announcements, zaloan.rules) ---------------------
+
+# Who reads announcements addressed to members and acknowledges the operating rules.
+MEMBER_ROLES = (Role.INFORMANT, Role.VERIFIER, Role.OFFICER)
+
+
+def _in_audience(actor: User, a) -> bool:
+    from .models import Audience
+
+    if a.audience == Audience.MEMBERS:
+        return actor.role in MEMBER_ROLES
+    if a.audience == Audience.INFORMANTS:
+        return (actor.role == Role.INFORMANT and a.officer_id is not None and actor.informant is not None
+                and actor.informant.handler_id == a.officer_id)
+    if a.audience == Audience.VERIFIERS:
+        return actor.role == Role.VERIFIER and (a.village_id is None or a.village_id == actor.village_id)
+    return False  # public ones are read on the commune's public page
+
+
+def is_addressed_to(actor: User, a) -> bool:
+    """The announcement is for `actor` now: of their commune, in their audience, shown (scheduled time passed), not withdrawn."""
+    from .models import utcnow
+
+    return (actor is not None and a is not None and a.commune_id == actor.commune_id and a.withdrawn_at is None
+            and a.shows_from <= utcnow() and _in_audience(actor, a))
+
+
+def addressed_to(actor: User):
+    """The SQL scope of `is_addressed_to`: what a member's home lists."""
+    from .models import Announcement, Audience, utcnow
+
+    if actor is None or actor.role not in MEMBER_ROLES:
+        return false()
+    A = Announcement
+    if actor.role == Role.INFORMANT:
+        handler = select(Informant.handler_id).where(Informant.user_id == actor.id).scalar_subquery()
+        mine = or_(A.audience == Audience.MEMBERS, and_(A.audience == Audience.INFORMANTS, A.officer_id == handler))
+    elif actor.role == Role.VERIFIER:
+        village = A.village_id.is_(None) if actor.village_id is None else \
+            or_(A.village_id.is_(None), A.village_id == actor.village_id)
+        mine = or_(A.audience == Audience.MEMBERS, and_(A.audience == Audience.VERIFIERS, village))
+    else:
+        mine = A.audience == Audience.MEMBERS
+    return and_(A.commune_id == actor.commune_id, A.withdrawn_at.is_(None), A.shows_from <= utcnow(), mine)
+
+
+@register_predicate
+def can_post_announcements(actor: User) -> bool:
+    """The commander and officers post announcements (officers to their own informants and villages, and the public)."""
+    return actor is not None and getattr(actor, "is_authenticated", True) and actor.role in (Role.COMMANDER,
+                                                                                             Role.OFFICER)
+
+
+def can_manage_announcement(actor: User, a) -> bool:
+    """Withdraw, pin, see read counts: its author (an officer), and the commander of its commune."""
+    if actor is None or a is None or a.commune_id != actor.commune_id:
+        return False
+    return actor.role == Role.COMMANDER or (actor.role == Role.OFFICER and a.author_id == actor.id)
+
+
+def managed_announcements_for(actor: User):
+    """The SQL scope of `can_manage_announcement`."""
+    from .models import Announcement
+
+    if actor is None or actor.role not in (Role.COMMANDER, Role.OFFICER):
+        return false()
+    here = Announcement.commune_id == actor.commune_id
+    return here if actor.role == Role.COMMANDER else and_(here, Announcement.author_id == actor.id)
+
+
+def can_read_announcement(actor: User, a) -> bool:
+    """Open an announcement (and its photo): whoever it is addressed to, and whoever manages it."""
+    return is_addressed_to(actor, a) or can_manage_announcement(actor, a)
+
+
+def announcements_for(actor: User):
+    """The SQL scope of `can_read_announcement`."""
+    return or_(addressed_to(actor), managed_announcements_for(actor))
+
+
+@register_predicate
+def keeps_rules(actor: User) -> bool:
+    """The commander writes the model's operating rules and sees who has acknowledged them."""
+    return sees_whole_commune(actor)
+
+
+@register_predicate
+def acknowledges_rules(actor: User) -> bool:
+    """Informants, verifiers and officers read and acknowledge each version of the operating rules."""
+    return actor is not None and getattr(actor, "is_authenticated", False) and actor.role in MEMBER_ROLES
+
+
+PREDICATES.update({"can_manage_announcement": can_manage_announcement, "can_read_announcement": can_read_announcement,
+                   "is_addressed_to": is_addressed_to})

@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import math
 from datetime import timedelta
+from types import SimpleNamespace
 
 from flask import abort, current_app, request, session, url_for
 from flask_babel import gettext as _
@@ -18,13 +19,13 @@ from sqlalchemy import select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import cases, communes
+from .. import announcements, cases, communes
 from ..images import send_photo
 from ..accounts import CODE_ALPHABET, clean_code, client_key, note_public, public_wait
 from ..extensions import db
 from ..formkit import local_now
 from ..sending import AnswerForm, TipForm, fill_choices, key_used, place_field, spent_message_keys, take_answer, tip_from_form
-from ..models import Attachment, Message, Tip, Unit, UnitKind
+from ..models import Announcement, Attachment, Audience, Message, Tip, Unit, UnitKind, utcnow
 from ..permissions import PUBLIC, allow
 from ..web import photo_version, redirect_to, render, render_in_main, wants_fragment
 from . import bp
@@ -165,7 +166,7 @@ def new(slug: str | None):
     return render("public/new.html", "informant/_tip_form.html", form=form, error=getattr(error, "message", error),
                   action=request.path, upload_url="", draft="anon", commune=commune, status=status,
                   spent=spent_tip_keys(), places_url=commune_address(commune, "public.places"),
-                  duty=communes.duty_phone(commune.id))
+                  duty=communes.duty_phone(commune.id), news=announcements.public_of(commune.id, limit=3))
 
 
 @bp.get("/report/places", defaults={"slug": None})
@@ -283,3 +284,34 @@ def answer(tip_id: int):
             return show_status(tip, answered=True)
         return redirect_to("public.status", tip_id=tip.id, answered=1, _anchor="thread")
     return show_status(tip, form, error=error, status=status)
+
+
+# --- The commune's public page: its public announcements, how to send a tip, whom to call ------------
+
+
+@bp.get("/x/<slug>/")
+@allow(PUBLIC)
+def commune_page(slug: str):
+    """Show the commune's public page: its public announcements, how to send a tip without an account, 113."""
+    commune = the_commune(slug)
+    return render("public/commune.html", commune=commune, news=announcements.public_of(commune.id),
+                  duty=communes.duty_phone(commune.id))
+
+
+def public_announcement(slug: str, announcement_id: int) -> Announcement:
+    """Return a public announcement of the commune of the address, shown now; 404 for any other."""
+    commune = the_commune(slug)
+    a = db.session.get(Announcement, announcement_id)
+    if (a is None or a.commune_id != commune.id or a.audience != Audience.PUBLIC or a.withdrawn_at is not None
+            or a.shows_from > utcnow() or not a.photo_name):
+        abort(404)
+    return a
+
+
+@bp.get("/x/<slug>/news/<int:announcement_id>/photo")
+@allow(PUBLIC)
+def news_photo(slug: str, announcement_id: int):
+    """Send the photo of a public announcement (or its thumbnail with ?thumb=1) to anyone."""
+    a = public_announcement(slug, announcement_id)
+    photo = SimpleNamespace(storage_name=a.photo_name, sha256=a.photo_sha256, created_at=a.created_at)
+    return send_photo(photo, thumbnail=request.args.get("thumb") == "1")
