@@ -9,6 +9,9 @@ long edge, and stored outside static/ under a random name. Beside it goes a
 thumbnail (320 px on the long edge, a few KB) made from the clean image, which
 pages show in place of the photo so that a page with photos stays light on 2G.
 
+Photos are decoded and stored before the request's write transaction
+begins, never inside it (see `store`).
+
 A worker process decodes one photo at a time (DECODING): the pixels of a photo
 near MAX_PIXELS take a few hundred MB while they are cleaned, and three photos
 of one request, or photos of requests on several threads, decoded side by side
@@ -28,6 +31,7 @@ from pathlib import Path
 from flask import abort, current_app, g, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .db_setup import end_read_transaction
 from .storage import StorageError, files
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
@@ -155,8 +159,15 @@ def upload_dir() -> Path:
 
 
 def store(data: bytes) -> StoredImage:
-    """Clean `data`, keep it and its thumbnail under a random name; return what to record."""
+    """Clean `data`, keep it and its thumbnail under a random name; return what to record.
+
+    The decoding and the writing of the files happen with no database
+    transaction open (`db_setup.end_read_transaction`): a request that is
+    about to write holds SQLite's write lock from its first query, and other
+    workers' sends would wait on it for as long as the photos take.
+    """
     check(data)  # a refused header never waits for another photo's turn
+    end_read_transaction()
     with DECODING:
         clean = clean_image(data)
         jpeg = encode(clean)
