@@ -11,7 +11,7 @@ from zaloan import db_setup, images
 from zaloan.extensions import db
 from zaloan.models import Attachment, Message, Tip
 
-from .test_flow import jpeg_bytes, send_tip
+from .test_flow import ids, jpeg_bytes, send_tip
 from .test_tips_public import send as send_anonymous
 from .test_tips_verifier import make_task
 
@@ -111,3 +111,179 @@ def test_a_transaction_that_wrote_is_never_ended_half_done(app):
         assert not db_setup.transaction_wrote()
         assert db_setup.end_read_transaction() is True
         assert not db.session().in_transaction()
+
+
+# --- 2. A full disk -------------------------------------------------------------------------
+
+import errno  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import sqlalchemy.exc  # noqa: E402
+
+from zaloan import cases, faults, storage  # noqa: E402
+from zaloan.models import AuditEvent  # noqa: E402
+
+from .conftest import make_app  # noqa: E402
+
+OUT_OF_SPACE = "hết chỗ lưu"
+HTMX_FORM = {"HX-Request": "true", "HX-Target": "tip-form"}
+
+
+def send_tip_htmx(c, app, body, key, photos=()):
+    cat, village, point, _ = ids(app)
+    data = {"category_id": str(cat), "body": body, "village_id": str(village), "watch_point_id": str(point),
+            "place_text": "", "urgency": "3", "client_key": key, "photos": list(photos)}
+    return c.post("/informant/tips/new", data=data, content_type="multipart/form-data", headers=HTMX_FORM)
+
+
+def files_in(app) -> list[str]:
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """The upload folder's disk fills while a file is written: half of it lands, then ENOSPC."""
+
+    def half_then_full(path, data):
+        with open(path, "xb") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(storage, "_write", half_then_full)
+
+
+def storage_rows(app) -> int:
+    return count(app, AuditEvent, AuditEvent.action == "storage.full")
+
+
+def test_a_full_disk_leaves_no_partial_file_and_says_so_to_the_store(tmp_path, full_disk):
+    store = storage.LocalFolder(tmp_path / "up")
+    with pytest.raises(storage.StorageFull):
+        store.put("a.jpg", b"x" * 1000)
+    assert list((tmp_path / "up").iterdir()) == []
+
+
+def test_a_photo_sent_on_its_own_to_a_full_disk_answers_json_in_vietnamese(app, login_as, full_disk):
+    c = login_as("informant")
+    for n in (1, 2):
+        r = c.post("/informant/photos", data={"photo": photo(n), "client_key": f"full-photo-0{n}"},
+                   content_type="multipart/form-data", headers={"Accept": "application/json"})
+        assert r.status_code == 507 and r.is_json
+        assert OUT_OF_SPACE in r.get_json()["error"]
+    assert files_in(app) == []  # no photo, no thumbnail, no .part
+    assert count(app, Attachment, Attachment.client_key.like("full-photo-%")) == 0
+    assert storage_rows(app) == 1  # the commander is told once, not on every failed send
+    page = login_as("commander").get("/commander/").get_data(as_text=True)
+    assert 'id="storage-alert"' in page and OUT_OF_SPACE in page
+
+
+def test_the_alert_is_written_once_an_hour_across_workers(app, login_as, full_disk):
+    c = login_as("informant")
+    c.post("/informant/photos", data={"photo": photo(1), "client_key": "full-photo-11"},
+           content_type="multipart/form-data")
+    app.extensions.pop("zaloan.storage_full")  # another worker: it has not written the row itself
+    c.post("/informant/photos", data={"photo": photo(2), "client_key": "full-photo-12"},
+           content_type="multipart/form-data")
+    assert storage_rows(app) == 1
+
+
+def test_a_tip_with_photos_on_a_full_disk_keeps_its_text_and_says_why(app, login_as, full_disk):
+    c = login_as("informant")
+    body = "Có người lạ mang hàng cấm vào chợ lúc sáng sớm."
+    r = send_tip(c, app, body=body, key="full-tip-0001", photo=False, photos=[photo(1), photo(2), photo(3)])
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "<html" in html and OUT_OF_SPACE in html and body in html
+    r = send_tip_htmx(c, app, body, "full-tip-0001", [photo(1)])
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and "<html" not in html and OUT_OF_SPACE in html and body in html
+    assert count(app, Tip, Tip.client_key == "full-tip-0001") == 0
+    assert files_in(app) == []
+
+
+@pytest.fixture
+def database_full(app, monkeypatch):
+    """The database's disk is full: the first write of a send fails as SQLite says it."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # answered by the app's error pages, as in production
+
+    def full(*_args, **_kwargs):
+        raise sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+
+    monkeypatch.setattr(cases, "submit_tip", full)
+    monkeypatch.setattr(cases, "upload_photo", full)
+
+
+def test_a_full_database_answers_each_endpoint_in_its_own_format(app, login_as, database_full):
+    c = login_as("informant")
+    r = send_tip(c, app, key="full-db-00001", photo=False, photos=[photo(1)])
+    assert r.status_code == 507 and "<html" in r.get_data(as_text=True) and OUT_OF_SPACE in r.get_data(as_text=True)
+    r = send_tip_htmx(c, app, "Có người lạ.", "full-db-00002")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 507 and "<html" not in html and 'id="error"' in html and OUT_OF_SPACE in html
+    r = c.post("/informant/photos", data={"photo": photo(2), "client_key": "full-db-photo1"},
+               content_type="multipart/form-data")
+    assert r.status_code == 507 and r.is_json and OUT_OF_SPACE in r.get_json()["error"]
+    assert files_in(app) == []  # the photos stored before the database refused are gone with the send
+    assert storage_rows(app) == 1
+
+
+def test_an_error_of_a_json_endpoint_is_json(app, login_as):
+    r = login_as("informant").post("/informant/photos", data={"photo": (io.BytesIO(b"x" * (13 * 1024 * 1024)), "a.jpg")},
+                                   content_type="multipart/form-data")
+    assert r.status_code == 413 and r.is_json and r.get_json()["error"]
+
+
+def test_the_commander_is_not_alarmed_without_cause(app, login_as):
+    page = login_as("commander").get("/commander/").get_data(as_text=True)
+    assert 'id="storage-alert"' not in page
+
+
+def test_disk_full_is_recognised_through_the_layers():
+    assert faults.disk_full(OSError(errno.ENOSPC, "No space left on device"))
+    assert faults.disk_full(storage.StorageFull("x"))
+    wrapped = sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("database or disk is full"))
+    assert faults.disk_full(wrapped)
+    assert not faults.disk_full(sqlalchemy.exc.OperationalError("INSERT", {}, sqlite3.OperationalError("locked")))
+    assert not faults.disk_full(OSError(errno.EACCES, "Permission denied"))
+    assert not faults.disk_full(None)
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path):
+    """A 2 MB tmpfs mounted for this test (root only), filled to the last byte."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root; the ENOSPC tests above cover the same paths")
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip() or done.returncode}")
+    try:
+        with open(mount / "filler", "wb") as f:
+            try:
+                while True:
+                    f.write(b"\0" * 65536)
+                    f.flush()
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_real_full_disk_answers_json_and_leaves_no_partial_file(tmp_path, database_url, small_tmpfs):
+    app = make_app(tmp_path, database_url, UPLOAD_FOLDER=str(small_tmpfs))
+    try:
+        c = app.test_client()
+        assert c.post("/login", data={"phone": "0900000010", "password": "demo-1234"}).status_code == 302
+        r = c.post("/informant/photos", data={"photo": photo(1), "client_key": "tmpfs-photo-01"},
+                   content_type="multipart/form-data")
+        assert r.status_code == 507 and r.is_json and OUT_OF_SPACE in r.get_json()["error"]
+        assert sorted(p.name for p in small_tmpfs.iterdir()) == ["filler"]
+        assert storage_rows(app) == 1
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -418,6 +418,7 @@ SENTENCES: dict[str, Sentence] = {
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),
     # Housekeeping
+    "storage.full": lambda n, r, d, who: _("The server ran out of storage space: something sent could not be saved."),
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),
                                            days=d.get("days", 0)),

@@ -32,7 +32,8 @@ from flask import abort, current_app, g, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .db_setup import end_read_transaction
-from .storage import StorageError, files
+from .faults import note_new_file, note_storage_full
+from .storage import StorageError, StorageFull, files
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_BYTES = 10 * 1024 * 1024  # a single photo as uploaded
@@ -176,11 +177,17 @@ def store(data: bytes) -> StoredImage:
     try:
         files().put(name, jpeg)
         files().put(thumb_name(name), thumb)
+    except StorageFull:
+        # No partial file is left (storage.LocalFolder.put); the sender keeps their text and is told why.
+        remove_stored(name)
+        note_storage_full()
+        raise ImageRejected("disk_full") from None
     except StorageError:
         # The store is down: the sender keeps their text and is asked to try again (PHOTO_PROBLEMS).
         current_app.logger.exception("photo store unreachable")
         remove_stored(name)
         raise ImageRejected("unavailable") from None
+    note_new_file(name)
     return StoredImage(name, "image/jpeg", clean.width, clean.height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
 
 

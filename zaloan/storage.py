@@ -11,6 +11,7 @@ permission check; the bucket is never opened to browsers.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from pathlib import Path
@@ -21,6 +22,21 @@ from flask import current_app
 
 class StorageError(RuntimeError):
     """The store could not be reached or refused a write."""
+
+
+class StorageFull(StorageError):
+    """The disk the store writes to is full (or the account's quota is spent)."""
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a new file and make it durable (a full disk may only say so at the flush or the fsync)."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class LocalFolder:
@@ -36,11 +52,28 @@ class LocalFolder:
         return self.folder / Path(name).name
 
     def put(self, name: str, data: bytes) -> None:
-        """Write `data` so that a reader sees the whole file or none (two writers may race)."""
-        path = self._path(name)
-        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        """Write `data` so that a reader sees the whole file or none (two writers may race).
+
+        The bytes go to a temporary name first, renamed once whole; on any
+        error (a full disk above all) the temporary file is removed, so no
+        partial file is ever left behind.
+        """
+        tmp = None
+        try:
+            path = self._path(name)
+            tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+            _write(tmp, data)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            if tmp is not None:
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                kind = StorageFull if exc.errno in FULL_ERRNOS else StorageError
+                raise kind(f"could not store {name}: {exc.strerror or exc}") from exc
+            raise
 
     def get(self, name: str) -> bytes | None:
         path = self._path(name)

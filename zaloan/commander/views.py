@@ -3,7 +3,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes, qr, twofactor
+from .. import communes, faults, qr, twofactor
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency
 from ..permissions import allow
@@ -18,7 +18,8 @@ from .forms import RequireTwoStepForm, SettingsForm
 def home():
     """Show the commune at a glance: villages, officers, people, tips."""
     commune = current_user.commune
-    return render("commander/home.html", commune=commune, summary=commune_summary(commune))
+    return render("commander/home.html", commune=commune, summary=commune_summary(commune),
+                  storage_alert=faults.storage_alert(commune.id))
 
 
 @bp.get("/poster")
