@@ -287,3 +287,77 @@ def test_a_real_full_disk_answers_json_and_leaves_no_partial_file(tmp_path, data
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+# --- 3. Files without rows, rows without files -----------------------------------------------
+
+from datetime import timedelta  # noqa: E402
+
+from zaloan import models  # noqa: E402
+from zaloan.models import User  # noqa: E402
+
+from .test_storage import BUCKET, bucket, s3_app, s3_server  # noqa: E402,F401  (fixtures)
+
+
+def stored_names(app) -> set[str]:
+    with app.app_context():
+        return {name for name, _t in images.files().listing()}
+
+
+def photos_with_rows_and_without(app):
+    """Two photos with rows (one of them then loses its file) and one without a row; return their names and ids."""
+    with app.app_context():
+        informant = db.session.scalar(select(User).where(User.phone == "+84900000010"))
+        kept = cases.upload_photo(informant, images.store(jpeg_bytes(color=(1, 2, 3))), None)
+        lost = cases.upload_photo(informant, images.store(jpeg_bytes(color=(4, 5, 6))), None)
+        db.session.commit()
+        orphan = images.store(jpeg_bytes(color=(7, 8, 9))).storage_name  # a worker killed before its commit
+        images.files().delete(lost.storage_name)
+        return {"kept": kept.storage_name, "lost": lost.storage_name, "lost_id": lost.id, "orphan": orphan}
+
+
+@pytest.fixture
+def a_day_later(monkeypatch):
+    """Move the clock the command reads 25 hours on."""
+    now = models.utcnow
+
+    def arm():
+        monkeypatch.setattr(models, "utcnow", lambda: now() + timedelta(hours=25))
+
+    return arm
+
+
+def check_reconcile(app, a_day_later, extra_orphans=()):
+    p = photos_with_rows_and_without(app)
+    thumbs = {k: images.thumb_name(v) for k, v in p.items() if k in ("kept", "orphan")}
+    runner = app.test_cli_runner()
+    r = runner.invoke(args=["reconcile-files"])
+    assert r.exit_code == 0, r.output
+    assert "0 removed" in r.output and f"{2 + len(extra_orphans)} younger kept" in r.output
+    assert {p["orphan"], thumbs["orphan"], *extra_orphans} <= stored_names(app)  # young: a send may be on its way
+
+    a_day_later()
+    r = runner.invoke(args=["reconcile-files", "--dry-run"])
+    assert f"{2 + len(extra_orphans)} would be removed" in r.output
+    assert p["orphan"] in stored_names(app)
+    r = runner.invoke(args=["reconcile-files"])
+    assert r.exit_code == 0, r.output
+    assert f"{2 + len(extra_orphans)} removed" in r.output
+    names = stored_names(app)
+    assert p["orphan"] not in names and thumbs["orphan"] not in names and not set(extra_orphans) & names
+    assert {p["kept"], thumbs["kept"], images.thumb_name(p["lost"])} <= names  # rows keep their files
+    assert "rows without their file: 1" in r.output and f"photo {p['lost_id']} (not yet sent): {p['lost']}" in r.output
+    assert count(app, AuditEvent, AuditEvent.action == "files.reconcile") == 1  # a run that found nothing, and a dry run, write none
+
+
+def test_reconcile_files_in_the_upload_folder(app, a_day_later):
+    folder = Path(app.config["UPLOAD_FOLDER"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "abc.jpg.1234abcd.part").write_bytes(b"half a photo")  # a write cut off before its rename
+    check_reconcile(app, a_day_later, extra_orphans=["abc.jpg.1234abcd.part"])
+
+
+def test_reconcile_files_in_a_bucket_leaves_other_prefixes_alone(s3_app, bucket, a_day_later):
+    bucket.put_object(Bucket=BUCKET, Key="commune-2/someone-elses.jpg", Body=b"x")
+    check_reconcile(s3_app, a_day_later)
+    assert "commune-2/someone-elses.jpg" in {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}

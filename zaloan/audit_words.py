@@ -418,6 +418,10 @@ SENTENCES: dict[str, Sentence] = {
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),
     # Housekeeping
+    "files.reconcile": lambda n, r, d, who: _("%(who)s matched the stored photos against the database: %(removed)s "
+                                              "files without a photo row removed (older than %(hours)s hours), "
+                                              "%(missing)s photos missing.", who=who, removed=d.get("removed", 0),
+                                              hours=d.get("hours", 24), missing=d.get("missing", 0)),
     "storage.full": lambda n, r, d, who: _("The server ran out of storage space: something sent could not be saved."),
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import Flask, current_app, g, has_request_context
@@ -168,3 +169,73 @@ def after_request_faults(exc: BaseException | None) -> None:
 
 def init_faults(app: Flask) -> None:
     app.teardown_request(after_request_faults)
+
+
+# --- Files and rows that lost each other -----------------------------------------------------
+
+RECONCILE_GRACE = timedelta(hours=24)
+# A row younger than this, against the time the listing began, may name a file written on another
+# server whose clock runs a little ahead: it is never reported missing.
+CLOCK_MARGIN = timedelta(minutes=5)
+
+
+@dataclass
+class Reconciled:
+    """What `reconcile_files` found: files without a row (removed, or kept while young) and rows without a file."""
+
+    removed: list[str] = field(default_factory=list)
+    young: list[str] = field(default_factory=list)
+    missing: list[tuple[int, str, str]] = field(default_factory=list)  # (attachment id, file name, what it is for)
+
+
+def _owner(tip_id, message_id, assignment_id) -> str:
+    if tip_id:
+        return f"tip {tip_id}"
+    if message_id:
+        return f"message {message_id}"
+    if assignment_id:
+        return f"report of assignment {assignment_id}"
+    return "not yet sent"
+
+
+def reconcile_files(grace: timedelta = RECONCILE_GRACE, *, dry_run: bool = False) -> Reconciled:
+    """Match the store's files against the photo rows; remove files without a row older than `grace`.
+
+    A file without a row is left by a worker killed between writing a photo and
+    committing its send, or by a send whose database write failed; a file
+    younger than `grace` may belong to a send still on its way, so it is kept
+    (its time is the file's mtime, or the object's LastModified). A row whose
+    photo is missing cannot be repaired here: it is reported (and counted in
+    the audit log), never deleted. The files are listed before the rows are
+    read, so a photo sent meanwhile is never taken for an orphan. Commits.
+    """
+    from . import audit
+    from .images import thumb_name
+    from .models import Attachment, utcnow
+    from .storage import files
+
+    store = files()
+    started = utcnow()
+    listed = dict(store.listing())
+    rows = db.session.execute(select(Attachment.id, Attachment.storage_name, Attachment.created_at,
+                                     Attachment.tip_id, Attachment.message_id, Attachment.assignment_id)).all()
+    expected = set()
+    for row in rows:
+        expected.update((row.storage_name, thumb_name(row.storage_name)))
+    found = Reconciled()
+    for name, modified in sorted(listed.items()):
+        if name in expected:
+            continue
+        if modified < started - grace:
+            if not dry_run:
+                store.delete(name)
+            found.removed.append(name)
+        else:
+            found.young.append(name)
+    found.missing = [(r.id, r.storage_name, _owner(r.tip_id, r.message_id, r.assignment_id)) for r in rows
+                     if r.storage_name not in listed and r.created_at < started - CLOCK_MARGIN]
+    if not dry_run and (found.removed or found.missing):
+        audit.record("files.reconcile", removed=len(found.removed), missing=len(found.missing),
+                     hours=int(grace.total_seconds() // 3600))
+    db.session.commit()
+    return found

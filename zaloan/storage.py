@@ -14,6 +14,8 @@ from __future__ import annotations
 import errno
 import os
 import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -88,6 +90,19 @@ class LocalFolder:
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
 
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Yield (name, last modified, naive UTC) of every file in the folder, temporary ones included."""
+        if not self.folder.is_dir():
+            return
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        mtime = entry.stat(follow_symlinks=False).st_mtime
+                        yield entry.name, datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None)
+                except FileNotFoundError:
+                    continue  # removed meanwhile
+
     def local_path(self, name: str) -> Path | None:
         """Return the file itself (served straight from disk), None when it is not there."""
         path = self._path(name)
@@ -153,6 +168,18 @@ class ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
         except self._errors as exc:
             raise StorageError(f"could not delete {name}: {exc}") from exc
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Yield (name, last modified, naive UTC) of every object under the prefix (not below it)."""
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(prefix):]
+                    if name and "/" not in name:
+                        yield name, obj["LastModified"].astimezone(timezone.utc).replace(tzinfo=None)
+        except self._errors as exc:
+            raise StorageError(f"could not list the bucket: {exc}") from exc
 
     def local_path(self, name: str) -> None:
         return None
