@@ -361,3 +361,17 @@ def test_reconcile_files_in_a_bucket_leaves_other_prefixes_alone(s3_app, bucket,
     bucket.put_object(Bucket=BUCKET, Key="commune-2/someone-elses.jpg", Body=b"x")
     check_reconcile(s3_app, a_day_later)
     assert "commune-2/someone-elses.jpg" in {o["Key"] for o in bucket.list_objects_v2(Bucket=BUCKET)["Contents"]}
+
+
+def test_a_full_disk_under_the_database_alone_shows_in_health_and_on_the_commanders_page(app, login_as,
+                                                                                          tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    commander = login_as("commander")
+    Usage = namedtuple("Usage", "total used free")
+    low = str(tmp_path)  # the SQLite file's folder; the instance and upload folders have room
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: Usage(10**12, 0, 0 if str(path) == low else 10**12))
+    assert app.test_client().get("/healthz").get_data(as_text=True) == "disk"
+    page = commander.get("/commander/").get_data(as_text=True)
+    assert 'id="storage-alert"' in page and "Lần gần nhất" not in page  # no row yet: the disk check alone
