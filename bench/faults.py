@@ -475,7 +475,8 @@ def scenario_full_db(server, env, db, folder, args) -> Result:
             list(pool.map(lambda c: [c.send(tally, k, "full-db") for k in sent[c]], people))
         other.stop()
         res = result("full-db", tally, own_db, folder,
-                     f"while full: {refused_first} tips refused with the words (the rest fitted in the WAL file); "
+                     f"while full: {refused_first} of {sum(map(len, sent.values()))} tips refused with the words "
+                     f"(any others fitted in the WAL file's room); "
                      f"after freeing space {'every one sent again was kept' if not tally.refused else 'NOT all kept'}")
         res.stray = 0  # the photos' folder is not this scenario's
         return res
@@ -538,6 +539,8 @@ def main() -> None:
     finally:
         server.stop()
     log = (tmp / "gunicorn.log").read_text(errors="replace")
+    reconcile = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", "reconcile-files", "--dry-run"],
+                               cwd=args.code, env={**os.environ, **env}, capture_output=True, text=True)
     print(f"\nSQLite, gunicorn 3 sync workers on loopback, {os.cpu_count()} cores; code: {args.code}")
     head = f"{'scenario':12} {'sent':>5} {'ack':>5} {'stored':>6} {'dup':>4} {'lost':>5} {'errors':>6} " \
            f"{'refused':>7} {'false':>5} {'5xx':>4} {'retries':>7} {'stray':>5}"
@@ -550,6 +553,7 @@ def main() -> None:
             print(f"  {r.name}: {r.note}")
     locked = log.count("database is locked")
     print(f"server log: {locked} 'database is locked', {len(re.findall(r' 500 [0-9.]+ms', log))} answers of 500")
+    print("reconcile-files --dry-run: " + (reconcile.stdout.splitlines() or [reconcile.stderr.strip()])[0])
     shutil.rmtree(tmp, ignore_errors=True)
 
 
