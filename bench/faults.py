@@ -305,10 +305,9 @@ def scenario_resend(server, env, db, folder, args) -> Result:
     tally, people = Tally(), clients(server, 8)
     work = [(c, k) for c in people for k in keys(4)]
     with ThreadPoolExecutor(24) as pool:
-        for c, k in work:
-            for _ in range(3):
-                pool.submit(c.send, tally, k, "resend")
-    return result("resend", tally, db, folder)
+        outcomes = [pool.submit(c.send, tally, k, "resend") for c, k in work for _ in range(3)]
+    saved = sum(1 for f in outcomes if f.result() == "ok")
+    return result("resend", tally, db, folder, f"{saved} of {len(outcomes)} copies answered saved")
 
 
 def steady_load(server, tally, scenario, seconds, people, photo: bytes | None = None):
