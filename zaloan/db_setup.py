@@ -1,6 +1,7 @@
 """Database engine settings: SQLite tuned for a multi-process server."""
 import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -41,12 +42,17 @@ def _wants_write_lock() -> bool:
 
 
 # Statements that only read (or open a transaction): any other one marks the transaction as written.
-_READ_ONLY = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE", "WITH")
+_READ_ONLY = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE")
+_WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-    if not statement.lstrip()[:9].upper().startswith(_READ_ONLY):
-        conn.info["zaloan.wrote"] = True
+    head = statement.lstrip()[:9].upper()
+    if head.startswith(_READ_ONLY):
+        return
+    if head.startswith("WITH") and not _WRITE_WORDS.search(statement):
+        return  # a query with common table expressions that only reads
+    conn.info["zaloan.wrote"] = True
 
 
 def transaction_wrote() -> bool:
