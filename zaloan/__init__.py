@@ -125,6 +125,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     init_audit(app)
 
+    from .faults import init_faults
+
+    init_faults(app)
+
     from .commands import register_commands
 
     register_commands(app)

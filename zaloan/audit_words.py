@@ -507,6 +507,11 @@ SENTENCES: dict[str, Sentence] = {
     "erasure.refuse": lambda n, r, d, who: _("%(who)s refused the request to erase the name and phone number of "
                                              "%(person)s.", who=who, person=n.informant(r.target_id, d)),
     # Housekeeping
+    "files.reconcile": lambda n, r, d, who: _("%(who)s matched the stored photos against the database: %(removed)s "
+                                              "files without a photo row removed (older than %(hours)s hours), "
+                                              "%(missing)s photos missing.", who=who, removed=d.get("removed", 0),
+                                              hours=d.get("hours", 24), missing=d.get("missing", 0)),
+    "storage.full": lambda n, r, d, who: _("The server ran out of storage space: something sent could not be saved."),
     "photos.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s photos that were uploaded but never sent "
                                            "(older than %(days)s days).", who=who, n=d.get("count", 0),
                                            days=d.get("days", 0)),

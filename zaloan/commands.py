@@ -201,6 +201,30 @@ def register_commands(app: Flask) -> None:
         count = purge_unused_photos(timedelta(days=days))
         click.echo(f"Unused photos deleted: {count} (older than {days} days).")
 
+    @app.cli.command("reconcile-files")
+    @click.option("--hours", default=24, show_default=True, type=click.IntRange(min=1),
+                  help="Keep files without a row younger than this many hours (a send may still be on its way).")
+    @click.option("--dry-run", is_flag=True, help="Report only; remove nothing.")
+    def reconcile_files_command(hours: int, dry_run: bool):
+        """Match stored photo files against the database: remove files without a row, report rows without a file."""
+        from datetime import timedelta
+
+        from .faults import reconcile_files
+        from .storage import StorageError
+
+        try:
+            found = reconcile_files(timedelta(hours=hours), dry_run=dry_run)
+        except StorageError as exc:
+            raise click.ClickException(f"The photo store cannot be read: {exc}") from exc
+        verb = "would be removed" if dry_run else "removed"
+        click.echo(f"Files without a photo row: {len(found.removed)} {verb} (older than {hours} hours), "
+                   f"{len(found.young)} younger kept.")
+        for name in found.removed:
+            click.echo(f"  {verb}: {name}")
+        click.echo(f"Photo rows without their file: {len(found.missing)}.")
+        for attachment_id, name, owner in found.missing:
+            click.echo(f"  MISSING: photo {attachment_id} ({owner}): {name}", err=True)
+
     @app.cli.command("audit-verify")
     @click.option("--checkpoint", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
                   help="A checkpoint file (from audit-checkpoint or backup): the log must still hold what it records.")

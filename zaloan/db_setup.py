@@ -1,5 +1,7 @@
 """Database engine settings: SQLite tuned for a multi-process server."""
+import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -58,10 +60,69 @@ def write_from_here() -> None:
     g._db_write_next = True
 
 
+# Statements that only read (or open a transaction): any other one marks the transaction as written.
+_READ_ONLY = ("SELECT", "PRAGMA", "BEGIN", "SAVEPOINT", "RELEASE")
+_WRITE_WORDS = re.compile(r"\b(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
+
+
+def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+    head = statement.lstrip()[:9].upper()
+    if head.startswith(_READ_ONLY):
+        return
+    if head.startswith("WITH") and not _WRITE_WORDS.search(statement):
+        return  # a query with common table expressions that only reads
+    conn.info["zaloan.wrote"] = True
+
+
+def transaction_wrote() -> bool:
+    """Say whether the session's open transaction has written anything, flushed or not."""
+    session = db.session()
+    if session.new or session.dirty or session.deleted:
+        return True
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().info.get("zaloan.wrote"))
+
+
+def end_read_transaction() -> bool:
+    """End the session's transaction before slow work (decoding photos, writing files); return True when ended.
+
+    A request that writes takes SQLite's write lock at its first query
+    (`_wants_write_lock`) and holds it until its commit. Photos decoded in
+    that time (a few tenths of a second each) keep every other worker's send
+    waiting, and past the busy timeout they fail with "database is locked".
+    So the slow work is done with no transaction open: a transaction that
+    has only read is rolled back here (nothing of it is lost; the objects it
+    loaded are read again when next used), and the next query begins a new
+    one, with the write lock again, for the few milliseconds the rows take.
+    A transaction that has written is left as it is (its work is not ours to
+    drop or to commit half-done): the lock stays held, as before, and a
+    warning names the caller's order as the fault.
+    """
+    session = db.session()
+    if not session.in_transaction():
+        _write_again()
+        return True
+    if transaction_wrote():
+        logging.getLogger(__name__).warning("slow work inside a write transaction: the write lock is held meanwhile")
+        return False
+    session.rollback()
+    _write_again()
+    return True
+
+
+def _write_again() -> None:
+    """After the slow work, a request that committed earlier writes again: its next BEGIN takes the lock up front."""
+    if has_request_context():
+        g.pop("_db_committed", None)
+
+
 def configure_engine(app: Flask) -> None:
     """Attach SQLite pragmas and up-front write locks to the app's engine."""
     with app.app_context():
         engine = db.engine
+    event.listen(engine, "before_cursor_execute", _note_writes)
+    event.listen(engine, "begin", lambda conn: conn.info.pop("zaloan.wrote", None))
     if engine.dialect.name != "sqlite":
         return
 

@@ -1,9 +1,10 @@
 """Error pages: plain Vietnamese, no stack traces, no hint that a hidden object exists."""
 from urllib.parse import urlsplit
 
-from flask import request, url_for
+from flask import current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 
+from . import faults
 from .extensions import db
 from .web import render, safe_next
 
@@ -19,15 +20,43 @@ MESSAGES = {
 }
 
 
+def answers_json(view):
+    """Mark a view whose caller reads JSON (a page's script): its errors are answered as {"error": words} too."""
+    view.answers_json = True
+    return view
+
+
+def wants_json() -> bool:
+    """Return True when the request's view answers JSON (see answers_json)."""
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return bool(getattr(view, "answers_json", False))
+
+
+def error_response(code: int, message: str):
+    """Answer an error in the request's own format: JSON, an htmx fragment, or a page."""
+    if wants_json():
+        return jsonify(error=message), code
+    return render("errors/error.html", "errors/_error.html", status=code, code=code, message=message)
+
+
+def disk_full_error():
+    """Say the server is out of space (507), and let the commander know (see zaloan.faults)."""
+    db.session.rollback()
+    faults.note_storage_full()
+    return error_response(507, str(faults.DISK_FULL))
+
+
 def http_error(error):
-    """Render an HTTP error as a page (or a fragment for htmx) in the user's language."""
+    """Render an HTTP error as a page (or a fragment for htmx, or JSON for a script) in the user's language."""
     code = getattr(error, "code", 500) or 500
+    if code == 500 and faults.disk_full(getattr(error, "original_exception", None)):
+        return disk_full_error()
     if code not in MESSAGES:
         code = 500
     if code == 500:
         # A failed statement leaves the transaction unusable; the page itself may need the database.
         db.session.rollback()
-    return render("errors/error.html", "errors/_error.html", status=code, code=code, message=MESSAGES[code]())
+    return error_response(code, MESSAGES[code]())
 
 
 # Posted fields never shown back: secrets, and keys only a machine reads.

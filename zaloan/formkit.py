@@ -33,6 +33,8 @@ PHOTO_PROBLEMS = {
     "not_an_image": _l("Only photos (JPEG, PNG or WebP) can be sent."),
     "too_many_pixels": _l("A photo is too large in size. Please send a smaller one."),
     "unavailable": _l("Photos cannot be saved right now. What you wrote is kept; please try again in a few minutes."),
+    "disk_full": _l("The server is out of storage space, so photos cannot be saved now. What you wrote is kept: "
+                    "send it without photos, or try again later."),
 }
 
 

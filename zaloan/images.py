@@ -9,6 +9,9 @@ long edge, and stored outside static/ under a random name. Beside it goes a
 thumbnail (320 px on the long edge, a few KB) made from the clean image, which
 pages show in place of the photo so that a page with photos stays light on 2G.
 
+Photos are decoded and stored before the request's write transaction
+begins, never inside it (see `store`).
+
 A worker process decodes one photo at a time (DECODING): the pixels of a photo
 near MAX_PIXELS take a few hundred MB while they are cleaned, and three photos
 of one request, or photos of requests on several threads, decoded side by side
@@ -28,7 +31,9 @@ from pathlib import Path
 from flask import abort, current_app, g, send_file
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .storage import StorageError, files
+from .db_setup import end_read_transaction
+from .faults import note_new_file, note_storage_full
+from .storage import StorageError, StorageFull, files
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
 MAX_BYTES = 10 * 1024 * 1024  # a single photo as uploaded
@@ -155,8 +160,15 @@ def upload_dir() -> Path:
 
 
 def store(data: bytes) -> StoredImage:
-    """Clean `data`, keep it and its thumbnail under a random name; return what to record."""
+    """Clean `data`, keep it and its thumbnail under a random name; return what to record.
+
+    The decoding and the writing of the files happen with no database
+    transaction open (`db_setup.end_read_transaction`): a request that is
+    about to write holds SQLite's write lock from its first query, and other
+    workers' sends would wait on it for as long as the photos take.
+    """
     check(data)  # a refused header never waits for another photo's turn
+    end_read_transaction()
     with DECODING:
         clean = clean_image(data)
         jpeg = encode(clean)
@@ -165,11 +177,17 @@ def store(data: bytes) -> StoredImage:
     try:
         files().put(name, jpeg)
         files().put(thumb_name(name), thumb)
+    except StorageFull:
+        # No partial file is left (storage.LocalFolder.put); the sender keeps their text and is told why.
+        remove_stored(name)
+        note_storage_full()
+        raise ImageRejected("disk_full") from None
     except StorageError:
         # The store is down: the sender keeps their text and is asked to try again (PHOTO_PROBLEMS).
         current_app.logger.exception("photo store unreachable")
         remove_stored(name)
         raise ImageRejected("unavailable") from None
+    note_new_file(name)
     return StoredImage(name, "image/jpeg", clean.width, clean.height, len(jpeg), hashlib.sha256(jpeg).hexdigest())
 
 

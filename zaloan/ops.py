@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
 import shutil
@@ -25,6 +26,7 @@ from datetime import datetime, timezone
 
 from flask import Flask, current_app, g, make_response, request
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from werkzeug.exceptions import SecurityError
 
 from .extensions import db
@@ -56,7 +58,8 @@ def database_ok() -> bool:
 def disk_ok() -> bool:
     """Return True when every folder the app writes to has HEALTH_MIN_FREE_MB free.
 
-    The instance folder (SQLite database, keys) always; the upload folder when
+    The instance folder (keys; the SQLite database by default) and the SQLite
+    database's own folder always; the upload folder when
     photos are kept on this disk. Photos in object storage are not checked: a
     request to the bucket on every probe would cost more than it tells.
     """
@@ -64,6 +67,11 @@ def disk_ok() -> bool:
     folders = [current_app.instance_path]
     if not current_app.config.get("STORAGE_URL"):
         folders.append(current_app.config["UPLOAD_FOLDER"])
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        folder = os.path.dirname(os.path.abspath(url.database))  # a SQLite file kept outside instance/
+        if os.path.isdir(folder):  # a folder that is not there is the database check's to report
+            folders.append(folder)
     try:
         return all(shutil.disk_usage(folder).free >= min_free for folder in folders)
     except OSError:

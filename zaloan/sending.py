@@ -149,6 +149,10 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
     return tip, None
 
 
+# A photo refused for what it is answers 422 (the page says "not sent"); the server's own trouble 5xx (try again).
+PHOTO_STATUS = {"unavailable": 503, "disk_full": 507}
+
+
 def photo_upload_response():
     """Store one photo from `photo` with its `client_key`; answer JSON {"id": n} or an error."""
     key = request.form.get("client_key", "")
@@ -158,7 +162,7 @@ def photo_upload_response():
     try:
         stored = images.store(upload.read(images.MAX_BYTES + 1))
     except images.ImageRejected as exc:
-        return jsonify(error=str(PHOTO_PROBLEMS[exc.reason])), 503 if exc.reason == "unavailable" else 422
+        return jsonify(error=str(PHOTO_PROBLEMS[exc.reason])), PHOTO_STATUS.get(exc.reason, 422)
     try:
         row = cases.upload_photo(current_user, stored, key if 8 <= len(key) <= 64 else None)
     except cases.CaseError as exc:

@@ -11,8 +11,11 @@ permission check; the bucket is never opened to browsers.
 """
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -21,6 +24,21 @@ from flask import current_app
 
 class StorageError(RuntimeError):
     """The store could not be reached or refused a write."""
+
+
+class StorageFull(StorageError):
+    """The disk the store writes to is full (or the account's quota is spent)."""
+
+
+FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write a new file and make it durable (a full disk may only say so at the flush or the fsync)."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class LocalFolder:
@@ -36,11 +54,28 @@ class LocalFolder:
         return self.folder / Path(name).name
 
     def put(self, name: str, data: bytes) -> None:
-        """Write `data` so that a reader sees the whole file or none (two writers may race)."""
-        path = self._path(name)
-        tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        """Write `data` so that a reader sees the whole file or none (two writers may race).
+
+        The bytes go to a temporary name first, renamed once whole; on any
+        error (a full disk above all) the temporary file is removed, so no
+        partial file is ever left behind.
+        """
+        tmp = None
+        try:
+            path = self._path(name)
+            tmp = path.with_name(f"{path.name}.{secrets.token_hex(4)}.part")
+            _write(tmp, data)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            if tmp is not None:
+                try:
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass
+            if isinstance(exc, OSError):
+                kind = StorageFull if exc.errno in FULL_ERRNOS else StorageError
+                raise kind(f"could not store {name}: {exc.strerror or exc}") from exc
+            raise
 
     def get(self, name: str) -> bytes | None:
         path = self._path(name)
@@ -54,6 +89,19 @@ class LocalFolder:
 
     def delete(self, name: str) -> None:
         self._path(name).unlink(missing_ok=True)
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Yield (name, last modified, naive UTC) of every file in the folder, temporary ones included."""
+        if not self.folder.is_dir():
+            return
+        with os.scandir(self.folder) as entries:
+            for entry in entries:
+                try:
+                    if entry.is_file(follow_symlinks=False):
+                        mtime = entry.stat(follow_symlinks=False).st_mtime
+                        yield entry.name, datetime.fromtimestamp(mtime, timezone.utc).replace(tzinfo=None)
+                except FileNotFoundError:
+                    continue  # removed meanwhile
 
     def local_path(self, name: str) -> Path | None:
         """Return the file itself (served straight from disk), None when it is not there."""
@@ -120,6 +168,18 @@ class ObjectStore:
             self.client.delete_object(Bucket=self.bucket, Key=self.key(name))
         except self._errors as exc:
             raise StorageError(f"could not delete {name}: {exc}") from exc
+
+    def listing(self) -> Iterator[tuple[str, datetime]]:
+        """Yield (name, last modified, naive UTC) of every object under the prefix (not below it)."""
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                for obj in page.get("Contents", []):
+                    name = obj["Key"][len(prefix):]
+                    if name and "/" not in name:
+                        yield name, obj["LastModified"].astimezone(timezone.utc).replace(tzinfo=None)
+        except self._errors as exc:
+            raise StorageError(f"could not list the bucket: {exc}") from exc
 
     def local_path(self, name: str) -> None:
         return None

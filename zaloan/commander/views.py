@@ -3,7 +3,7 @@ from flask import flash, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from .. import communes, deadlines, qr, retention, twofactor
+from .. import communes, deadlines, faults, qr, retention, twofactor
 from ..deadline_forms import DeadlineSettingsForm
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency, utcnow
@@ -22,7 +22,8 @@ def home():
     now = utcnow()
     return render("commander/home.html", commune=commune, summary=commune_summary(commune),
                   late=deadlines.late_in(commune.id, now=now), now=now,
-                  erasures=retention.pending_erasures(commune.id))
+                  erasures=retention.pending_erasures(commune.id),
+                  storage_alert=faults.storage_alert(commune.id))
 
 
 @bp.get("/poster")

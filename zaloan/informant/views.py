@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import cases, commendations, communes
+from ..errors import answers_json
 from ..extensions import db
 from ..formkit import local_now
 from ..models import Role, Tip, TipStatus
@@ -104,6 +105,7 @@ def places():
 
 @bp.post("/photos")
 @allow(Role.INFORMANT)
+@answers_json
 def upload_photo():
     """Take one photo on its own (the page's script sends photos one by one)."""
     return photo_upload_response()

@@ -117,8 +117,8 @@
         }
       };
       xhr.onload = function () {
-        var id = null;
-        try { id = JSON.parse(xhr.responseText).id; } catch (e) { /* not JSON */ }
+        var id = null, said = "";
+        try { var answer = JSON.parse(xhr.responseText); id = answer.id; said = answer.error || ""; } catch (e) { /* not JSON */ }
         if (xhr.status >= 200 && xhr.status < 300 && id) {
           var h = el("input");
           h.type = "hidden"; h.name = "photo_ids"; h.value = id;
@@ -127,13 +127,13 @@
           finish();
         } else if (xhr.status >= 400 && xhr.status < 500) {
           label.textContent = T.bad; finish();
-        } else { failed(); }
+        } else { failed(xhr.status === 507 ? said : ""); }  // a full disk: the server's own words
       };
-      xhr.onerror = failed;
+      xhr.onerror = function () { failed(""); };
       xhr.send(fd);
     }
-    function failed() {
-      label.textContent = T.fail;
+    function failed(said) {
+      label.textContent = said || T.fail;
       cancel.textContent = T.retry;
       cancel.onclick = function () { cancel.textContent = T.cancel; cancel.onclick = abort; shrink(file, send); };
     }

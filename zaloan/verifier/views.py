@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from .. import cases
+from ..errors import answers_json
 from ..extensions import db
 from ..formkit import discard, photo_ids, renew_key, stored_photos
 from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
@@ -102,6 +103,7 @@ def report(assignment_id: int):
 
 @bp.post("/photos")
 @allow(Role.VERIFIER)
+@answers_json
 def upload_photo():
     """Take one report photo on its own (the page's script sends photos one by one)."""
     return photo_upload_response()
