@@ -191,6 +191,8 @@ class CommuneSettings(db.Model):
     due_hours_emergency: Mapped[int] = mapped_column(Integer, default=2)
     # Officers and the commander must log in with two steps (password, then a code from their app).
     require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The name informants' phones show for the app (tab title, home screen); empty: "Sổ tay".
+    notebook_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -761,3 +763,28 @@ class AuditCheckpoint(db.Model):
     chain: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_audit_checkpoints_chain_id", "chain", "id"),)
+
+
+# --- A phone that does not betray its owner (zaloan.safety) ---------------------------------
+
+
+class PhoneLock(db.Model):
+    """An informant's PIN: after `idle_minutes` without use, their pages ask for it before showing anything."""
+
+    __tablename__ = "phone_locks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    idle_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SessionLock(db.Model):
+    """What one signed-in session did last, and the wrong PINs typed in it since the last right one."""
+
+    __tablename__ = "session_locks"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("user_sessions.id"), primary_key=True)
+    active_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)
