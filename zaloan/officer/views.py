@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from .. import cases
+from .. import cases, duplicates
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
@@ -253,7 +253,8 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
     if posted not in shown:
         posted = None
     return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
-                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted})
+                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted},
+                  likely=duplicates.suggestions(tip, current_user))
 
 
 # What the tip page reads, loaded in a fixed number of queries whatever the number of messages and tasks.
