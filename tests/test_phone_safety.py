@@ -114,6 +114,7 @@ def is_lock_page(r) -> bool:
 def assert_shows_nothing(r):
     html = r.get_data(as_text=True)
     assert is_lock_page(r), html[:300]
+    assert ">Mở</button>" in html and "plain-look" not in html  # its own plain page, not an app page
     assert SECRET not in html and "Tin của tôi" not in html and 'class="nav"' not in html
     assert title_of(html) == "Sổ tay" and not [w for w in POLICE_WORDS if w in html.lower()]
 
