@@ -269,3 +269,36 @@ def test_home_links_the_safety_guide_in_plain_words(app, login_as):
     assert 'href="/informant/safety"' in c.get("/informant/").get_data(as_text=True)
     html = c.get("/informant/safety").get_data(as_text=True)
     assert "113" in html and "PIN" in html and "Thoát nhanh" in html
+
+
+# --- The commune's neutral name ------------------------------------------------------------------
+
+
+def test_the_commander_sets_the_neutral_name_and_it_is_audited(app, login_as):
+    from zaloan.models import AuditEvent
+
+    c = login_as("commander")
+    page = c.get("/commander/settings").get_data(as_text=True)
+    assert 'action="/commander/settings/notebook-name"' in page
+    r = c.post("/commander/settings/notebook-name", data={"name": "  Sổ chợ  "})
+    assert r.status_code == 303
+    with app.app_context():
+        assert CommuneSettings.of(U("commander").commune_id).notebook_name == "Sổ chợ"
+        row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "commune.settings")
+                                .order_by(AuditEvent.id.desc()))
+        assert row is not None
+    assert title_of(login_as("informant").get("/informant/").get_data(as_text=True)) == "Sổ chợ"
+
+
+@pytest.mark.parametrize("name", ["Công an xã", "Zalo an ninh", "cong an", "x" * 41])
+def test_a_name_that_gives_the_app_away_is_refused(app, login_as, name):
+    c = login_as("commander")
+    r = c.post("/commander/settings/notebook-name", data={"name": name})
+    assert r.status_code == 422 and 'role="alert"' in r.get_data(as_text=True)
+    with app.app_context():
+        assert CommuneSettings.of(U("commander").commune_id).notebook_name == ""
+
+
+def test_only_the_commander_sets_the_name(app, login_as):
+    for who in ("officer", "informant"):
+        assert login_as(who).post("/commander/settings/notebook-name", data={"name": "Sổ"}).status_code == 404

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField, RadioField
+from wtforms import PasswordField, RadioField, StringField
 from wtforms.validators import ValidationError
 
-from .lock import DEFAULT_IDLE, IDLE_CHOICES, valid_pin
+from ..formkit import clean_text
+from .lock import DEFAULT_IDLE, IDLE_CHOICES, NAME_MAX, gives_away, valid_pin
 
 
 class PinForm(FlaskForm):
@@ -24,3 +25,17 @@ class PinForm(FlaskForm):
     def validate_again(self, field):
         if field.data != self.pin.data:
             raise ValidationError(_l("The two PINs are not the same. Please type them again."))
+
+
+class NotebookNameForm(FlaskForm):
+    """The commander's choice of the name informants' phones show for the app."""
+
+    name = StringField(_l("Name of the app on informants' phones"), filters=[clean_text],
+                       render_kw={"maxlength": NAME_MAX, "autocomplete": "off"})
+
+    def validate_name(self, field):
+        field.data = (field.data or "").strip()
+        if len(field.data) > NAME_MAX:
+            raise ValidationError(_l("Please use at most %(max)s letters.", max=NAME_MAX))
+        if gives_away(field.data):
+            raise ValidationError(_l("Choose an everyday name, with no word of the police or of this app."))

@@ -36,6 +36,18 @@ OPEN_WHILE_LOCKED = frozenset({"static", "safety.unlock", "safety.neutral", "saf
                                "auth.logout"})
 
 
+NAME_MAX = 40
+# Words a neutral name must not carry: they would tell whoever holds the phone what the app is.
+GIVEAWAYS = ("cong an", "an ninh", "zalo", "tin bao", "canh sat", "police", "security", "informant", "cong tac vien")
+
+
+def gives_away(name: str) -> bool:
+    from ..passwords import plain
+
+    flat = plain(name)
+    return any(word.replace(" ", "") in flat for word in GIVEAWAYS)
+
+
 def notebook_name(commune_id: int | None) -> str:
     """Return the neutral name informants' phones show for the app: the commune's choice, else "Sổ tay"."""
     name = CommuneSettings.of(commune_id).notebook_name if commune_id else ""

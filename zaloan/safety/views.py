@@ -7,11 +7,11 @@ from flask_login import current_user, logout_user
 
 from .. import accounts, audit
 from ..extensions import db
-from ..models import Role, UserSession, utcnow
+from ..models import CommuneSettings, Role, UserSession, utcnow
 from ..permissions import PUBLIC, allow
 from ..web import asset_url, redirect_to, render, safe_next
 from . import bp, lock
-from .forms import PinForm
+from .forms import NotebookNameForm, PinForm
 
 
 @bp.get("/s/")
@@ -113,3 +113,24 @@ def clear():
     resp.headers["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     resp.delete_cookie(accounts.DEVICE_COOKIE, path="/")
     return resp
+
+
+@bp.post("/commander/settings/notebook-name")
+@allow(Role.COMMANDER)
+def notebook_name():
+    """Set the neutral name informants' phones show for the app (empty: "Sổ tay")."""
+    form = NotebookNameForm()
+    settings = CommuneSettings.of(current_user.commune_id)
+    if not form.validate_on_submit():
+        return render("safety/notebook_name.html", form=form, settings=settings, status=422)
+    if (settings.notebook_name or "") != form.name.data:
+        settings.notebook_name = form.name.data
+        settings.updated_by_id = current_user.id
+        db.session.add(settings)
+        audit.record("commune.settings", actor=current_user, commune_id=current_user.commune_id,
+                     notebook_name=form.name.data)
+        db.session.commit()
+        flash(_("Saved."))
+    else:
+        flash(_("Nothing was changed."))
+    return redirect_to("commander.settings")
