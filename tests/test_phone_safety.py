@@ -302,3 +302,22 @@ def test_a_name_that_gives_the_app_away_is_refused(app, login_as, name):
 def test_only_the_commander_sets_the_name(app, login_as):
     for who in ("officer", "informant"):
         assert login_as(who).post("/commander/settings/notebook-name", data={"name": "Sổ"}).status_code == 404
+
+
+def test_a_session_left_open_elsewhere_is_locked_when_the_pin_is_set(app, login_as):
+    """The PIN set on one phone also locks a session left idle on another, from that session's last use."""
+    import secrets
+
+    tip_id, _code = own_tip(app)
+    token = secrets.token_urlsafe(32)
+    with app.app_context():
+        uid = U("informant").id
+        then = utcnow() - timedelta(minutes=20)
+        db.session.add(UserSession(user_id=uid, token_hash=accounts.sha256(token), created_at=then,
+                                   last_seen_at=then, expires_at=utcnow() + timedelta(days=1)))
+        db.session.commit()
+    left_behind = app.test_client()
+    with left_behind.session_transaction() as s:
+        s["sid"], s["_user_id"], s["_fresh"] = token, str(uid), True
+    set_pin(login_as("informant"))
+    assert_shows_nothing(left_behind.get(f"/informant/tips/{tip_id}"))

@@ -21,7 +21,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import accounts, roles
 from ..extensions import db
-from ..models import CommuneSettings, PhoneLock, SessionLock, utcnow
+from ..models import CommuneSettings, PhoneLock, SessionLock, UserSession, utcnow
 from ..web import safe_next
 
 IDLE_CHOICES = (1, 5, 15, 30)
@@ -94,7 +94,10 @@ def session_state(create: bool = True) -> SessionLock | None:
         return None
     row = db.session.get(SessionLock, sid)
     if row is None and create:
-        row = SessionLock(session_id=sid, active_at=utcnow(), failures=0)
+        # A session that began before the PIN was set (a phone left somewhere, the PIN set on another)
+        # counts its idle time from its own last-seen time, not from now.
+        began = db.session.get(UserSession, sid)
+        row = SessionLock(session_id=sid, active_at=began.last_seen_at if began else utcnow(), failures=0)
         db.session.add(row)
     return row
 
