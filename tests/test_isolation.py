@@ -227,3 +227,23 @@ def test_the_other_communes_public_announcements_stay_at_its_own_address(app, ot
     assert anyone.get(f"/x/tan-thanh/news/{other['public_news']}/photo").status_code == 404
     assert anyone.get(f"/x/{other['slug']}/news/{other['public_news']}/photo").status_code == 200
     assert "Tuyên truyền Pác Bó" in anyone.get(f"/x/{other['slug']}/").get_data(as_text=True)
+
+
+def test_likely_duplicates_never_come_from_the_other_commune(app, other, login_as):
+    """The same words at the same time in the other commune are never offered to the demo commune's police."""
+    from zaloan import duplicates
+    from zaloan.models import User
+
+    with app.app_context():
+        theirs = db.session.get(Tip, other["tip_id"])
+        commander = db.session.scalar(select(User).where(User.role == Role.COMMANDER,
+                                                         User.commune_id != other["commune"]))
+        mine = Tip(code="ISO000001", commune_id=commander.commune_id, body=theirs.body, status="new",
+                   occurred_at=theirs.occurred_at)
+        db.session.add(mine)
+        db.session.commit()
+        assert duplicates.text_alike(mine.body, theirs.body) == 1.0
+        assert not [s for s in duplicates.suggestions(mine, commander) if s.tip.commune_id != mine.commune_id]
+        mine_id, their_code = mine.id, theirs.code
+    page = login_as("commander").get(f"/officer/tips/{mine_id}").get_data(as_text=True)
+    assert their_code not in page

@@ -120,6 +120,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .twofactor import enforce as enforce_two_step
 
     app.before_request(enforce_two_step)  # after the access rules: a closed page stays closed
+    from .safety.lock import init_lock
+
+    init_lock(app)  # an idle informant session answers the PIN page, after the access rules
 
     from .audit import init_audit
 
@@ -148,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     from .places import bp as places_bp
     from .province import bp as province_bp
     from .public import bp as public_bp
+    from .safety import bp as safety_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
     from .notifications import bp as notifications_bp
@@ -178,6 +182,7 @@ def _register_blueprints(app: Flask) -> None:
     from .charter import bp as charter_bp
 
     app.register_blueprint(charter_bp, url_prefix="/rules")
+    app.register_blueprint(safety_bp)
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

@@ -293,6 +293,9 @@ def _settings(n: Names, r: AuditEvent, d: dict, who: str) -> str:
         if d.get("require_two_step"):
             return _("%(who)s required two-step login for the officers and the commander.", who=who)
         return _("%(who)s stopped requiring two-step login.", who=who)
+    if "notebook_name" in d:
+        return _("%(who)s changed the name informants' phones show for the app to “%(name)s”.", who=who,
+                 name=d.get("notebook_name") or _("Notebook"))
     if "duty_phone" in d:
         if d.get("duty_phone"):
             return _("%(who)s changed the commune's settings; the on-duty number is now %(phone)s.", who=who,

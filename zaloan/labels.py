@@ -123,6 +123,14 @@ def sender_outcome(tip) -> list[str]:
     return out
 
 
+def joined_for_sender(tip) -> str:
+    """Tell the sender of a tip others were joined to that the police now deal with them together ("" if none)."""
+    if tip.duplicate_of_id is None and tip.duplicates:
+        return _("Someone else told the police about the same thing. Their tip was joined with yours, and "
+                 "they are dealt with together.")
+    return ""
+
+
 def closed_for_sender(tip) -> str:
     """Tell the sender why their closed tip takes no more answers (nobody reads it), and what to do instead."""
     if tip.duplicate_of_id is not None:

@@ -201,6 +201,8 @@ class CommuneSettings(db.Model):
     accept_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     # How many months after closing the content of a closed tip is kept (zaloan.retention).
     retention_months: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # The name informants' phones show for the app (tab title, home screen); empty: "Sổ tay".
+    notebook_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
 
@@ -229,7 +231,7 @@ class CommuneSettings(db.Model):
             unsaved[commune_id] = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
                                       due_hours_high=12, due_hours_emergency=2, require_two_step=False,
                                       emergency_unread_minutes=10, accept_hours=24,
-                                      retention_months=24)
+                                      retention_months=24, notebook_name="")
         return unsaved[commune_id]
 
 
@@ -1188,3 +1190,28 @@ class RulesAck(db.Model):
     version_id: Mapped[int] = mapped_column(ForeignKey("rules_versions.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     acked_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+# --- A phone that does not betray its owner (zaloan.safety) ---------------------------------
+
+
+class PhoneLock(db.Model):
+    """An informant's PIN: after `idle_minutes` without use, their pages ask for it before showing anything."""
+
+    __tablename__ = "phone_locks"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    pin_hash: Mapped[str] = mapped_column(String(255))
+    idle_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+
+class SessionLock(db.Model):
+    """What one signed-in session did last, and the wrong PINs typed in it since the last right one."""
+
+    __tablename__ = "session_locks"
+
+    session_id: Mapped[int] = mapped_column(ForeignKey("user_sessions.id"), primary_key=True)
+    active_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    failed_at: Mapped[datetime | None] = mapped_column(DateTime)

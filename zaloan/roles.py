@@ -32,6 +32,8 @@ class RoleInfo:
     # May set up two-step sign-in (TOTP); the commune may require it of `two_step_required` roles.
     two_step: bool = False
     two_step_required: bool = False
+    # Pages with a neutral name and look, a quick exit and the PIN lock (zaloan.safety): a phone others pick up.
+    disguised: bool = False
 
     @property
     def label(self):
@@ -42,6 +44,7 @@ REGISTRY: dict[str, RoleInfo] = {
     Role.INFORMANT: RoleInfo(
         Role.INFORMANT, "informant.home",
         nav=(Link("informant.new_tip", _l("Send a tip")), Link("informant.tips", _l("My tips"))),
+        disguised=True,
     ),
     Role.VERIFIER: RoleInfo(
         Role.VERIFIER, "verifier.home",

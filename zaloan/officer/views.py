@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from .. import cases, deadlines
+from .. import cases, deadlines, duplicates
 from ..db_setup import write_from_here
 from ..deadline_forms import ExtendForm
 from ..extensions import db
@@ -324,7 +324,7 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
         posted = None
     return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
                   now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted},
-                  deadline=deadline)
+                  deadline=deadline, likely=duplicates.suggestions(tip, current_user))
 
 
 def deadline_context(tip: Tip) -> dict:

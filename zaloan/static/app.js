@@ -230,7 +230,26 @@
     if (e.target._pending > 0) { e.preventDefault(); e.stopImmediatePropagation(); e.target._go = 1; }
   }, true);
 
+  // --- Quick exit: leave for the plain page and take this one out of the history, so Back does not return. ---
+  d.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[data-quick-exit]");
+    if (!a) return;
+    e.preventDefault();
+    e.stopPropagation();
+    location.replace(a.href);
+  }, true);
+
+  // After "clear traces": drop what this phone keeps, for browsers without Clear-Site-Data.
+  function forgetAll() {
+    try { if (window.localStorage) window.localStorage.clear(); } catch (e) { /* not allowed */ }
+    try { if (window.sessionStorage) window.sessionStorage.clear(); } catch (e) { /* not allowed */ }
+    if (window.caches && caches.keys) {
+      caches.keys().then(function (ks) { ks.forEach(function (k) { caches.delete(k); }); }, function () {});
+    }
+  }
+
   function init(root) {
+    if ($("[data-forget-here]", root)) forgetAll();
     // The server confirmed: forget the draft it names (before any form could bring it back).
     $$("[data-clear-draft]", root).forEach(function (x) {
       if (store) store.removeItem("draft:" + x.getAttribute("data-clear-draft"));
