@@ -109,6 +109,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "filename": "app.css",
         "slug": "tan-thanh",
         "session_id": o["sessions"].get(who, o["sessions"]["informant"]),
+        "kind": "csv",  # the report's files: figures.csv, tips.csv
     }
     if param == "user_id":
         target = {

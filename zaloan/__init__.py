@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     from .places import bp as places_bp
     from .province import bp as province_bp
     from .public import bp as public_bp
+    from .report import bp as report_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
 
@@ -157,6 +158,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(twostep_bp, url_prefix="/two-step")
     app.register_blueprint(province_bp, url_prefix="/province")
+    app.register_blueprint(report_bp, url_prefix="/reports")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

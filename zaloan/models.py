@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import functools
 import secrets
-from datetime import datetime, time, timezone
+from datetime import date, datetime, time, timezone
 
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -193,6 +194,10 @@ class CommuneSettings(db.Model):
     require_two_step: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # The commune report (zaloan.reports): the day the model started here ("since the launch"), and
+    # after how many days a tip still open is counted as old ("open, received more than N days ago").
+    launched_on: Mapped[date | None] = mapped_column(Date)
+    old_open_days: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
 
     DEFAULT_DUE_HOURS = {1: 72, 2: 24, 3: 12, 4: 2}
 
@@ -208,7 +213,8 @@ class CommuneSettings(db.Model):
         row = db.session.get(cls, commune_id)
         if row is None:
             row = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
-                      due_hours_high=12, due_hours_emergency=2, require_two_step=False)
+                      due_hours_high=12, due_hours_emergency=2, require_two_step=False,
+                      launched_on=None, old_open_days=20)
         return row
 
 

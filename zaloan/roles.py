@@ -49,18 +49,20 @@ REGISTRY: dict[str, RoleInfo] = {
     ),
     Role.OFFICER: RoleInfo(
         Role.OFFICER, "officer.home",
-        nav=(Link("officer.home", _l("Tips to handle")), Link("people.index", _l("My people"))),
+        nav=(Link("officer.home", _l("Tips to handle")), Link("people.index", _l("My people")),
+             Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),
     Role.COMMANDER: RoleInfo(
         Role.COMMANDER, "commander.home",
         nav=(Link("commander.home", _l("Home")), Link("officer.home", _l("Tips")),
-             Link("people.index", _l("Accounts")), Link("places.index", _l("Places"))),
+             Link("people.index", _l("Accounts")), Link("places.index", _l("Places")),
+             Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),
     Role.OBSERVER: RoleInfo(
         Role.OBSERVER, "observer.home",
-        nav=(Link("observer.home", _l("Reports")),),
+        nav=(Link("observer.home", _l("Reports")), Link("report.index", _l("Report by period"))),
         two_step=True,
     ),
     Role.PROVINCE_ADMIN: RoleInfo(
