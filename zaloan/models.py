@@ -561,6 +561,8 @@ class Tip(db.Model):
     __table_args__ = (
         Index("ix_tips_queue", "village_id", "status", "urgency", "created_at"),
         Index("ix_tips_scope", "commune_id", "village_id", "status", "updated_at"),
+        # The commune report: a commune's tips received in a period, one range of this index (migration 0013).
+        Index("ix_tips_commune_created", "commune_id", "created_at"),
     )
 
     informant: Mapped[Informant | None] = relationship()
