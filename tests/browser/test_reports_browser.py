@@ -56,7 +56,6 @@ def test_the_commander_reads_the_report_with_its_charts_on_a_phone(app, phone):
     chief.locator("figure.chart").first.scroll_into_view_if_needed()
     chief.evaluate("() => window.scrollBy(0, -60)")
     chief.screenshot(path=str(SHOTS / "report.png"), full_page=False)
-    chief.screenshot(path=str(SHOTS / "report-full.png"), full_page=True)
 
     chief.get_by_text("In và tải về").click()
     sent(chief, chief.get_by_role("link", name="Trang để in").click)
