@@ -44,6 +44,8 @@ PAIRS = [
     (P.can_run_province, P.province_communes_for, Unit),
     (P.can_help_commander, P.province_commanders_for, User),
     (P.can_see_figures, P.figures_for, Unit),
+    (P.counts_in_report, P.report_tips_for, Tip),
+    (P.counts_village_in_report, P.report_villages_for, Unit),
 ]
 # The rules on rows inside a commune: an account above the commune (its unit a province or a
 # district) must get nothing from any of them, whatever the commune rules compare.

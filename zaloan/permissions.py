@@ -340,6 +340,18 @@ def figures_for(actor: User):
 # --- The commune report (zaloan.reports) ---------------------------------------------------------
 
 
+def counts_in_report(actor: User, tip) -> bool:
+    """Is the tip counted in `actor`'s report? The police: a tip they may work on; an observer: a tip of a
+    commune whose figures they see (counted, never shown)."""
+    if actor is None or tip is None:
+        return False
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return can_work_tip(actor, tip)
+    if actor.role == Role.OBSERVER:
+        return can_see_figures(actor, db.session.get(Unit, tip.commune_id))
+    return False
+
+
 def report_tips_for(actor: User):
     """The tips a report counts: the commander's commune, an officer's own area (`tips_for`), an observer's communes.
 
@@ -353,6 +365,17 @@ def report_tips_for(actor: User):
     if actor.role == Role.OBSERVER:
         return Tip.commune_id.in_(select(Unit.id).where(figures_for(actor)))
     return false()
+
+
+def counts_village_in_report(actor: User, village) -> bool:
+    """Are the watch points of this village counted in `actor`'s report? `can_use_village`, or an observer's commune."""
+    if actor is None or not isinstance(village, Unit) or village.kind != UnitKind.VILLAGE:
+        return False
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return can_use_village(actor, village)
+    if actor.role == Role.OBSERVER:
+        return village.parent is not None and can_see_figures(actor, village.parent)
+    return False
 
 
 def report_villages_for(actor: User):
