@@ -137,7 +137,7 @@ from dataclasses import dataclass, field, replace  # noqa: E402
 from datetime import date, datetime, timedelta  # noqa: E402
 
 from flask_babel import gettext as _  # noqa: E402
-from sqlalchemy import Time, and_, case, cast, distinct, literal, or_, text  # noqa: E402
+from sqlalchemy import Time, and_, case, cast, distinct, literal_column, or_, text  # noqa: E402
 from sqlalchemy.orm import aliased  # noqa: E402
 
 from .inputs import MAX_YEAR, MIN_YEAR  # noqa: E402
@@ -339,10 +339,14 @@ def _dialect() -> str:
 
 
 def _month_of(column):
-    """The local month of a stored time, as "2026-11"."""
+    """The local month of a stored time, as "2026-11".
+
+    Constants are written into the SQL, not bound: the expression is both selected and grouped by, and
+    PostgreSQL takes two differently bound copies for two different expressions.
+    """
     if _dialect() == "postgresql":
-        return func.to_char(column + text("interval '7 hours'"), "YYYY-MM")
-    return func.strftime("%Y-%m", column, "+7 hours")
+        return func.to_char(column + text("interval '7 hours'"), literal_column("'YYYY-MM'"))
+    return func.strftime(literal_column("'%Y-%m'"), column, literal_column("'+7 hours'"))
 
 
 def _seconds(later, earlier):
@@ -392,7 +396,8 @@ def figures(scope: Scope, period: Period, *, full: bool = True) -> Figures:
 
     # Tips by month, stacked by outcome (a tip without one is "open").
     month = _month_of(Tip.created_at).label("month")
-    bucket = case((Tip.status == TipStatus.CLOSED, Tip.outcome), else_=literal(OPEN)).label("bucket")
+    bucket = case((Tip.status == literal_column(f"'{TipStatus.CLOSED}'"), Tip.outcome),
+                  else_=literal_column(f"'{OPEN}'")).label("bucket")
     months = {m: {b: 0 for b in BUCKETS} for m in period.months()}
     for m, b, n in run(select(month, bucket, func.count(Tip.id)).where(in_period)
                                       .group_by(month, bucket)):
