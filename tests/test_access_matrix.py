@@ -175,6 +175,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
 
         "notification_id": o["notes"].get(who, o["notes"]["informant"]),
         "version_id": o["rules_version"],
+        "kind": "csv",  # the report's files: figures.csv, tips.csv
     }
     if param == "user_id":
         target = {

@@ -206,7 +206,7 @@ def test_the_other_communes_police_see_nothing_of_the_demo_commune(app, other):
     for who in ("0911000001", "0911000002", "0911000010", "0911000020", "0911000030"):
         client = session_client(app, who)
         for path, _declared in pages_without_objects(app):
-            if path.startswith("/report"):
+            if path.startswith("/report/"):
                 continue  # the plain public address lists every commune by name, to choose from
             found += leaks(client, path, markers)
     assert found == []
@@ -247,3 +247,30 @@ def test_likely_duplicates_never_come_from_the_other_commune(app, other, login_a
         mine_id, their_code = mine.id, theirs.code
     page = login_as("commander").get(f"/officer/tips/{mine_id}").get_data(as_text=True)
     assert their_code not in page
+
+
+def test_the_report_files_of_each_commune_hold_nothing_of_the_other(app, other):
+    """The report's downloads (figures of every role, the tip list of the police) stay in their commune."""
+    import zipfile
+
+    with app.app_context():
+        demo_codes = list(db.session.scalars(select(Tip.code).where(Tip.commune_id != other["commune"])))
+    demo_markers = ["Đồng Bé", "Tân Lập", "Xã Tân Thành", *demo_codes]
+    sides = ((("commander", "officer", "observer"), other["markers"]),
+             (("0911000001", "0911000002", "0911000030"), demo_markers))
+    checked = 0
+    for people, markers in sides:
+        for who in people:
+            client = session_client(app, who)
+            answers = [client.get(f"/reports/figures.{kind}?period=year") for kind in ("csv", "xlsx")]
+            answers += [client.post(f"/reports/tips.{kind}", data={"period": "year"}) for kind in ("csv", "xlsx")]
+            for resp in answers:
+                assert resp.status_code in (200, 404), who
+                if resp.data[:2] == b"PK":
+                    with zipfile.ZipFile(io.BytesIO(resp.data)) as z:
+                        text = " ".join(z.read(n).decode("utf-8") for n in z.namelist())
+                else:
+                    text = resp.get_data().decode("utf-8", "replace")
+                assert not [m for m in markers if m in text], who
+                checked += resp.status_code == 200
+    assert checked == 20  # observers get no tip list

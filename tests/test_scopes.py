@@ -49,6 +49,8 @@ PAIRS = [
     # Notifications: one's own; the commune's outbox for its commander.
     (P.owns_notification, P.notifications_for, Notification),
     (P.can_retry_outbox, P.outbox_for, OutboxMessage),
+    (P.counts_in_report, P.report_tips_for, Tip),
+    (P.counts_village_in_report, P.report_villages_for, Unit),
 ]
 # The rules on rows inside a commune: an account above the commune (its unit a province or a
 # district) must get nothing from any of them, whatever the commune rules compare.

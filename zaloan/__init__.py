@@ -152,6 +152,7 @@ def _register_blueprints(app: Flask) -> None:
     from .province import bp as province_bp
     from .public import bp as public_bp
     from .safety import bp as safety_bp
+    from .report import bp as report_bp
     from .twostep import bp as twostep_bp
     from .verifier import bp as verifier_bp
     from .notifications import bp as notifications_bp
@@ -183,6 +184,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(charter_bp, url_prefix="/rules")
     app.register_blueprint(safety_bp)
+    app.register_blueprint(report_bp, url_prefix="/reports")
 
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}

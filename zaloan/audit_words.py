@@ -447,6 +447,9 @@ SENTENCES: dict[str, Sentence] = {
                                                 new=d.get("new", "")),
     "export.audit": lambda n, r, d, who: _("%(who)s exported %(n)s rows of the audit log.", who=who,
                                            n=d.get("rows", 0)),
+    "export.tips": lambda n, r, d, who: _("%(who)s downloaded the list of %(n)s tips received from %(start)s to "
+                                          "%(end)s (codes and days, no contents).", who=who, n=d.get("rows", 0),
+                                          start=d.get("start", ""), end=d.get("end", "")),
     # Places and categories
     "village.add": lambda n, r, d, who: _("%(who)s added the village %(village)s.", who=who,
                                           village=n.unit(r.target_id)),
@@ -478,6 +481,11 @@ SENTENCES: dict[str, Sentence] = {
         push=_("on") if d.get("push") else _("off")),
     "commune.outbox_retry": lambda n, r, d, who: _("%(who)s had %(n)s notices that could not be delivered sent again.",
                                                    who=who, n=d.get("count", 0)),
+
+
+    "commune.report_settings": lambda n, r, d, who: _(
+        "%(who)s changed the report's settings: the model started on %(day)s; a tip open more than %(days)s days "
+        "counts as old.", who=who, day=d.get("launched_on") or "—", days=d.get("old_open_days", "")),
     "commune.create": lambda n, r, d, who: _("%(who)s created the commune %(commune)s; its address for tips is "
                                              "/x/%(slug)s/report/.", who=who, commune=n.unit(r.target_id),
                                              slug=d.get("slug", "")),

@@ -150,6 +150,23 @@ def add_village(commune: Unit, name: str, *, by) -> Unit:
     return village
 
 
+def save_report_settings(commune: Unit, *, by, launched_on, old_open_days: int) -> bool:
+    """Save the day the model started in the commune and the age of an old open tip; return True if anything changed.
+
+    Both go into the commune report (zaloan.reports). Nothing changed writes nothing, not even an audit row.
+    """
+    settings = CommuneSettings.of(commune.id)
+    if settings.launched_on == launched_on and settings.old_open_days == old_open_days:
+        return False
+    settings.launched_on = launched_on
+    settings.old_open_days = old_open_days
+    settings.updated_by_id = by.id if by else None
+    db.session.add(settings)
+    audit.record("commune.report_settings", actor=by, commune_id=commune.id,
+                 launched_on=launched_on.isoformat() if launched_on else None, old_open_days=old_open_days)
+    return True
+
+
 def rename_village(village: Unit, name: str, *, by) -> None:
     name = " ".join(name.split())
     if name == village.name:

@@ -205,6 +205,10 @@ class CommuneSettings(db.Model):
     notebook_name: Mapped[str] = mapped_column(String(40), default="", server_default="")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # The commune report (zaloan.reports): the day the model started here ("since the launch"), and
+    # after how many days a tip still open is counted as old ("open, received more than N days ago").
+    launched_on: Mapped[date | None] = mapped_column(Date)
+    old_open_days: Mapped[int] = mapped_column(Integer, default=20, server_default="20")
 
     DEFAULT_DUE_HOURS = {1: 72, 2: 24, 3: 12, 4: 2}
 
@@ -231,7 +235,8 @@ class CommuneSettings(db.Model):
             unsaved[commune_id] = cls(commune_id=commune_id, duty_phone="", due_hours_low=72, due_hours_normal=24,
                                       due_hours_high=12, due_hours_emergency=2, require_two_step=False,
                                       emergency_unread_minutes=10, accept_hours=24,
-                                      retention_months=24, notebook_name="")
+                                      retention_months=24, notebook_name="",
+                                      launched_on=None, old_open_days=20)
         return unsaved[commune_id]
 
 
@@ -593,6 +598,8 @@ class Tip(db.Model):
         Index("ix_tips_scope", "commune_id", "village_id", "status", "updated_at"),
         Index("ix_tips_alarm", "commune_id", "village_id",
               sqlite_where=text(ALARM_SQL), postgresql_where=text(ALARM_SQL)),
+        # The commune report: a commune's tips received in a period, one range of this index (migration 0013).
+        Index("ix_tips_commune_created", "commune_id", "created_at"),
     )
 
     informant: Mapped[Informant | None] = relationship()

@@ -337,6 +337,58 @@ def figures_for(actor: User):
     return or_(and_(Unit.kind == UnitKind.COMMUNE, Unit.id == actor.commune_id), _under(actor.commune_id))
 
 
+# --- The commune report (zaloan.reports) ---------------------------------------------------------
+
+
+def counts_in_report(actor: User, tip) -> bool:
+    """Is the tip counted in `actor`'s report? The police: a tip they may work on; an observer: a tip of a
+    commune whose figures they see (counted, never shown)."""
+    if actor is None or tip is None:
+        return False
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return can_work_tip(actor, tip)
+    if actor.role == Role.OBSERVER:
+        return can_see_figures(actor, db.session.get(Unit, tip.commune_id))
+    return False
+
+
+def report_tips_for(actor: User):
+    """The tips a report counts: the commander's commune, an officer's own area (`tips_for`), an observer's communes.
+
+    An observer gets counts only (the report's pages and files never carry a row); everyone else
+    nothing.
+    """
+    if actor is None:
+        return false()
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return tips_for(actor)
+    if actor.role == Role.OBSERVER:
+        return Tip.commune_id.in_(select(Unit.id).where(figures_for(actor)))
+    return false()
+
+
+def counts_village_in_report(actor: User, village) -> bool:
+    """Are the watch points of this village counted in `actor`'s report? `can_use_village`, or an observer's commune."""
+    if actor is None or not isinstance(village, Unit) or village.kind != UnitKind.VILLAGE:
+        return False
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return can_use_village(actor, village)
+    if actor.role == Role.OBSERVER:
+        return village.parent is not None and can_see_figures(actor, village.parent)
+    return False
+
+
+def report_villages_for(actor: User):
+    """The villages a report counts watch points in: `villages_for`, or every village of an observer's communes."""
+    if actor is None:
+        return false()
+    if actor.role in (Role.COMMANDER, Role.OFFICER):
+        return villages_for(actor)
+    if actor.role == Role.OBSERVER:
+        return and_(Unit.kind == UnitKind.VILLAGE, Unit.parent_id.in_(select(Unit.id).where(figures_for(actor))))
+    return false()
+
+
 PREDICATES: dict[str, Callable] = {
     "can_work_tip": can_work_tip,
     "is_tip_sender": is_tip_sender,
@@ -405,6 +457,13 @@ def can_set_areas(actor: User, person: User) -> bool:
     """Set which villages an officer of the commune is in charge of: the commander."""
     return (sees_whole_commune(actor) and person is not None and person.role == Role.OFFICER
             and same_commune(actor, person))
+
+
+@register_predicate
+def may_list_tips(actor: User) -> bool:
+    """The report's list of tips (codes, days, places): police who work tips; never an observer."""
+    return (actor is not None and getattr(actor, "is_authenticated", True)
+            and actor.role in (Role.COMMANDER, Role.OFFICER))
 
 
 # --- Places, categories, handover ---------------------------------------------------

@@ -53,19 +53,22 @@ REGISTRY: dict[str, RoleInfo] = {
     Role.OFFICER: RoleInfo(
         Role.OFFICER, "officer.home",
         nav=(Link("officer.home", _l("Tips to handle")), Link("people.index", _l("My people")),
-             Link("commend.index", _l("Commendations"))),
+             Link("commend.index", _l("Commendations")),
+             Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),
     Role.COMMANDER: RoleInfo(
         Role.COMMANDER, "commander.home",
         nav=(Link("commander.home", _l("Home")), Link("officer.home", _l("Tips")),
              Link("people.index", _l("Accounts")), Link("places.index", _l("Places")),
-             Link("commend.index", _l("Commendations"))),
+             Link("commend.index", _l("Commendations")),
+             Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),
     Role.OBSERVER: RoleInfo(
         Role.OBSERVER, "observer.home",
-        nav=(Link("observer.home", _l("Reports")), Link("commend.figures", _l("Commendations"))),
+        nav=(Link("observer.home", _l("Reports")), Link("report.index", _l("Report by period")),
+             Link("commend.figures", _l("Commendations"))),
         two_step=True,
     ),
     Role.PROVINCE_ADMIN: RoleInfo(

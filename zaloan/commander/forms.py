@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Field, StringField
 from wtforms.validators import ValidationError
-from wtforms.widgets import NumberInput
+from wtforms.widgets import DateInput, NumberInput
 
 from ..inputs import to_int
 from ..formkit import clean_text
@@ -73,3 +73,63 @@ class RequireTwoStepForm(FlaskForm):
     """The commune's requirement: officers and the commander sign in with a second step."""
 
     require = BooleanField(_l("Officers and the commander must use two-step login"))
+
+
+# --- The commune report's settings ----------------------------------------------------------------
+
+MAX_OLD_OPEN_DAYS = 365
+
+
+class DayField(Field):
+    """A day typed as 28/11/2026 or chosen in the date picker (2026-11-28); empty means none."""
+
+    widget = DateInput()
+    message = _l("Please enter a day such as 28/11/2026.")
+
+    def _value(self):
+        if self.raw_data:
+            return self.raw_data[0]
+        return self.data.isoformat() if self.data else ""
+
+    def process_formdata(self, valuelist):
+        from ..reports import parse_day
+
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        if raw:
+            day = parse_day(raw)
+            if day is None:
+                raise ValueError(str(self.message))
+            self.data = day
+
+
+class DaysField(HoursField):
+    """A whole number of days, 1 to 365."""
+
+    widget = NumberInput(min=1, max=MAX_OLD_OPEN_DAYS, step=1)
+    message = _l("Please enter whole days from 1 to %(max)s.", max=MAX_OLD_OPEN_DAYS)
+
+    def process_formdata(self, valuelist):
+        raw = (valuelist[0] if valuelist else "").strip()
+        self.data = None
+        days = to_int(raw, 1, MAX_OLD_OPEN_DAYS)
+        if days is None:
+            raise ValueError(str(self.message))
+        self.data = days
+
+
+class ReportSettingsForm(FlaskForm):
+    """When the model started in the commune, and when an open tip counts as old, for the report."""
+
+    launched_on = DayField(_l("Day the model started in the commune"))
+    old_open_days = DaysField(_l("An open tip counts as old after (days)"))
+
+    def validate_old_open_days(self, field):
+        if field.data is None:  # a form sent without the field at all
+            raise ValidationError(DaysField.message)
+
+    def validate_launched_on(self, field):
+        from ..models import utcnow
+
+        if field.data is not None and field.data > utcnow().date():
+            raise ValidationError(_l("This day is still to come."))

@@ -11,7 +11,7 @@ from ..permissions import allow
 from ..reports import commune_summary
 from ..web import external_url, redirect_to, render
 from . import bp
-from .forms import RequireTwoStepForm, SettingsForm
+from .forms import ReportSettingsForm, RequireTwoStepForm, SettingsForm
 
 
 @bp.get("/")
@@ -53,7 +53,8 @@ def settings():
             flash(_("Nothing was changed."))
         return redirect_to("commander.settings")
     status = 422 if form.errors else 200
-    return render("commander/settings.html", form=form, settings=current, status=status)
+    return render("commander/settings.html", form=form, settings=current, status=status,
+                  report_form=ReportSettingsForm(formdata=None, obj=current))
 
 
 @bp.post("/settings/two-step")
@@ -67,7 +68,7 @@ def require_two_step():
         # The page offers the box only once the commander's own account has it: a stale or forged form.
         current = CommuneSettings.of(user.commune_id)
         return render("commander/settings.html", form=SettingsForm(formdata=None, obj=current), settings=current,
-                      two_step_error=_("Turn on two-step login for your own account first; then you can "
+                      report_form=ReportSettingsForm(formdata=None, obj=current), two_step_error=_("Turn on two-step login for your own account first; then you can "
                                        "require it."), status=409)
     if twofactor.set_required(user.commune_id, on, by=user):
         db.session.commit()
@@ -99,3 +100,21 @@ def deadline_settings():
             return redirect_to("commander.deadline_settings")
     return render("commander/deadlines.html", form=form, settings=current,
                   status=422 if form.errors else 200)
+
+
+@bp.post("/settings/report")
+@allow(Role.COMMANDER)
+def report_settings():
+    """Set the day the model started in the commune and when an open tip counts as old, for the report."""
+    current = CommuneSettings.of(current_user.commune_id)
+    form = ReportSettingsForm()
+    if form.validate_on_submit():
+        if communes.save_report_settings(current_user.commune, by=current_user, launched_on=form.launched_on.data,
+                                         old_open_days=form.old_open_days.data):
+            db.session.commit()
+            flash(_("Saved."))
+        else:
+            flash(_("Nothing was changed."))
+        return redirect_to("commander.settings")
+    return render("commander/settings.html", form=SettingsForm(formdata=None, obj=current), settings=current,
+                  report_form=form, status=422)
