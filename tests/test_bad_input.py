@@ -249,7 +249,7 @@ def test_every_date_field_of_every_form_refuses_impossible_years(app):
     from wtforms import DateField, DateTimeField
     from wtforms.fields.core import UnboundField
 
-    from zaloan.formkit import LocalDateTimeField
+    from zaloan.formkit import LocalDateField, LocalDateTimeField
 
     def subclasses(cls):
         for sub in cls.__subclasses__():
@@ -263,7 +263,7 @@ def test_every_date_field_of_every_form_refuses_impossible_years(app):
         for name, attr in vars(form).items():
             if isinstance(attr, UnboundField) and issubclass(attr.field_class, (DateField, DateTimeField)):
                 dated.append(f"{form.__name__}.{name}")
-                assert issubclass(attr.field_class, LocalDateTimeField), f"{form.__name__}.{name}"
+                assert issubclass(attr.field_class, (LocalDateTimeField, LocalDateField)), f"{form.__name__}.{name}"
     assert "TipForm.occurred_at" in dated and "TaskForm.due_at" in dated
 
 

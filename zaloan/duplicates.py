@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .extensions import db
-from .models import Outcome, Tip
+from .models import Outcome, Tip, TipStatus
 from .permissions import tips_for
 
 WINDOW = timedelta(hours=48)
@@ -122,8 +122,12 @@ def score(tip: Tip, other: Tip) -> Suggestion | None:
 
 
 def suggestions(tip: Tip, actor, limit: int = LIMIT) -> list[Suggestion]:
-    """Return the likely duplicates of an open tip among the tips `actor` may work on, most likely first."""
-    if not tip.is_open or tip.duplicate_of_id is not None:
+    """Return the likely duplicates of a new tip among the tips `actor` may work on, most likely first.
+
+    Asked while the tip is new or sorted, before anyone is sent to check it: later the officer knows
+    what it is (and every view of a tip being checked would pay for the comparison).
+    """
+    if tip.status not in (TipStatus.NEW, TipStatus.TRIAGED) or tip.duplicate_of_id is not None:
         return []
     rows = db.session.scalars(
         select(Tip).options(selectinload(Tip.category))

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import DateTimeLocalField, HiddenField, RadioField, SelectMultipleField, StringField
+from wtforms import DateField, DateTimeLocalField, HiddenField, RadioField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -80,6 +80,21 @@ class LocalDateTimeField(DateTimeLocalField):
         except ValueError:
             raise ValueError(str(self.bad_value_message or _("Please enter a date and time, e.g. 21:30 28/11/2026."))) \
                 from None
+        if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
+            self.data = None
+            raise ValueError(_("This date is not possible. Please check the year."))
+
+
+class LocalDateField(DateField):
+    """A day (year-month-day); text that is no date, or a year outside MIN_YEAR..MAX_YEAR, is refused on the field."""
+
+    bad_value_message = None
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(self.bad_value_message or _("Please enter a date, e.g. 28/11/2026."))) from None
         if self.data is not None and not MIN_YEAR <= self.data.year <= MAX_YEAR:
             self.data = None
             raise ValueError(_("This date is not possible. Please check the year."))

@@ -5,21 +5,15 @@ user may use, so a value outside them is refused with a message on its field.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, StringField, TextAreaField
+from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..formkit import ClientKeyField, Pick, PickMany, clean_text
+from ..formkit import ClientKeyField, LocalDateField, Pick, PickMany, clean_text
 from ..inputs import MAX_YEAR, MIN_YEAR
 
 
-class DayField(DateField):
-    """A day (year-month-day); text that is no date gets a plain message on the field."""
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(str(_l("Please enter a date, e.g. 28/11/2026."))) from None
+class DayField(LocalDateField):
+    """A day (year-month-day); text that is no date, or an impossible year, gets a plain message on the field."""
 
 
 class ProposeForm(FlaskForm):
