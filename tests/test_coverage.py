@@ -263,3 +263,30 @@ def test_counting_takes_a_fixed_number_of_queries(app):
             counts.append(n[0])
         assert counts[0] == counts[1]
         db.session.rollback()
+
+
+def test_a_verifier_reaches_nothing_of_the_grid_the_checklist_or_the_survey(app, login_as):
+    from zaloan import surveys
+    from zaloan.models import TaskAssignment, VerificationTask
+
+    from .secrecy import assert_verifier_never_sees, tip_secrets
+
+    with app.app_context():
+        v1 = village_named("Thôn Đồng Bé")
+        surveys.save(v1, by=U("officer"), period=str(utcnow().year), counts={"theft": 2}, notes="Ghi chú riêng Đồng Bé",
+                     strengths="Ưu điểm riêng", weaknesses="Tồn tại riêng", client_key=None)
+        db.session.commit()
+        tasks = db.session.scalars(select(VerificationTask).join(TaskAssignment)
+                                   .where(TaskAssignment.verifier_id == U("verifier").id)).all()
+        written = " ".join(f"{t.brief} {t.place_hint}" for t in tasks)
+        tip_ids = sorted({t.tip_id for t in tasks})
+        aliases = [U("informant").informant.alias, U("informant2").informant.alias]
+        vid = v1.id
+    secrets = [s for t in tip_ids for s in tip_secrets(app, t)] + aliases + [
+        "Ghi chú riêng Đồng Bé", "Ưu điểm riêng", "Tồn tại riêng", "Độ phủ các điểm nắm tình hình", "Xây dựng mô hình"]
+    urls = ["/build/", f"/build/villages/{vid}", f"/build/villages/{vid}?names=1", f"/build/villages/{vid}/survey",
+            f"/build/villages/{vid}/survey/history"]
+    visited = assert_verifier_never_sees(login_as("verifier"), secrets, tip_ids=tip_ids, written=written,
+                                         extra_urls=urls,
+                                         extra_posts=[(f"/build/villages/{vid}/survey", {"period": "2026"})])
+    assert "/build/" in visited
