@@ -290,3 +290,31 @@ def test_a_verifier_reaches_nothing_of_the_grid_the_checklist_or_the_survey(app,
                                          extra_urls=urls,
                                          extra_posts=[(f"/build/villages/{vid}/survey", {"period": "2026"})])
     assert "/build/" in visited
+
+
+def test_observers_get_figures_with_small_counts_hidden_and_no_alias_or_name(app):
+    with app.app_context():
+        vid, w = hole_village()  # two informants at the night window, one in the morning, tips of 1
+        v1 = village_named("Thôn Đồng Bé").id
+        aliases = list(db.session.scalars(select(Informant.alias)))
+        rows = cov.figures([db.session.get(Unit, vid)], U("observer"))
+        cells = rows[0]["cells"]
+        assert {c["informants"] for c in cells} <= {0, "< 3"} and {c["tips"] for c in cells} <= {0, "< 3"}
+        # Three informants at one window: shown as they are.
+        point = db.session.scalar(select(WatchPoint).where(WatchPoint.name == "Quán Lỗ Hổng"))
+        for n in (9101, 9102, 9103):
+            db.session.add(InformantPost(informant_id=new_informant(point.village.parent_id, U("officer"), n).id,
+                                         watch_point_id=point.id, time_window_id=w["evening"]))
+        db.session.commit()
+        evening = next(c for c in cov.figures([db.session.get(Unit, vid)], U("observer"))[0]["cells"]
+                       if c["window"] == "18:00–22:00")
+        assert evening["informants"] == 3
+    html = session_client(app, "observer").get("/build/figures").get_data(as_text=True)
+    assert "Thôn Lỗ Hổng" in html and "&lt; 3" in html and "Thôn Đồng Bé" in html
+    assert not [a for a in aliases if a in html]
+    for name in ("Nguyễn Văn An", "Trần Thị Bình", "Hoàng Văn Cường", "kênh riêng"):
+        assert name not in html
+    # The grid with names stays closed to the observer, and the figures to the police and verifiers.
+    assert session_client(app, "observer").get(f"/build/villages/{v1}").status_code == 404
+    for who in ("officer", "commander", "verifier", "informant"):
+        assert session_client(app, who).get("/build/figures").status_code == 404, who

@@ -222,3 +222,29 @@ def read_days(raw) -> int:
     except (TypeError, ValueError):
         return DEFAULT_DAYS
     return value if value in PERIODS else DEFAULT_DAYS
+
+
+def figures(villages: list[Unit], viewer: User, days: int = DEFAULT_DAYS, now: datetime | None = None) -> list[dict]:
+    """Return the build-up and coverage as an observer may see them: counts only, small ones hidden.
+
+    Every count of a watch point × time window (informants, tips) goes through
+    the small-number rule (1 or 2 shows as "< 3", and the number never reaches
+    the page); no alias, no name, no verifier; and nothing says how many share
+    a window (with "< 3" it would give the number away).
+    """
+    from .reports import small_cell
+
+    out = []
+    for row in coverage(villages, viewer, days=days, now=now):
+        out.append({
+            "village": row.village.name,
+            "steps": (row.step1_done, row.step2_done, row.step3_done),
+            "covered": len(row.windows) - len(row.uncovered), "windows": len(row.windows),
+            "has_verifier": bool(row.verifiers),
+            "cells": [{"point": c.point.name, "kind": c.point.kind,
+                       "window": str(c.window) if c.window else None, "point_has_windows": bool(c.point.windows),
+                       "informants": small_cell(c.informants), "tips": small_cell(c.tips),
+                       "tips_without_informant": c.tips_without_informant,
+                       "informant_without_tips": c.informant_without_tips} for c in row.cells],
+        })
+    return out

@@ -62,7 +62,8 @@ REGISTRY: dict[str, RoleInfo] = {
     ),
     Role.OBSERVER: RoleInfo(
         Role.OBSERVER, "observer.home",
-        nav=(Link("observer.home", _l("Reports")), Link("commend.figures", _l("Commendations"))),
+        nav=(Link("observer.home", _l("Reports")), Link("commend.figures", _l("Commendations")),
+             Link("build.figures", _l("Building the model"))),
         two_step=True,
     ),
     Role.PROVINCE_ADMIN: RoleInfo(

@@ -16,8 +16,8 @@ from .. import surveys
 from ..cases import KeyReused
 from ..formkit import renew_key
 from ..extensions import db
-from ..models import Role, Unit
-from ..permissions import allow, can_use_village, get_or_404, villages_for
+from ..models import Role, Unit, UnitKind
+from ..permissions import allow, can_use_village, figures_for, get_or_404, villages_for
 from ..web import redirect_to, render
 from . import bp
 from .forms import survey_form
@@ -94,3 +94,22 @@ def survey_history(unit_id: int):
     v = get_or_404(Unit, unit_id, can_use_village)
     return render("build/survey_history.html", village=v, versions=surveys.history(v), groups=surveys.GROUPS,
                   period_label=surveys.period_label)
+
+
+# --- The Steering Committee's view: figures only ------------------------------------------------------
+
+
+@bp.get("/figures")
+@allow(Role.OBSERVER)
+def figures():
+    """Show each village's steps and the coverage as counts, small ones hidden; no alias, no name."""
+    days = cov.read_days(request.args.get("days"))
+    communes = list(db.session.scalars(select(Unit).where(figures_for(current_user)).order_by(Unit.name)))
+    villages = list(db.session.scalars(
+        select(Unit).where(Unit.kind == UnitKind.VILLAGE, Unit.parent_id.in_([c.id for c in communes]))
+        .order_by(Unit.name))) if communes else []
+    rows = cov.figures(villages, current_user, days=days)
+    by_commune = {c.id: [] for c in communes}
+    for v, row in zip(villages, rows):
+        by_commune[v.parent_id].append(row)
+    return render("build/figures.html", communes=communes, by_commune=by_commune, days=days, periods=cov.PERIODS)
