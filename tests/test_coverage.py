@@ -318,3 +318,12 @@ def test_observers_get_figures_with_small_counts_hidden_and_no_alias_or_name(app
     assert session_client(app, "observer").get(f"/build/villages/{v1}").status_code == 404
     for who in ("officer", "commander", "verifier", "informant"):
         assert session_client(app, who).get("/build/figures").status_code == 404, who
+
+
+def test_a_window_across_midnight_holds_the_late_evening_and_the_small_hours():
+    late = TimeWindow(starts=time(22), ends=time(2))
+    day = TimeWindow(starts=time(6), ends=time(9, 30))
+    assert cov.in_window(late, time(23, 59)) and cov.in_window(late, time(0, 0)) and cov.in_window(late, time(1, 59))
+    assert not cov.in_window(late, time(2, 0)) and not cov.in_window(late, time(21, 59))
+    assert cov.in_window(late, time(22, 0))
+    assert cov.in_window(day, time(6)) and cov.in_window(day, time(9, 29)) and not cov.in_window(day, time(9, 30))

@@ -92,3 +92,14 @@ def test_checklist_grid_and_survey(app, phone, js):
     assert "phiên bản 1" in survey and "Các tổ tự quản họp đều đặn." in survey
     if js:
         check_page(officer, "build-village-surveyed")
+
+
+def test_the_observers_figures_on_a_phone(app, phone):
+    observer = phone("observer")
+    observer.goto("/observer/")
+    sent(observer, observer.locator("nav").get_by_role("link", name="Xây dựng mô hình").click)
+    observer.wait_for_url("**/build/figures")
+    main = observer.locator("main").inner_text()
+    assert "Thôn Đồng Bé" in main and "Nguyễn Văn An" not in main
+    no_sideways_scroll(observer)
+    check_page(observer, "build-figures")
