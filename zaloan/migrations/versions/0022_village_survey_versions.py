@@ -33,6 +33,9 @@ def upgrade():
 
 
 def downgrade():
+    # The older table keeps one survey a village and year: the newest version of each stays.
+    op.execute("DELETE FROM village_surveys WHERE id NOT IN "
+               "(SELECT keep FROM (SELECT MAX(id) AS keep FROM village_surveys GROUP BY village_id, year) AS newest)")
     with op.batch_alter_table("village_surveys", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("uq_village_surveys_village_id"), type_="unique")
         batch_op.drop_constraint(batch_op.f("uq_village_surveys_client_key"), type_="unique")
