@@ -51,7 +51,9 @@ def _local_hhmm(column):
     """SQL for the local time of day (HH:MM) of a stored UTC time."""
     if db.session.get_bind().dialect.name == "postgresql":
         shifted = column + literal_column("interval '7 hours'", type_=Interval)
-        return func.to_char(shifted, "HH24:MI")
+        # The pattern written in the SQL, not bound: PostgreSQL must see the SELECT's and the GROUP BY's
+        # expressions as the same one.
+        return func.to_char(shifted, literal_column("'HH24:MI'"))
     return func.strftime("%H:%M", column, "+7 hours")
 
 
