@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from . import audit
 from .cases import _once, content_hash
@@ -76,8 +77,6 @@ def latest(village: Unit) -> VillageSurvey | None:
 
 def history(village: Unit) -> list[VillageSurvey]:
     """Return every saved version of the village's survey, newest first."""
-    from sqlalchemy.orm import selectinload
-
     return list(db.session.scalars(select(VillageSurvey).where(VillageSurvey.village_id == village.id)
                                    .options(selectinload(VillageSurvey.updated_by))
                                    .order_by(VillageSurvey.updated_at.desc(), VillageSurvey.id.desc())))
