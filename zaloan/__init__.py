@@ -186,6 +186,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(safety_bp)
     app.register_blueprint(report_bp, url_prefix="/reports")
 
+    # Building the model village by village: the three steps, the coverage grid, the village survey.
+    from .build import bp as build_bp
+
+    app.register_blueprint(build_bp, url_prefix="/build")
+
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -62,6 +62,8 @@ TOPICS = {
 
     "announcement": _l("Announcements"),
     "rules": _l("Operating rules"),
+
+    "survey": _l("Village security surveys"),
 }
 
 
@@ -542,6 +544,13 @@ SENTENCES.update({
                                             number=d.get("number", "")),
     "rules.ack": lambda n, r, d, who: _("%(who)s read and agreed to version %(number)s of the operating rules.",
                                         who=who, number=d.get("number", "")),
+})
+
+# The village security survey (zaloan.surveys)
+SENTENCES.update({
+    "survey.save": lambda n, r, d, who: _("%(who)s saved version %(version)s of the security survey of "
+                                          "%(village)s (%(period)s).", who=who, version=d.get("version", ""),
+                                          village=d.get("village", ""), period=d.get("period", "")),
 })
 
 # Actions an anonymous villager does: no account means "an anonymous sender", not "the system".

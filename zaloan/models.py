@@ -740,18 +740,32 @@ class TaskAssignment(db.Model):
 
 
 class VillageSurvey(db.Model):
-    """The survey of a village's situation (counts and notes, never names)."""
+    """One saved version of a village's security survey for a period (counts and notes, never names).
+
+    Every save is a new row (version 1, 2... of the village and period), with who saved it and when;
+    the newest row is the survey. Its fields and forms live in zaloan.surveys.
+    """
 
     __tablename__ = "village_surveys"
-    __table_args__ = (UniqueConstraint("village_id", "year"),)
+    __table_args__ = (UniqueConstraint("village_id", "period", "version"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     village_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     year: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str] = mapped_column(String(8), default="", server_default="")  # "2026", "2026-H1", "2026-H2"
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
-    notes: Mapped[str] = mapped_column(Text, default="")
-    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    notes: Mapped[str] = mapped_column(Text, default="")  # the groups under management, in short notes
+    strengths: Mapped[str] = mapped_column(Text, default="", server_default="")  # ưu điểm
+    weaknesses: Mapped[str] = mapped_column(Text, default="", server_default="")  # tồn tại
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # who saved this version
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)  # when
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)  # the saving form's key
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    village: Mapped[Unit] = relationship(foreign_keys=[village_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
 
 
 # --- Audit -------------------------------------------------------------------------

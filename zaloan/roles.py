@@ -68,7 +68,7 @@ REGISTRY: dict[str, RoleInfo] = {
     Role.OBSERVER: RoleInfo(
         Role.OBSERVER, "observer.home",
         nav=(Link("observer.home", _l("Reports")), Link("report.index", _l("Report by period")),
-             Link("commend.figures", _l("Commendations"))),
+             Link("commend.figures", _l("Commendations")), Link("build.figures", _l("Building the model"))),
         two_step=True,
     ),
     Role.PROVINCE_ADMIN: RoleInfo(
