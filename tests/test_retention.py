@@ -94,8 +94,19 @@ def photo_names(tip_id: int) -> list[str]:
 
 
 def figures(commune) -> dict:
+    """The commune's summary and its period report (the yearly review's figures) over the last three years."""
+    from dataclasses import asdict
+
+    from zaloan.models import Role, User
+    from zaloan.reports import build_report, local_today
+
     summary = commune_summary(commune)
     summary.pop("checkpoint")
+    commander = db.session.scalar(select(User).where(User.commune_id == commune.id, User.role == Role.COMMANDER))
+    today = local_today()
+    report = build_report(commander, {"period": "custom", "start": f"01/01/{today.year - 3}",
+                                      "end": today.strftime("%d/%m/%Y")})
+    summary["report"] = [asdict(now) for _commune, now, _before in report.parts]
     return summary
 
 
