@@ -360,6 +360,16 @@ def save_settings(commune_id: int, *, by: User, minutes: int, hours: int) -> boo
 # --- Telling people -------------------------------------------------------------------------------
 
 
+# What each escalation is called among the notifications (zaloan.notify: neutral, short).
+NOTIFY_KIND = {
+    "emergency_unread": notify.EMERGENCY_UNREAD,
+    "emergency_unread_others": notify.EMERGENCY_UNREAD_OTHERS,
+    "task_accept_reminder": notify.TASK_ACCEPT_REMINDER,
+    "task_overdue": notify.TASK_OVERDUE,
+    "tip_overdue": notify.TIP_OVERDUE,
+}
+
+
 def tell(recipients, kind: str, url: str, *, key: str, urgent: bool = False, commune_id: int | None = None) -> bool:
     """Tell `recipients` (users or ids) about `kind` (a link to `url`), once per `key`; return True if told now.
 
@@ -382,7 +392,7 @@ def tell(recipients, kind: str, url: str, *, key: str, urgent: bool = False, com
     except IntegrityError:
         return False  # another sweep wrote this key first: it has told them
     people = db.session.scalars(select(User).where(User.id.in_(ids))).all() if ids else []
-    notify.notify(people, kind, url, key=f"deadline:{key}", urgent=urgent, commune_id=commune_id)
+    notify.notify(people, NOTIFY_KIND[kind], url, key=f"deadline:{key}", urgent=urgent, commune_id=commune_id)
     return True
 
 

@@ -46,11 +46,12 @@ MESSAGE = "message"  # a new message in a tip's thread, to the other side
 TASK = "task"  # a new verification task, to a verifier
 REPORT = "report"  # a verifier reported on a task, to the officer
 # Escalations of the deadlines' sweep (zaloan.deadlines.tell)
-EMERGENCY_UNREAD = "emergency_unread"  # an emergency nobody opened in time: the commander
-EMERGENCY_UNREAD_OTHERS = "emergency_unread_others"  # the same, to the other officers
-TASK_ACCEPT_REMINDER = "task_accept_reminder"  # a verifier has not accepted a task yet
-TASK_OVERDUE = "task_overdue"  # a task passed its due time: the officer
-TIP_OVERDUE = "tip_overdue"  # a tip passed its handling deadline: the commander
+# (a kind is at most 16 letters: notifications.kind)
+EMERGENCY_UNREAD = "late_emergency"  # an emergency nobody opened in time: the commander
+EMERGENCY_UNREAD_OTHERS = "late_emergency_o"  # the same, to the other officers
+TASK_ACCEPT_REMINDER = "accept_reminder"  # a verifier has not accepted a task yet
+TASK_OVERDUE = "task_late"  # a task passed its due time: the officer
+TIP_OVERDUE = "tip_late"  # a tip passed its handling deadline: the commander
 
 KINDS = (NEW_TIP, EMERGENCY, MESSAGE, TASK, REPORT, EMERGENCY_UNREAD, EMERGENCY_UNREAD_OTHERS, TASK_ACCEPT_REMINDER,
          TASK_OVERDUE, TIP_OVERDUE)
@@ -82,7 +83,7 @@ OUTGOING = {
     TASK_OVERDUE: _l("Zalo an ninh: you have 1 new item"),
     TIP_OVERDUE: _l("Zalo an ninh: you have 1 new item"),
 }
-assert set(LABELS) == set(OUTGOING) == set(KINDS)
+assert set(LABELS) == set(OUTGOING) == set(KINDS) and max(map(len, KINDS)) <= 16
 
 LIST_PATH = "/notifications/"  # where every outgoing link points (zaloan.notifications)
 
