@@ -32,7 +32,7 @@ def in_view(page, selector: str) -> dict:
 
 def assert_top_in_view(page, selector: str) -> None:
     box = in_view(page, selector)
-    assert 0 <= box["top"] < box["height"], (selector, box)
+    assert -1 <= box["top"] < box["height"], (selector, box)  # an anchor lands within a pixel
 
 
 def opened(page) -> list[str]:
@@ -43,13 +43,14 @@ def opened(page) -> list[str]:
 def test_a_new_tip_fits_a_phone_with_triage_open(app, phone, js):
     """Everything once stood open (about 3,200 px); now the tip, its thread and triage come first.
 
-    The bound leaves room for the empty thread's hint to the officer and a line or two more on the tip card.
+    The bound leaves room for the empty thread's hint to the officer, a line or two more on the tip card,
+    the deadline's line and the likely duplicates of a new tip.
     """
     tip_id = demo_tip(app, TipStatus.NEW)
     page = phone("officer", java_script_enabled=js)
     page.goto(f"/officer/tips/{tip_id}")
     height = page.evaluate("() => document.documentElement.scrollHeight")
-    assert height < 1850, height
+    assert height < 2100, height
     assert opened(page) == ["tip-triage"]
     order = page.eval_on_selector_all("#tip > section, #tip > details", "(xs) => xs.map((x) => x.id)")
     assert order == ["tip-head", "tip-thread", "tip-triage", "tip-task", "tip-outcome", "tip-duplicate",
