@@ -94,3 +94,19 @@ def test_the_list_is_drawn_again_when_the_minute_changes(app, login_as, monkeypa
         officer.get("/officer/")
         officer.get("/officer/")
     assert drawn.n == 2
+
+
+def test_the_clocks_triggers_come_back_after_a_migration_on_sqlite(app):
+    """SQLite drops a table's triggers when a migration copies it (batch mode): the migrations restore them."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        db.session.execute(text("DROP TRIGGER tips_clock_update"))
+        db.session.commit()
+        upgrade()  # at head already: only the end of the run, which puts the triggers back
+        names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
+        assert {f"{t}_clock_{w}" for t in ("tips", "units", "categories", "informants")
+                for w in ("insert", "update", "delete", "moved")} <= names

@@ -183,3 +183,41 @@ def backup_sqlite(engine: Engine, target: str) -> int:
         raise BackupError(f"The copy failed its integrity check: {status}")
     os.replace(partial, final)
     return final.stat().st_size
+
+
+# --- The communes' clocks on SQLite (migration 0020) ----------------------------------------------
+
+# table -> the expression naming the commune of a row (NEW/OLD substituted)
+CLOCK_WATCHED = {
+    "tips": "{row}.commune_id",
+    "units": "{row}.parent_id",
+    "categories": "{row}.commune_id",
+    "informants": "{row}.commune_id",
+}
+
+
+def sqlite_clock_triggers() -> list[str]:
+    """Return the statements making the triggers that move `commune_clocks` on SQLite (each IF NOT EXISTS).
+
+    SQLite drops a table's triggers with the table, and a migration that changes
+    a table in batch mode copies it: the migrations' end runs these again
+    (zaloan/migrations/env.py), so the clocks never silently stop.
+    """
+    out = []
+    for table, commune in CLOCK_WATCHED.items():
+        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            c = commune.format(row=row)
+            out.append(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_clock_{when.lower()} AFTER {when} ON {table} "
+                f"WHEN {c} IS NOT NULL BEGIN "
+                f"INSERT INTO commune_clocks (commune_id, version) VALUES ({c}, 1) "
+                f"ON CONFLICT (commune_id) DO UPDATE SET version = version + 1; END"
+            )
+        # A row moved to another commune changes the old one's queue too.
+        old = commune.format(row="OLD")
+        out.append(
+            f"CREATE TRIGGER IF NOT EXISTS {table}_clock_moved AFTER UPDATE ON {table} "
+            f"WHEN {old} IS NOT NULL AND {old} IS NOT {commune.format(row='NEW')} BEGIN "
+            f"UPDATE commune_clocks SET version = version + 1 WHERE commune_id = {old}; END"
+        )
+    return out

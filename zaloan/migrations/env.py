@@ -116,6 +116,14 @@ def run_migrations_online():
             # A table SQLite copied (batch mode) lost its statistics: without them its planner takes
             # commune-wide indexes for an officer's pages. Cheap (under a second for 200,000 tips).
             connection.connection.dbapi_connection.execute("ANALYZE")
+            # A table SQLite copied lost its triggers too: the communes' clocks get theirs back.
+            raw = connection.connection.dbapi_connection
+            if raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commune_clocks'").fetchone():
+                from zaloan.db_setup import sqlite_clock_triggers
+
+                for statement in sqlite_clock_triggers():
+                    raw.execute(statement)
+                raw.commit()
 
 
 if context.is_offline_mode():

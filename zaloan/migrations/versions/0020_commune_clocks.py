@@ -21,6 +21,8 @@ Revises: 0009
 import sqlalchemy as sa
 from alembic import op
 
+from zaloan.db_setup import CLOCK_WATCHED, sqlite_clock_triggers
+
 revision = "0020"
 down_revision = "0009"
 branch_labels = None
@@ -28,31 +30,12 @@ depends_on = None
 
 ALARM = "urgency = 4 AND first_read_at IS NULL"  # models.Tip.ALARM_SQL as it was
 # table -> the expression naming the commune of a row (NEW/OLD substituted)
-WATCHED = {
-    "tips": "{row}.commune_id",
-    "units": "{row}.parent_id",
-    "categories": "{row}.commune_id",
-    "informants": "{row}.commune_id",
-}
+WATCHED = CLOCK_WATCHED
 
 
 def _sqlite_triggers():
-    for table, commune in WATCHED.items():
-        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            c = commune.format(row=row)
-            op.execute(
-                f"CREATE TRIGGER {table}_clock_{when.lower()} AFTER {when} ON {table} "
-                f"WHEN {c} IS NOT NULL BEGIN "
-                f"INSERT INTO commune_clocks (commune_id, version) VALUES ({c}, 1) "
-                f"ON CONFLICT (commune_id) DO UPDATE SET version = version + 1; END"
-            )
-        # A row moved to another commune changes the old one's queue too.
-        old = commune.format(row="OLD")
-        op.execute(
-            f"CREATE TRIGGER {table}_clock_moved AFTER UPDATE ON {table} "
-            f"WHEN {old} IS NOT NULL AND {old} IS NOT {commune.format(row='NEW')} BEGIN "
-            f"UPDATE commune_clocks SET version = version + 1 WHERE commune_id = {old}; END"
-        )
+    for statement in sqlite_clock_triggers():
+        op.execute(statement)
 
 
 def _postgresql_triggers():
@@ -104,5 +87,5 @@ def downgrade():
     else:
         for table in WATCHED:
             for when in ("insert", "update", "delete", "moved"):
-                op.execute(f"DROP TRIGGER {table}_clock_{when}")
+                op.execute(f"DROP TRIGGER IF EXISTS {table}_clock_{when}")  # a batch copy may have dropped it
     op.drop_table("commune_clocks")
