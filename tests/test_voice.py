@@ -353,5 +353,34 @@ def test_notes_never_sent_are_purged_after_a_week(app, login_as):
         db.session.add(VoiceNote(uploader_id=U("informant").id, storage_name="ffffffffffffffffffffffffffffffff.ogg",
                                  duration_ms=1000, size=9, sha256="1" * 64, created_at=utcnow() - timedelta(days=8)))
         db.session.commit()
-        assert voice.purge_unused() == 1
+    result = app.test_cli_runner().invoke(args=["purge-photos"])
+    assert "Unused voice notes deleted: 1 (older than 7 days)." in result.output, result.output
+    with app.app_context():
         assert db.session.get(VoiceNote, kept) is not None and not files().exists("ffffffffffffffffffffffffffffffff.ogg")
+        assert db.session.scalar(select(func.count()).select_from(VoiceNote)) == 1
+        assert db.session.scalar(select(func.count()).where(AuditEvent.action == "voices.purge")) == 1
+
+
+# --- Backups --------------------------------------------------------------------------------------------
+
+
+def test_a_backup_holds_the_voice_notes_and_a_restore_brings_them_back(app, tmp_path, empty_database_url):
+    from zaloan.backup import make_backup, restore_backup
+    from zaloan.storage import files
+
+    from .conftest import make_app
+
+    t = make_task(app)
+    sender_note(app, t)
+    with app.app_context():
+        summary = make_backup(tmp_path / "v.zbk")
+    assert not summary.missing
+    folder = tmp_path / "restored"
+    folder.mkdir()
+    fresh = make_app(folder, empty_database_url)
+    with fresh.app_context():
+        report = restore_backup(tmp_path / "v.zbk")
+        assert report.ok and not report.missing_files
+        assert files().get("0123456789abcdef0123456789abcdef.ogg") == b"OggS-fake-voice"
+        db.session.remove()
+        db.engine.dispose()
