@@ -2,7 +2,8 @@
 # Run the whole test suite (called by `make test`; extra arguments go to pytest).
 #
 #   1. Install what the browser tests need when it is missing and we can: the
-#      Debian package `chromium` (as root, with apt-get).
+#      Debian package `chromium` (as root, with apt-get); likewise `ffmpeg`, which
+#      decodes voice notes (their tests skip, saying why, without it).
 #   2. Run the suite on SQLite, the embedded default.
 #   3. With CI=true or ZALOAN_TEST_POSTGRES=1: start a throwaway PostgreSQL 15
 #      server on a free loopback port, run the whole suite again on it, and stop
@@ -30,6 +31,20 @@ ensure_chromium() {
     if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
         >"$ROOT/.venv/chromium-install.log" 2>&1; then
         echo "Could not install chromium; see .venv/chromium-install.log"
+    fi
+}
+
+ensure_ffmpeg() {
+    command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null && return 0
+    local marker="$ROOT/.venv/.ffmpeg-install-tried"
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || [ -e "$marker" ]; then
+        return 0  # the voice note tests say why they skip
+    fi
+    touch "$marker"  # try once, as for chromium
+    say "Installing ffmpeg (Debian package ffmpeg) for the voice note tests"
+    if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg; } \
+        >"$ROOT/.venv/ffmpeg-install.log" 2>&1; then
+        echo "Could not install ffmpeg; see .venv/ffmpeg-install.log"
     fi
 }
 
@@ -89,6 +104,7 @@ trap 'exit 143' TERM
 # --- The runs ------------------------------------------------------------------------
 
 ensure_chromium
+ensure_ffmpeg
 started=$(date +%s)
 
 say "Tests on SQLite"

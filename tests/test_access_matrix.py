@@ -81,6 +81,7 @@ def demo_objects() -> dict:
     notes = {w: Notification(user_id=U(w).id, kind="new_tip", url="/", key="matrix") for w in ROLE_OF}
     db.session.add_all(notes.values())
     news = demo_announcements(v4)
+    voice_note = demo_voice_note(an_tip)
     db.session.commit()
     return {
         "news": news,
@@ -96,7 +97,22 @@ def demo_objects() -> dict:
         "users": {w: U(w).id for w in ROLE_OF},
         "sessions": {w: row.id for w, row in spare.items()},
         "notes": {w: row.id for w, row in notes.items()},
+        "voice": voice_note.id,
     }
+
+
+def demo_voice_note(tip):
+    """A voice note An sent with a tip (the bytes need no decoder here)."""
+    from zaloan.models import VoiceNote
+    from zaloan.storage import files
+
+    name = secrets.token_hex(16) + ".ogg"
+    files().put(name, b"OggS-matrix")
+    note = VoiceNote(tip_id=tip.id, uploader_id=U("informant").id, storage_name=name, duration_ms=3000, size=11,
+                     sha256="0" * 64)
+    db.session.add(note)
+    db.session.flush()
+    return note
 
 
 def commendation_objects(commune_id: int, informant=None, officer=None, officer2=None, commander=None) -> dict:
@@ -143,6 +159,8 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
     """Return a value of URL parameter `param` that belongs to `who` (the row of the table)."""
     if param == "attachment_id" and who not in ("informant", "officer", "commander"):
         return SKIP
+    if param == "note_id" and who not in ("informant", "officer", "commander"):
+        return SKIP  # a voice note: its sender and the police of its tip only
     if endpoint.startswith("province.") and param == "unit_id":
         return o["commune"]  # a commune of the administrator's province
     if param == "announcement_id":
@@ -176,6 +194,7 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         "notification_id": o["notes"].get(who, o["notes"]["informant"]),
         "version_id": o["rules_version"],
         "kind": "csv",  # the report's files: figures.csv, tips.csv
+        "note_id": o["voice"],
     }
     if param == "user_id":
         target = {
@@ -294,6 +313,13 @@ IDOR = [
     # The province administrator: communes as a whole, never a row inside one.
     ("province_admin", "GET", "/photos/{photo}", None),
     ("province_admin", "GET", "/photos/{photo}/thumb", None),
+    # A voice is an identity: the tip's verifier, other officers, observers never hear it.
+    ("verifier", "GET", "/voices/{voice}", None),
+    ("informant2", "GET", "/voices/{voice}", None),
+    ("officer2", "GET", "/voices/{voice}", None),
+    ("officer2", "POST", "/voices/{voice}/summary", None),
+    ("observer", "GET", "/voices/{voice}", None),
+    ("province_admin", "GET", "/voices/{voice}", None),
     ("province_admin", "GET", "/officer/tips/{an_tip}", None),
     ("province_admin", "GET", "/people/{informant_user}", None),
     ("province_admin", "POST", "/people/{informant_user}/reveal", None),

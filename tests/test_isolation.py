@@ -99,6 +99,7 @@ def second_commune() -> dict:
     from zaloan import rules
 
     version, _ = rules.publish(commune.id, by=commander, body="# Quy chế bản Khuổi Phầy\nGiữ bí mật.", note="Đầu")
+    voice_note = other_voice_note(tip, informant)
     db.session.commit()
     return {
         "commendation_id": commended["commendation"].id, "decision_id": commended["decision"].id,
@@ -106,7 +107,7 @@ def second_commune() -> dict:
         "public_news": public_news.id,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
-        "window_id": point.windows[0].id, "category_id": category.id,
+        "window_id": point.windows[0].id, "category_id": category.id, "note_id": voice_note.id,
         "notification_id": db.session.scalar(select(Notification.id).where(Notification.user_id == officer.id)),
         "users": {"commander": commander.id, "officer": officer.id, "informant": informant.id,
                   "verifier": verifier.id, "observer": observer.id},
@@ -115,6 +116,22 @@ def second_commune() -> dict:
                     "Sầm Văn Lừng", "Bắc Quỳnh", "Nam Khê", "Hữu Lũng", tip.code, anonymous.code,
                     informant.phone[3:], tip.attachments[0].sha256[:16]],
     }
+
+
+def other_voice_note(tip, informant):
+    """A voice note the second commune's informant sent with their tip (bytes stored as they are: no decoder)."""
+    import secrets
+
+    from zaloan.models import VoiceNote
+    from zaloan.storage import files
+
+    name = secrets.token_hex(16) + ".ogg"
+    files().put(name, b"OggS-Khuoi-Phay")
+    note = VoiceNote(tip_id=tip.id, uploader_id=informant.id, storage_name=name, duration_ms=4000, size=15,
+                     sha256="0" * 64, summary="Pác Bó nói về đôi trâu")
+    db.session.add(note)
+    db.session.flush()
+    return note
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from zaloan.storage import files
 from .helpers import U
 
 MARKERS = ("QXBODY4417", "QXPLACE4417", "QXNOTE4417", "QXASK4417", "QXANSWER4417", "QXBRIEF4417", "QXHINT4417",
-           "QXFOUND4417", "QXREOPEN4417", "QXFIRSTNOTE4417")
+           "QXFOUND4417", "QXREOPEN4417", "QXFIRSTNOTE4417", "QXVOICE4417")
 
 
 def photo(color=(10, 120, 200)):
@@ -61,12 +61,44 @@ def worked_tip(closed_months_ago: int, number: str = "4417") -> int:
     cases.accept_task(task.assignments[0], by=verifier)
     cases.report_finding(task.assignments[0], by=verifier, finding=Finding.CONFIRMED,
                          notes=f"Thấy {m['QXFOUND4417']}", photos=[photo((5, 200, 5))])
+    voice_notes(tip, task.assignments[0], informant, verifier, summary=f"Nói {m['QXVOICE4417']}")
     cases.record_outcome(tip, by=officer, outcome=Outcome.COMMUNE_POLICE, note=f"Ghi {m['QXFIRSTNOTE4417']}")
     cases.reopen(tip, by=officer, reason=f"Mở lại {m['QXREOPEN4417']}")
     cases.record_outcome(tip, by=officer, outcome=Outcome.MEDIATED, note=f"Xong {m['QXNOTE4417']}")
     tip.closed_at = utcnow() - timedelta(days=31 * closed_months_ago)
     db.session.commit()
     return tip.id
+
+
+def voice_notes(tip, assignment, informant, verifier, summary: str) -> None:
+    """A voice note with the tip, one with the sender's answer, one with the report (bytes kept as they are)."""
+    import secrets
+
+    from zaloan.models import Message, VoiceNote
+
+    answer = next(m for m in tip.messages if not m.from_police)
+    for link, who in ((dict(tip_id=tip.id), informant), (dict(message_id=answer.id), informant),
+                      (dict(assignment_id=assignment.id), verifier)):
+        name = secrets.token_hex(16) + ".ogg"
+        files().put(name, b"OggS-voice")
+        db.session.add(VoiceNote(uploader_id=who.id, storage_name=name, duration_ms=2000, size=10, sha256="0" * 64,
+                                 summary=summary if "tip_id" in link else "", **link))
+    db.session.flush()
+    assert Message  # the answer above is one of the tip's messages
+
+
+def voice_names(tip_id: int) -> list[str]:
+    from zaloan.models import VoiceNote
+
+    return [n.storage_name for n in db.session.scalars(select(VoiceNote)) if n.storage_name and
+            retention_owner(n) == tip_id]
+
+
+def retention_owner(note) -> int | None:
+    from zaloan.permissions import voice_tip
+
+    tip = voice_tip(note)
+    return tip.id if tip else None
 
 
 def text_hits(marker: str) -> list[str]:
@@ -128,6 +160,8 @@ def test_closed_tips_past_the_time_lose_their_content_and_keep_their_skeleton(ap
         recent = worked_tip(3, number="5528")
         names = photo_names(old)
         assert len(names) == 3 and all(files().get(n) for n in names)
+        voices = voice_names(old)
+        assert len(voices) == 3 and all(files().get(n) for n in voices)
         before_old = db.session.get(Tip, old)
         skeleton = {k: getattr(before_old, k) for k in ("created_at", "closed_at", "occurred_at", "village_id",
                                                           "category_id", "outcome", "status", "urgency", "code",
@@ -150,6 +184,8 @@ def test_closed_tips_past_the_time_lose_their_content_and_keep_their_skeleton(ap
         assert db.session.scalar(select(func.count(Attachment.id)).where(Attachment.storage_name.in_(names))) == 0
         for name in names:
             assert files().get(name) is None and files().get(thumb_name(name)) is None
+        # The voice notes too: rows (with the officer's summary) and files.
+        assert voice_names(old) == [] and all(files().get(n) is None for n in voices)
         tip = db.session.get(Tip, old)
         assert tip.erased_at is not None and tip.body == "" and not tip.messages
         assert {k: getattr(tip, k) for k in skeleton} == skeleton
@@ -159,12 +195,12 @@ def test_closed_tips_past_the_time_lose_their_content_and_keep_their_skeleton(ap
         # The tip closed 3 months ago keeps everything.
         kept = db.session.get(Tip, recent)
         assert kept.erased_at is None and "QXBODY5528" in kept.body
-        assert len(photo_names(recent)) == 3
+        assert len(photo_names(recent)) == 3 and len(voice_names(recent)) == 3
         # One audit row: kinds and counts, never the content.
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > 0).order_by(AuditEvent.id.desc())
                                   .limit(db.session.scalar(select(func.count(AuditEvent.id))) - audits)).all()
         erase = [r for r in rows if r.action == "retention.erase"]
-        assert len(erase) == 1 and erase[0].data == {"tips": 1, "photos": 3, "messages": 2, "months": 24}
+        assert len(erase) == 1 and erase[0].data == {"tips": 1, "photos": 3, "messages": 2, "voices": 3, "months": 24}
         assert erase[0].commune_id == commune.id
         assert "3" in audit_words.sentence(erase[0]) and "QX" not in audit_words.sentence(erase[0])
         assert audit.verify_chain().ok

@@ -191,6 +191,11 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(build_bp, url_prefix="/build")
 
+    # Voice notes on tips, answers and reports.
+    from .voices import bp as voices_bp
+
+    app.register_blueprint(voices_bp, url_prefix="/voices")
+
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

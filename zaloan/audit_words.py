@@ -584,3 +584,13 @@ def sentences(rows: Iterable[AuditEvent], names: Names | None = None) -> dict[in
 def sentence(row: AuditEvent) -> str:
     """Return the sentence for one audit row."""
     return sentences([row])[row.id]
+
+
+# Voice notes (zaloan.voice)
+SENTENCES.update({
+    "voice.summary": lambda n, r, d, who: _("%(who)s wrote down what a voice note of tip %(tip)s says.", who=who,
+                                            tip=n.tip(r.target_id)),
+    "voices.purge": lambda n, r, d, who: _("%(who)s deleted %(n)s voice notes that were recorded but never sent "
+                                           "(older than %(days)s days).", who=who, n=d.get("count", 0),
+                                           days=d.get("days", 0)),
+})

@@ -51,6 +51,9 @@ FORMAT = 1
 MAGIC = b"ZALOAN-BACKUP-AESGCM v1\n"
 CHUNK = 1024 * 1024
 # Tables counted in the manifest and in the restore's summary.
+# The files the rows name: photos, and voice notes (zaloan.voice).
+FILES_SQL = ("SELECT storage_name FROM attachments UNION ALL SELECT storage_name FROM voice_notes "
+             "ORDER BY storage_name")
 COUNTED = ("units", "users", "tips", "attachments", "messages", "verification_tasks", "audit_events")
 MEMBER_NAME = re.compile(r"^(manifest\.json|audit\.checkpoint|database\.(sqlite|pgdump)|uploads/[A-Za-z0-9._-]{1,100})$")
 
@@ -230,7 +233,7 @@ def _snapshot_sqlite(engine, target: Path) -> tuple[list[str], dict, str | None]
             status = copy.execute("PRAGMA integrity_check").fetchone()[0]
             if status != "ok":
                 raise BackupError(f"The copy failed its integrity check: {status}")
-            names = [r[0] for r in copy.execute("SELECT storage_name FROM attachments ORDER BY id")]
+            names = [r[0] for r in copy.execute(FILES_SQL)]
             counts = {t: copy.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in COUNTED}  # noqa: S608
             revision = _revision(copy.execute)
         finally:
@@ -255,7 +258,7 @@ def _snapshot_postgresql(engine, target: Path) -> tuple[list[str], dict, str | N
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            names = list(conn.execute(text("SELECT storage_name FROM attachments ORDER BY id")).scalars())
+            names = list(conn.execute(text(FILES_SQL)).scalars())
             counts = {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in COUNTED}  # noqa: S608
             revision = _revision(lambda sql: conn.execute(text(sql)))
             # The transaction stays open until pg_dump has read the snapshot it exported.
@@ -458,9 +461,7 @@ def restore_backup(path: str | os.PathLike, key: str | None = None) -> RestoreRe
         wanted = [(cp, "the archive's checkpoint") for cp in
                   audit.read_checkpoint_file(members / "audit.checkpoint")]
         chain = audit.verify_chain(wanted)
-        from .models import Attachment
-
-        names = db.session.scalars(db.select(Attachment.storage_name).order_by(Attachment.id)).all()
+        names = list(db.session.scalars(db.text(FILES_SQL)))
         missing = [n for n in names if not store.exists(n)]
         db.session.remove()  # its transaction holds SQLite's write lock: end it before counting on another connection
         counts = database_rows()

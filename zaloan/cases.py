@@ -392,7 +392,7 @@ def ask(tip: Tip, *, by: User, body: str, client_key: str | None = None) -> Mess
 
 def answer(
     tip: Tip, *, author: User | None, body: str, photos: list[StoredImage] = (), photo_ids: list[int] = (),
-    client_key: str | None = None,
+    client_key: str | None = None, voices: int = 0,
 ) -> Message:
     """The sender answers in their tip's thread (text and/or photos); a closed tip takes no answer.
 
@@ -409,7 +409,7 @@ def answer(
     _hold(tip)
     if not tip.is_open:
         raise CaseError(labels.closed_for_sender(tip), 409)
-    if not body and not photos and not photo_ids:
+    if not body and not photos and not photo_ids and not voices:  # `voices`: how many voice notes come with it
         raise CaseError(_("Please write something or add a photo."), 422)
     if len(photos) + len(photo_ids) > MAX_PHOTOS:
         raise CaseError(_("At most %(n)s photos.", n=MAX_PHOTOS), 422)

@@ -193,13 +193,16 @@ def register_commands(app: Flask) -> None:
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
                   help="Keep unused photos younger than this many days (a form may still be open).")
     def purge_photos_command(days: int):
-        """Delete photos uploaded on their own but never sent with a tip, answer or report."""
+        """Delete photos and voice notes uploaded on their own but never sent with a tip, answer or report."""
         from datetime import timedelta
 
         from .cases import purge_unused_photos
+        from .voice import purge_unused
 
         count = purge_unused_photos(timedelta(days=days))
         click.echo(f"Unused photos deleted: {count} (older than {days} days).")
+        count = purge_unused(timedelta(days=days))
+        click.echo(f"Unused voice notes deleted: {count} (older than {days} days).")
 
     @app.cli.command("reconcile-files")
     @click.option("--hours", default=24, show_default=True, type=click.IntRange(min=1),

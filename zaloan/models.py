@@ -1236,3 +1236,36 @@ class SessionLock(db.Model):
     active_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     failed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+# --- Voice notes (a tip, an answer or a report spoken instead of typed) -----------------------------
+
+
+class VoiceNote(db.Model):
+    """A short voice note, re-encoded as Opus without any tag, stored outside static/ under a random name.
+
+    A voice is an identity: it is heard by its sender and the police of its tip
+    (a verifier's own note by the police too), never by a verifier of the tip.
+    The officer may write what it says (`summary`) for the record.
+    """
+
+    __tablename__ = "voice_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), index=True)
+    assignment_id: Mapped[int | None] = mapped_column(ForeignKey("task_assignments.id"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # null: anonymous sender
+    storage_name: Mapped[str] = mapped_column(String(64), unique=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    summary_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    summary_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    tip: Mapped[Tip | None] = relationship(foreign_keys=[tip_id])
+    message: Mapped[Message | None] = relationship(foreign_keys=[message_id])
+    assignment: Mapped[TaskAssignment | None] = relationship(foreign_keys=[assignment_id])

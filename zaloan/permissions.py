@@ -736,3 +736,44 @@ def acknowledges_rules(actor: User) -> bool:
 
 PREDICATES.update({"can_manage_announcement": can_manage_announcement, "can_read_announcement": can_read_announcement,
                    "is_addressed_to": is_addressed_to})
+
+
+# --- Voice notes: a voice is an identity ------------------------------------------------------------
+
+
+def voice_tip(note):
+    """Return the tip a voice note belongs to (through its answer or report), None while it is not sent."""
+    if note.tip_id:
+        return note.tip
+    if note.message_id:
+        return note.message.tip
+    if note.assignment_id:
+        return note.assignment.task.tip
+    return None
+
+
+@register_predicate
+def can_hear_voice(actor: User, note) -> bool:
+    """Who may hear a voice note: its speaker, the police of its tip. Never a verifier of the tip.
+
+    Unlike a photo, no voice is ever shared with a verifier: they get the officer's brief only.
+    """
+    if actor is None or note is None or not getattr(actor, "is_authenticated", False):
+        return False
+    if note.uploader_id is not None and note.uploader_id == actor.id:
+        return True
+    tip = voice_tip(note)
+    if tip is None:
+        return False
+    if actor.role in (Role.OFFICER, Role.COMMANDER):
+        return can_work_tip(actor, tip)
+    if actor.role == Role.INFORMANT:
+        return is_tip_sender(actor, tip) and note.assignment_id is None
+    return False
+
+
+@register_predicate
+def can_summarise_voice(actor: User, note) -> bool:
+    """The police of a voice note's tip may write down what it says, for the record."""
+    return (actor is not None and note is not None and getattr(actor, "role", None) in (Role.OFFICER, Role.COMMANDER)
+            and can_work_tip(actor, voice_tip(note)))

@@ -45,6 +45,7 @@ from .models import (
     TipStatus,
     Unit,
     UnitKind,
+    VoiceNote,
     utcnow,
 )
 
@@ -66,6 +67,7 @@ class Erased:
     photos: int = 0
     messages: int = 0
     tasks: int = 0
+    voices: int = 0
 
 
 def _secure_delete() -> None:
@@ -111,6 +113,7 @@ def erase_tip_content(tip: Tip, now: datetime, counts: Erased) -> list[str]:
             if isinstance(data.get("previous"), dict):
                 data["previous"] = {k: v for k, v in data["previous"].items() if k not in EVENT_TEXT}
             event.data = data
+    spoken = erase_voice_notes(tip, counts)  # before the answers and reports they belong to
     names = []
     ids = {p.id for p in photos}
     if ids:
@@ -124,6 +127,7 @@ def erase_tip_content(tip: Tip, now: datetime, counts: Erased) -> list[str]:
         db.session.delete(message)
     counts.messages += len(messages)
     counts.photos += len(names)
+    names += spoken
     tip.body = ""
     tip.place_text = ""
     tip.outcome_note = ""
@@ -131,6 +135,22 @@ def erase_tip_content(tip: Tip, now: datetime, counts: Erased) -> list[str]:
     tip.erased_at = now
     counts.tips += 1
     return names
+
+
+def erase_voice_notes(tip: Tip, counts: Erased) -> list[str]:
+    """Delete the voice notes of a tip, its answers and its reports (a voice is content, and an identity).
+
+    The officer's summaries of them go with them. Return the files to delete.
+    """
+    message_ids = [m.id for m in tip.messages]
+    assignment_ids = [a.id for task in tip.tasks for a in task.assignments]
+    notes = db.session.scalars(select(VoiceNote).where(
+        (VoiceNote.tip_id == tip.id) | VoiceNote.message_id.in_(message_ids)
+        | VoiceNote.assignment_id.in_(assignment_ids))).all()
+    for note in notes:
+        db.session.delete(note)
+    counts.voices += len(notes)
+    return [n.storage_name for n in notes]
 
 
 def due_tips(commune_id: int, months: int, now: datetime):
@@ -165,7 +185,7 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[int, Eras
         for tip in tips:
             names += erase_tip_content(tip, now, counts)
         audit.record("retention.erase", commune_id=commune_id, tips=counts.tips, photos=counts.photos,
-                     messages=counts.messages, months=months)
+                     messages=counts.messages, voices=counts.voices, months=months)
         db.session.commit()
         for name in names:
             remove_stored(name)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from . import cases, images
+from . import cases, images, voice
 from .extensions import db
 from .formkit import (
     PHOTO_PROBLEMS,
@@ -126,12 +126,18 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
     if category is None:
         form.category_id.errors.append(_("Please choose a type of incident."))
         return None, None
+    retry = key_used(Tip, form.client_key.data)
     try:
         # A retried send is answered with the tip already kept (its photos are not part of its
         # fingerprint): decoding them again would only cost time and memory.
-        photos = [] if key_used(Tip, form.client_key.data) else stored_photos()
+        photos = [] if retry else stored_photos()
     except ValidationError as exc:
         return None, str(exc)
+    try:
+        voices, spoken = sent_voices(uploader, retry=retry)
+    except cases.CaseError as exc:
+        discard(photos)
+        return None, exc
     try:
         tip, created = cases.submit_tip(
             commune=commune, informant=informant, category=category, body=form.body.data or "",
@@ -141,16 +147,39 @@ def tip_from_form(form: TipForm, commune: Unit, *, informant, uploader, anon_sec
         )
     except cases.CaseError as exc:
         discard(photos)
+        voice.discard(voices)
         db.session.rollback()
         renew_key(form, exc)
         return None, exc
     if not created:
         discard(photos)
+        voice.discard(voices)
+    else:
+        voice.join(spoken, voices, uploader, tip_id=tip.id)
     return tip, None
 
 
 # A photo refused for what it is answers 422 (the page says "not sent"); the server's own trouble 5xx (try again).
 PHOTO_STATUS = {"unavailable": 503, "disk_full": 507}
+
+
+def sent_voices(uploader, *, retry: bool) -> tuple[list[voice.StoredVoice], list]:
+    """Return the voice notes of a send: (decoded from the form's file field, sent before by the script).
+
+    Decoded before the send's transaction begins; a retried send brings none (its notes are with the
+    first one). Raise CaseError with the reason; nothing is left stored then.
+    """
+    if retry:
+        return [], []
+    try:
+        stored = voice.form_notes()
+    except voice.VoiceRejected as exc:
+        raise cases.CaseError(exc.message, exc.status, field="voice") from None
+    try:
+        return stored, voice.own_unsent(uploader, voice.note_ids())
+    except voice.VoiceError as exc:
+        voice.discard(stored)
+        raise cases.CaseError(exc.message, exc.status, field="voice") from None
 
 
 def photo_upload_response():
@@ -181,18 +210,27 @@ def take_answer(t: Tip, form: AnswerForm, *, author) -> tuple[bool, str | None, 
     """
     if not form.validate_on_submit():
         return False, None, 422
+    retry = key_used(Message, form.client_key.data)
     try:
-        photos = [] if key_used(Message, form.client_key.data) else stored_photos()  # a retry: see tip_from_form
+        photos = [] if retry else stored_photos()  # a retry: see tip_from_form
     except ValidationError as exc:
         return False, str(exc), 422
     try:
-        cases.answer(t, author=author, body=form.body.data or "", photos=photos, photo_ids=photo_ids(),
-                     client_key=form.client_key.data)
+        voices, spoken = sent_voices(author, retry=retry)
     except cases.CaseError as exc:
         discard(photos)
+        return False, exc.message, exc.status
+    try:
+        msg = cases.answer(t, author=author, body=form.body.data or "", photos=photos, photo_ids=photo_ids(),
+                           client_key=form.client_key.data, voices=len(voices) + len(spoken))
+    except cases.CaseError as exc:
+        discard(photos)
+        voice.discard(voices)
         db.session.rollback()
         renew_key(form, exc)
         return False, exc.message, exc.status
+    if not retry:
+        voice.join(spoken, voices, author, message_id=msg.id)
     db.session.commit()
     discard_unattached(photos)  # a retry answered with the first send keeps no second copy
     return True, None, 200

@@ -14,13 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
-from .. import cases
+from .. import cases, voice
 from ..errors import answers_json
 from ..extensions import db
 from ..formkit import discard, photo_ids, renew_key, stored_photos
 from ..models import Role, TaskAssignment, TaskStatus, VerificationTask, utcnow
 from ..permissions import allow, assignments_for, get_or_404, is_assignee
-from ..sending import photo_upload_response
+from ..sending import photo_upload_response, sent_voices
 from ..web import redirect_to, render, wants_fragment
 from . import bp
 from .forms import ReportForm
@@ -81,7 +81,7 @@ def accept(assignment_id: int):
 @bp.post("/tasks/<int:assignment_id>/report")
 @allow(Role.VERIFIER)
 def report(assignment_id: int):
-    """Report the finding, with notes and photos, once."""
+    """Report the finding, with notes, photos and a voice note, once."""
     a = get_or_404(TaskAssignment, assignment_id, is_assignee)
     form = ReportForm()
     if not form.validate_on_submit():
@@ -91,13 +91,22 @@ def report(assignment_id: int):
     except ValidationError as exc:
         return show(a, form, error=str(exc), status=422)
     try:
+        # A report already made (a retry, or a second send) decodes no voice note again.
+        voices, spoken = sent_voices(current_user, retry=a.reported_at is not None)
+    except cases.CaseError as exc:
+        discard(photos)
+        return show(a, form, error=exc.message, status=exc.status)
+    try:
         cases.report_finding(a, by=current_user, finding=form.finding.data, notes=form.notes.data or "",
                              photos=photos, photo_ids=photo_ids(), client_key=form.client_key.data)
     except cases.CaseError as exc:
         discard(photos)
+        voice.discard(voices)
         db.session.rollback()
         renew_key(form, exc)
         return show(a, form, error=exc.message, status=exc.status)
+    if voices or spoken:
+        voice.join(spoken, voices, current_user, assignment_id=a.id)
     return done(a)
 
 
