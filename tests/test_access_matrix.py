@@ -82,9 +82,11 @@ def demo_objects() -> dict:
     db.session.add_all(notes.values())
     news = demo_announcements(v4)
     voice_note = demo_voice_note(an_tip)
+    chan = channel_objects()
     db.session.commit()
     return {
         "news": news,
+        **{k: row.id for k, row in chan.items()},
         "rules_version": db.session.scalar(select(RulesVersion.id).where(RulesVersion.commune_id == v1.parent_id)),
         **{k: row.id for k, row in commendations.items()},
         "v1": v1.id, "v4": v4.id, "an_tip": an_tip.id, "binh_tip": binh_tip.id, "v4_tip": v4_tip.id,
@@ -150,6 +152,16 @@ def demo_announcements(v4) -> dict:
             "public": post("commander", "public", "Cảnh giác lừa đảo")}
 
 
+def channel_objects() -> dict:
+    """A message of each informant in their standing conversation with the commune police."""
+    from zaloan import conversations
+
+    an, binh = U("informant").informant, U("informant2").informant
+    return {"chan_informant": an,
+            "chan_msg": conversations.send(an, by=U("informant"), body="Dạ em đã để ý.", client_key="matrix-chan-1"),
+            "chan_msg2": conversations.send(binh, by=U("informant2"), body="Chợ vẫn yên.", client_key="matrix-chan-2")}
+
+
 SKIP = object()  # this role owns no such object in the demo commune
 # Erasure of an informant's identity: the officer's request waits for the commander (made in demo_objects).
 ERASURE = ("people.request_erasure", "people.confirm_erasure", "people.refuse_erasure")
@@ -171,6 +183,12 @@ def own_value(endpoint: str, param: str, who: str, o: dict):
         return o["news"]["members"]  # addressed to every member, and the commander's own
     if endpoint in ("people.post", "people.reveal") + ERASURE and who == "officer2":
         return SKIP  # officer 2 handles no informant in the demo
+    if param in ("informant_id", "message_id"):  # the standing conversation: officer 2 handles no informant
+        if who == "officer2":
+            return SKIP
+        if param == "informant_id":
+            return o["chan_informant"]
+        return o["chan_msg2"] if who == "informant2" else o["chan_msg"]
     if endpoint == "officer.cancel_task" and param in ("tip_id", "task_id"):
         key = ("task4" if who == "officer2" else "task") + ("_tip" if param == "tip_id" else "")
         return o[key]
@@ -339,6 +357,17 @@ IDOR = [
     ("officer2", "POST", "/news/{news_members}/pin", None),
     ("observer", "GET", "/news/{news_public}/photo", None),
     ("province_admin", "GET", "/news/{news_public}/photo", None),
+    # The standing conversation with an informant: another officer, another informant, verifiers, observers.
+    ("officer2", "GET", "/channel/{chan_informant}", None),
+    ("officer2", "POST", "/channel/{chan_informant}/messages", None),
+    ("officer2", "POST", "/channel/{chan_informant}/requests", None),
+    ("officer2", "GET", "/channel/{chan_informant}/messages/{chan_msg}/tip", None),
+    ("informant2", "GET", "/channel/me/messages/{chan_msg}/tip", None),
+    ("informant2", "POST", "/channel/me/messages/{chan_msg}/tip", None),
+    ("officer", "GET", "/channel/{chan_informant}/messages/{chan_msg2}/tip", None),
+    ("verifier", "GET", "/channel/{chan_informant}", None),
+    ("observer", "GET", "/channel/{chan_informant}", None),
+    ("province_admin", "GET", "/channel/{chan_informant}", None),
 ]
 
 

@@ -100,11 +100,16 @@ def second_commune() -> dict:
 
     version, _ = rules.publish(commune.id, by=commander, body="# Quy chế bản Khuổi Phầy\nGiữ bí mật.", note="Đầu")
     voice_note = other_voice_note(tip, informant)
+    from zaloan import conversations
+
+    chat = conversations.send(informant.informant, by=informant, body="Tối nay ở Khuổi Phầy có đám lạ.")
+    conversations.ask(informant.informant, by=officer, body="Để ý giúp bãi Pác Bó.", watch_point=point)
     db.session.commit()
     return {
         "commendation_id": commended["commendation"].id, "decision_id": commended["decision"].id,
         "commune": commune.id, "slug": commune.slug, "announcement_id": news.id, "version_id": version.id,
         "public_news": public_news.id,
+        "informant_id": informant.informant.id, "message_id": chat.id,
         "tip_id": tip.id, "anonymous_tip": anonymous.id, "assignment_id": assignment.id, "task_id": task.id,
         "attachment_id": tip.attachments[0].id, "unit_id": north.id, "point_id": point.id,
         "window_id": point.windows[0].id, "category_id": category.id, "note_id": voice_note.id,

@@ -172,6 +172,11 @@ def test_every_outgoing_text_is_neutral(app):
         task = cases.create_task(tip, by=U("officer"), verifiers=[U("verifier")], due_at=utcnow() + timedelta(hours=3),
                                  brief="Kiểm tra quán hát buổi tối xem có người lạ.")
         cases.report_finding(task.assignments[0], by=U("verifier"), finding=Finding.CONFIRMED, notes="Đúng vậy.")
+        # The standing conversation with the informant: a request and an answer, outside any tip.
+        from zaloan import conversations
+
+        chat = [conversations.ask(U("informant").informant, by=U("officer"), body="Để ý ông Thắng tối nay."),
+                conversations.send(U("informant").informant, by=U("informant"), body="Ông Thắng đi xe đỏ.")]
         cases.create_task(tip, by=U("officer"), verifiers=[U("verifier")], due_at=utcnow() + timedelta(hours=3),
                           brief="Xem lại lần nữa.")  # never accepted: a reminder, then late
         db.session.flush()
@@ -179,7 +184,7 @@ def test_every_outgoing_text_is_neutral(app):
 
         deadlines.sweep(utcnow() + timedelta(days=90))  # every escalation: unread emergency, late task and tip
         db.session.flush()
-        bad = identifying_words(tip) + [q.body]
+        bad = identifying_words(tip) + [q.body] + [m.body for m in chat]
         texts = {kind: notify.outgoing_message(kind) for kind in notify.KINDS}
         kinds_sent = set(db.session.scalars(select(Notification.kind).join(
             OutboxMessage, OutboxMessage.notification_id == Notification.id)))

@@ -63,6 +63,10 @@ ANNOUNCEMENT_PAIRS = [
 ]
 PAIRS += ANNOUNCEMENT_PAIRS
 COMMUNE_PAIRS += ANNOUNCEMENT_PAIRS
+# The standing conversation with each informant (zaloan.conversations): the informant, their handler, the commander.
+CHANNEL_PAIRS = [(P.can_use_channel, P.channels_for, Informant)]
+PAIRS += CHANNEL_PAIRS
+COMMUNE_PAIRS += CHANNEL_PAIRS
 
 SERIAL = count(1)
 

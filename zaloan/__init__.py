@@ -196,6 +196,11 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(voices_bp, url_prefix="/voices")
 
+    # The standing channel between each informant and the commune police.
+    from .channel import bp as channel_bp
+
+    app.register_blueprint(channel_bp, url_prefix="/channel")
+
 
 NUMERIC_FORMATS = {"HH:mm dd/MM/yyyy": "%H:%M %d/%m/%Y", "HH:mm dd/MM": "%H:%M %d/%m", "HH:mm dd/MM/yy": "%H:%M %d/%m/%y"}
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")

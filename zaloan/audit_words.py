@@ -553,6 +553,18 @@ SENTENCES.update({
                                           village=d.get("village", ""), period=d.get("period", "")),
 })
 
+# The standing channel between an informant and the commune police (zaloan.conversations): never the text.
+TOPICS["channel"] = _l("Conversations with informants")
+SENTENCES.update({
+    "channel.message": lambda n, r, d, who: _("%(who)s wrote in the conversation of %(person)s.", who=who,
+                                              person=n.informant(r.target_id, d)),
+    "channel.request": lambda n, r, d, who: _("%(who)s asked %(person)s to keep an eye out, in their "
+                                              "conversation.", who=who, person=n.informant(r.target_id, d)),
+    "channel.tip": lambda n, r, d, who: _("%(who)s made tip %(tip)s from a message of the conversation of "
+                                          "%(person)s.", who=who, tip=d.get("code", ""),
+                                          person=n.informant(r.target_id, d)),
+})
+
 # Actions an anonymous villager does: no account means "an anonymous sender", not "the system".
 SENDER_ACTIONS = {"tip.submit", "tip.answer"}
 

@@ -1269,3 +1269,44 @@ class VoiceNote(db.Model):
     tip: Mapped[Tip | None] = relationship(foreign_keys=[tip_id])
     message: Mapped[Message | None] = relationship(foreign_keys=[message_id])
     assignment: Mapped[TaskAssignment | None] = relationship(foreign_keys=[assignment_id])
+
+
+# --- The standing channel between an informant and the commune police (zaloan.conversations) ----------
+
+
+class ChannelMessage(db.Model):
+    """A message in an informant's standing conversation with the commune police.
+
+    The conversation belongs to the informant, not to an officer: it is read
+    by whoever handles the informant now (and the commander), so a handover
+    passes its whole history to the new handler. A police message can be a
+    request ("nhờ để ý": a place, a time window, a due time); an informant's
+    message can answer one, and can become a tip (`tip_id`, once).
+    """
+
+    __tablename__ = "channel_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    informant_id: Mapped[int] = mapped_column(ForeignKey("informants.id"), index=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    from_police: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text, default="")
+    is_request: Mapped[bool] = mapped_column(Boolean, default=False)
+    watch_point_id: Mapped[int | None] = mapped_column(ForeignKey("watch_points.id"))
+    place_text: Mapped[str] = mapped_column(String(200), default="")
+    window_from: Mapped[datetime | None] = mapped_column(DateTime)
+    window_to: Mapped[datetime | None] = mapped_column(DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("channel_messages.id"))
+    tip_id: Mapped[int | None] = mapped_column(ForeignKey("tips.id"), unique=True)  # the tip it became
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    informant: Mapped[Informant] = relationship()
+    author: Mapped[User | None] = relationship()
+    watch_point: Mapped[WatchPoint | None] = relationship()
+    reply_to: Mapped[ChannelMessage | None] = relationship(remote_side=[id])
+    tip: Mapped[Tip | None] = relationship()
+

@@ -83,6 +83,12 @@ OUTGOING = {
     TASK_OVERDUE: _l("Zalo an ninh: you have 1 new item"),
     TIP_OVERDUE: _l("Zalo an ninh: you have 1 new item"),
 }
+# The standing channel with each informant (zaloan.conversations): a message or a request, to the other side.
+CHANNEL = "channel"
+KINDS += (CHANNEL,)
+LABELS[CHANNEL] = _l("A new message in a conversation")
+OUTGOING[CHANNEL] = _l("Zalo an ninh: you have 1 new message")
+
 assert set(LABELS) == set(OUTGOING) == set(KINDS) and max(map(len, KINDS)) <= 16
 
 LIST_PATH = "/notifications/"  # where every outgoing link points (zaloan.notifications)
@@ -313,3 +319,19 @@ def task_reported(assignment) -> None:
 def text_for_list(kind: str) -> str:
     """The line a person reads in their notification list."""
     return str(LABELS.get(kind, LABELS[NEW_TIP]))
+
+
+def channel_wrote(message) -> None:
+    """A message in an informant's standing conversation: the other side (the informant, or their handler).
+
+    An informant without a handler is heard by the commanders. Nothing of the message leaves the app.
+    """
+    inf = message.informant
+    if message.from_police:
+        people, url = [inf.user], path("channel.mine")
+    else:
+        handler = inf.handler if inf.handler is not None and inf.handler.active else None
+        people = [handler] if handler else commanders(inf.commune_id)
+        url = path("channel.show", informant_id=inf.id)
+    notify([p for p in people if p is not None and p.id != message.author_id], CHANNEL, url,
+           key=f"chan:{message.id}", commune_id=inf.commune_id)

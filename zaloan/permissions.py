@@ -777,3 +777,35 @@ def can_summarise_voice(actor: User, note) -> bool:
     """The police of a voice note's tip may write down what it says, for the record."""
     return (actor is not None and note is not None and getattr(actor, "role", None) in (Role.OFFICER, Role.COMMANDER)
             and can_work_tip(actor, voice_tip(note)))
+
+
+# --- The standing channel with each informant (zaloan.conversations) -------------------------------------
+#
+# One conversation an informant, with the commune police rather than a person: the informant, their
+# handler officer of the moment and the commander. Never another officer, a verifier or an observer.
+
+
+@register_predicate
+def can_use_channel(actor: User, informant) -> bool:
+    """The informant's own conversation: the informant, their current handler and the commander of the commune."""
+    if actor is None or not isinstance(informant, Informant) or informant.commune_id != actor.commune_id:
+        return False
+    if actor.role == Role.INFORMANT:
+        return informant.user_id == actor.id
+    return can_handle_informant(actor, informant)
+
+
+def channels_for(actor: User):
+    """The SQL scope of `can_use_channel`: the informants whose conversation `actor` may read and write in."""
+    if actor is None:
+        return false()
+    if actor.role == Role.INFORMANT:
+        return and_(Informant.user_id == actor.id, Informant.commune_id == actor.commune_id)
+    return informants_for(actor)
+
+
+@register_predicate
+def talks_with_informants(actor: User) -> bool:
+    """Officers and the commander keep a standing conversation with informants ("Trò chuyện")."""
+    return (actor is not None and getattr(actor, "is_authenticated", True)
+            and actor.role in (Role.OFFICER, Role.COMMANDER))

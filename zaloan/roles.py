@@ -53,7 +53,7 @@ REGISTRY: dict[str, RoleInfo] = {
     Role.OFFICER: RoleInfo(
         Role.OFFICER, "officer.home",
         nav=(Link("officer.home", _l("Tips to handle")), Link("people.index", _l("My people")),
-             Link("commend.index", _l("Commendations")),
+             Link("channel.index", _l("Conversations")), Link("commend.index", _l("Commendations")),
              Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),
@@ -61,7 +61,7 @@ REGISTRY: dict[str, RoleInfo] = {
         Role.COMMANDER, "commander.home",
         nav=(Link("commander.home", _l("Home")), Link("officer.home", _l("Tips")),
              Link("people.index", _l("Accounts")), Link("places.index", _l("Places")),
-             Link("commend.index", _l("Commendations")),
+             Link("channel.index", _l("Conversations")), Link("commend.index", _l("Commendations")),
              Link("report.index", _l("Report"))),
         alarm=True, two_step=True, two_step_required=True,
     ),

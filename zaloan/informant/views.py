@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from .. import cases, commendations, communes
+from .. import cases, commendations, communes, conversations
 from ..errors import answers_json
 from ..extensions import db
 from ..formkit import local_now
@@ -74,7 +74,9 @@ def home():
     return render("informant/home.html", informant=current_user.informant, total=sum(counts.values()),
                   open_count=sum(n for s, n in counts.items() if s in TipStatus.OPEN),
                   questions=len(cases.last_word(open_ids, police=True)),
-                  recognitions=commendations.recognitions_of(current_user))
+                  recognitions=commendations.recognitions_of(current_user),
+                  channel_news=bool(current_user.informant and conversations.waiting_for(
+                      current_user, [current_user.informant.id])))
 
 
 @bp.route("/tips/new", methods=["GET", "POST"])
