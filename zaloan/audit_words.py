@@ -64,6 +64,7 @@ TOPICS = {
     "rules": _l("Operating rules"),
 
     "survey": _l("Village security surveys"),
+    "review": _l("Review reports"),
 }
 
 
@@ -551,6 +552,13 @@ SENTENCES.update({
     "survey.save": lambda n, r, d, who: _("%(who)s saved version %(version)s of the security survey of "
                                           "%(village)s (%(period)s).", who=who, version=d.get("version", ""),
                                           village=d.get("village", ""), period=d.get("period", "")),
+})
+
+# The yearly review document (zaloan.review)
+SENTENCES.update({
+    "review.save": lambda n, r, d, who: _("%(who)s saved version %(version)s of the review report for %(start)s to "
+                                          "%(end)s.", who=who, version=d.get("version", ""),
+                                          start=d.get("start", ""), end=d.get("end", "")),
 })
 
 # Actions an anonymous villager does: no account means "an anonymous sender", not "the system".
