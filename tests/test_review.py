@@ -157,3 +157,16 @@ def test_the_print_view_shows_the_same_document(login_as):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "Tồn tại cần khắc phục" in html and "I. Kết quả" in html
+
+
+def test_a_new_period_starts_from_the_last_saved_assessment(app, login_as):
+    """"The last 12 months" moves daily: yesterday's text fills today's form but is not today's document."""
+    c = login_as("commander")
+    page = c.get("/reports/review?period=custom&start=01/01/2026&end=30/06/2026")
+    data = {"csrf_token": csrf_token(page.get_data(as_text=True)), "client_key": "old", "period": "custom",
+            "start": "01/01/2026", "end": "30/06/2026", "strengths": "Viết cho nửa đầu năm"}
+    assert c.post("/reports/review", data=data).status_code == 303
+    html = c.get(URL).get_data(as_text=True)
+    assert "<textarea" in html and ">Viết cho nửa đầu năm</textarea>" in html
+    assert "từ 01/01/2026 đến 30/06/2026" in html
+    assert '<p class="review-text">Viết cho nửa đầu năm' not in html

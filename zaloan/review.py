@@ -55,6 +55,7 @@ class Review:
     survey_period: str | None
     draft: ReviewDraft | None
     history: list = field(default_factory=list)
+    earlier: ReviewDraft | None = None  # the newest draft of another period, to start from when this one has none
 
     @property
     def period(self) -> Period:
@@ -131,7 +132,20 @@ def build(actor: User, args) -> Review:
     table, survey_period = baseline(commune, report.period, fig)
     return Review(report=report, commune=commune, figures=fig, members=commune_summary(commune)["by_role"],
                   commended=commended_in(commune, report.period), baseline=table, survey_period=survey_period,
-                  draft=latest_draft(commune, report.period), history=drafts(commune, report.period))
+                  draft=latest_draft(commune, report.period), history=drafts(commune, report.period),
+                  earlier=earlier_draft(commune, report.period))
+
+
+def earlier_draft(commune: Unit, period: Period) -> ReviewDraft | None:
+    """Return the commune's newest draft of another period.
+
+    "The last 12 months" moves every day: without this, what the commander wrote yesterday would be
+    gone from today's form. The form starts from it; saving keeps a version for the period shown.
+    """
+    return db.session.scalar(
+        select(ReviewDraft).where(ReviewDraft.commune_id == commune.id,
+                                  (ReviewDraft.period_start != period.start) | (ReviewDraft.period_end != period.end))
+        .order_by(ReviewDraft.updated_at.desc(), ReviewDraft.id.desc()).limit(1))
 
 
 def save(actor: User, period: Period, texts: dict, client_key: str | None) -> tuple[ReviewDraft, bool]:

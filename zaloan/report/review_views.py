@@ -25,7 +25,8 @@ def _page(template: str, *, status: int = 200, texts: dict | None = None, errors
         return render("report/review.html", doc=None, error=str(exc), form=form,
                       quarters=recent_quarters(local_today()), period_action="report.review_page", status=400)
     if texts is None:
-        texts = {k: getattr(doc.draft, k) if doc.draft else "" for k in review.SECTIONS}
+        start_from = doc.draft or doc.earlier
+        texts = {k: getattr(start_from, k) if start_from else "" for k in review.SECTIONS}
     return render(template, doc=doc, form=form, quarters=recent_quarters(local_today()),
                   period_action="report.review_page", texts=texts, errors=errors or {},
                   client_key=new_key(), sections=review.SECTIONS, heading=review.section_heading, results=review.results,
