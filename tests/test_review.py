@@ -97,7 +97,7 @@ def test_only_the_commander_reads_and_writes_the_review(app, login_as, who):
     c = login_as(who)
     for r in (c.get(URL), c.get("/reports/review.docx?period=year"), c.get("/reports/review/print?period=year"),
               c.post("/reports/review", data={"strengths": "x", "period": "year"})):
-        assert r.status_code in (302, 400, 403, 404), r.status_code
+        assert r.status_code == 404, r.status_code  # the page does not exist for them
     with app.app_context():
         assert db.session.scalar(select(func.count(ReviewDraft.id))) == 0
 
@@ -170,3 +170,35 @@ def test_a_new_period_starts_from_the_last_saved_assessment(app, login_as):
     assert "<textarea" in html and ">Viết cho nửa đầu năm</textarea>" in html
     assert "từ 01/01/2026 đến 30/06/2026" in html
     assert '<p class="review-text">Viết cho nửa đầu năm' not in html
+
+
+def test_a_reused_key_with_other_text_is_refused_and_changes_nothing(app, login_as):
+    c = login_as("commander")
+    assert save(c, "dup", causes="Lần đầu").status_code == 303
+    r = save(c, "dup", causes="Nội dung khác")
+    assert r.status_code == 409
+    assert "Nội dung khác" in r.get_data(as_text=True)  # the text is kept in the form
+    with app.app_context():
+        assert [d.causes for d in db.session.scalars(select(ReviewDraft))] == ["Lần đầu"]
+
+
+def test_commendations_of_the_period_are_named_by_alias_only(app, login_as, user):
+    from zaloan.models import Commendation, CommendationKind, CommendationStatus
+
+    with app.app_context():
+        informant = db.session.scalar(select(Informant).where(Informant.user_id == user("informant").id))
+        alias, name = informant.alias, user("informant").full_name
+        today = reports.local_today()
+        db.session.add(Commendation(commune_id=informant.commune_id, kind=CommendationKind.INFORMANT,
+                                    informant_id=informant.id, reason="Báo tin kịp thời", reward="Giấy khen",
+                                    period_start=today, period_end=today, status=CommendationStatus.APPROVED,
+                                    proposed_by_id=user("officer").id, decided_by_id=user("commander").id,
+                                    decided_at=utcnow()))
+        db.session.commit()
+    c = login_as("commander")
+    html = c.get(URL).get_data(as_text=True)
+    assert f"<td>{alias}</td><td>Giấy khen</td>" in html
+    assert name not in html
+    d = docx.Document(io.BytesIO(c.get("/reports/review.docx?period=year").data))
+    cells = [cell.text for t in d.tables for row in t.rows for cell in row.cells]
+    assert alias in cells and name not in cells
