@@ -6,6 +6,9 @@ screen is kept as docs/screenshots/review.png when missing or with ZALOAN_DOCS_S
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 from .checks import check_page
@@ -60,3 +63,13 @@ def test_the_commander_writes_and_saves_the_review_on_a_phone(app, phone):
     chief.emulate_media(media="print")
     assert not chief.locator("nav.nav").is_visible() and not chief.locator(".no-print").is_visible()
     chief.emulate_media(media="screen")
+
+    # The printed A4, as Chromium prints it: one or more pages, the commune and section I on the first.
+    pdf = chief.pdf(format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
+    if shutil.which("pdftoppm") and keep(chief, "review-a4"):
+        with tempfile.TemporaryDirectory() as tmp:
+            source = Path(tmp) / "review.pdf"
+            source.write_bytes(pdf)
+            subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "1", "-singlefile", str(source),
+                            str(DOCS / "review-a4")], check=True, timeout=60)
