@@ -296,3 +296,33 @@ def test_the_report_files_of_each_commune_hold_nothing_of_the_other(app, other):
                 assert not [m for m in markers if m in text], who
                 checked += resp.status_code == 200
     assert checked == 20  # observers get no tip list
+
+
+def test_the_review_of_each_commune_holds_nothing_of_the_other(app, other):
+    """The yearly review (page, printed page, Word file) and its saved assessment stay in their commune."""
+    import re
+    import zipfile
+
+    from .conftest import csrf_token
+
+    with app.app_context():
+        demo_codes = list(db.session.scalars(select(Tip.code).where(Tip.commune_id != other["commune"])))
+    demo_markers = ["Đồng Bé", "Tân Lập", "Xã Tân Thành", *demo_codes]
+    mine = session_client(app, "commander")
+    page = mine.get("/reports/review?period=year").get_data(as_text=True)
+    assert mine.post("/reports/review", data={
+        "csrf_token": csrf_token(page), "client_key": "iso-1", "period": "year",
+        "strengths": "ĐÁNH GIÁ RIÊNG CỦA TÂN THÀNH"}).status_code == 303
+    for who, markers in (("commander", other["markers"]),
+                         ("0911000001", demo_markers + ["ĐÁNH GIÁ RIÊNG CỦA TÂN THÀNH"])):
+        client = session_client(app, who)
+        for url in ("/reports/review?period=year", "/reports/review/print?period=year", "/reports/review.docx?period=year"):
+            resp = client.get(url)
+            assert resp.status_code == 200, (who, url)
+            if resp.data[:2] == b"PK":
+                with zipfile.ZipFile(io.BytesIO(resp.data)) as z:
+                    text = re.sub(r"<[^>]+>", "", " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist()
+                                                             if n.endswith(".xml")))
+            else:
+                text = resp.get_data(as_text=True)
+            assert not [m for m in markers if m in text], (who, url)

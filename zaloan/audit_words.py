@@ -64,6 +64,7 @@ TOPICS = {
     "rules": _l("Operating rules"),
 
     "survey": _l("Village security surveys"),
+    "review": _l("Review reports"),
 }
 
 
@@ -563,6 +564,13 @@ SENTENCES.update({
     "channel.tip": lambda n, r, d, who: _("%(who)s made tip %(tip)s from a message of the conversation of "
                                           "%(person)s.", who=who, tip=d.get("code", ""),
                                           person=n.informant(r.target_id, d)),
+})
+
+# The yearly review document (zaloan.review)
+SENTENCES.update({
+    "review.save": lambda n, r, d, who: _("%(who)s saved version %(version)s of the review report for %(start)s to "
+                                          "%(end)s.", who=who, version=d.get("version", ""),
+                                          start=d.get("start", ""), end=d.get("end", "")),
 })
 
 # Actions an anonymous villager does: no account means "an anonymous sender", not "the system".

@@ -1310,3 +1310,32 @@ class ChannelMessage(db.Model):
     reply_to: Mapped[ChannelMessage | None] = relationship(remote_side=[id])
     tip: Mapped[Tip | None] = relationship()
 
+
+# --- The yearly review document (zaloan.review) ---------------------------------------------
+
+
+class ReviewDraft(db.Model):
+    """One saved version of the commander's judgement in a period's review (sơ kết): sections II and III.
+
+    Every save is a new row (version 1, 2... of the commune and period), with who saved it and when;
+    the newest row is the one shown. The figures of section I are never stored: they come from the report.
+    """
+
+    __tablename__ = "review_drafts"
+    __table_args__ = (UniqueConstraint("commune_id", "period_start", "period_end", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    strengths: Mapped[str] = mapped_column(Text, default="")  # ưu điểm
+    weaknesses: Mapped[str] = mapped_column(Text, default="")  # tồn tại
+    causes: Mapped[str] = mapped_column(Text, default="")  # nguyên nhân
+    directions: Mapped[str] = mapped_column(Text, default="")  # phương hướng
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    client_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])

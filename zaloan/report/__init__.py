@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("report", __name__)
 
-from . import views  # noqa: E402,F401
+from . import review_views, views  # noqa: E402,F401
