@@ -165,7 +165,7 @@
   }
 
   function enhancePhotos(form) {
-    var plain = $("input[type=file]:not([data-upload-url])", form);
+    var plain = $("input[type=file]:not([data-upload-url]):not([accept^=audio])", form);  // photos, not a voice note
     if (plain) shrinkInPlace(plain, form);
     var input = $("input[type=file][data-upload-url]", form);
     if (!input || !window.FormData || !window.XMLHttpRequest) return;
