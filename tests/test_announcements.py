@@ -365,3 +365,26 @@ def test_the_lists_cost_a_fixed_number_of_queries(app):
             post("commander", f"informants:{officer}", f"Nhiều cho NT {n}")
     assert {path: queries(app, c, path) for c, path in ((boss, "/news/manage"), (an, "/news/"),
                                                         (an, "/informant/"))} == before
+
+
+def test_the_announcement_list_is_as_light_as_the_tip_form(app, login_as):
+    """Ten announcements with photos to every member: the informant's list and home still fit their budgets."""
+    import brotli
+
+    from .test_budgets import BR, NAV_BUDGET, PAGE_BUDGET, asset_urls, wire_size
+
+    with app.app_context():
+        for n in range(10):
+            post("commander", "members", f"Thông báo số {n}: họp tổ an ninh", body="Nội dung khá dài. " * 40,
+                 photo=images.store(jpeg()))
+    informant = login_as("informant")
+    for path in ("/news/", "/informant/"):
+        resp = informant.get(path, headers=BR)
+        assert resp.status_code == 200, path
+        assert wire_size(resp) <= NAV_BUDGET, f"{path} is {wire_size(resp)} bytes"
+        html = brotli.decompress(resp.get_data()).decode()
+        scripts, styles = asset_urls(html)
+        total = wire_size(resp) + sum(wire_size(informant.get(u, headers=BR))
+                                      for u in styles + [s for s in scripts if "htmx" not in s])
+        assert total <= PAGE_BUDGET, f"{path} complete is {total} bytes"
+    assert "Thông báo số 9" in brotli.decompress(informant.get("/news/", headers=BR).get_data()).decode()
