@@ -50,7 +50,11 @@ def render_in_main(template: str, status: int = 200, **context):
 
 def redirect_to(endpoint: str, **values):
     """Redirect after a successful POST; an htmx request gets HX-Location (no full reload)."""
-    target = url_for(endpoint, **values)
+    return redirect_to_path(url_for(endpoint, **values))
+
+
+def redirect_to_path(target: str):
+    """Redirect to a path of this site (already checked) after a successful POST, as `redirect_to` does."""
     if getattr(request, "htmx", False):
         resp = make_response("", 204)
         resp.headers["HX-Location"] = target

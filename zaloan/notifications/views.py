@@ -27,7 +27,7 @@ from ..models import (
     utcnow,
 )
 from ..permissions import ANY_USER, allow, get_or_404, notifications_for, outbox_for, owns_notification
-from ..web import redirect_to, render, safe_next
+from ..web import redirect_to, redirect_to_path, render, safe_next
 from . import bp
 from .forms import NotifySettingsForm
 
@@ -70,14 +70,7 @@ def open_note(notification_id: int):
     note = get_or_404(Notification, notification_id, owns_notification)
     notify.mark_read(note)
     db.session.commit()
-    target = safe_next(note.url) or notify.LIST_PATH
-    if getattr(request, "htmx", False):
-        resp = make_response("", 204)
-        resp.headers["HX-Location"] = target
-        return resp
-    resp = make_response("", 303)
-    resp.headers["Location"] = target
-    return resp
+    return redirect_to_path(safe_next(note.url) or notify.LIST_PATH)
 
 
 @bp.post("/read-all")
