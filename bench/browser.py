@@ -1,10 +1,12 @@
 """Browser benchmark on emulated 2G and slow 3G: bytes, requests and load time per page,
 the officer's tip page with three camera photos (thumbnails against whole photos,
-cold and warm), and sending a tip with a 4 MB photo next to a plain upload of it.
+cold and warm), sending a tip with a 4 MB photo next to a plain upload of it, and
+sending a tip with a one-minute voice note.
 
     .venv/bin/python bench/browser.py            # both profiles
     .venv/bin/python bench/browser.py --profile 2g
     .venv/bin/python bench/browser.py --profile 2g --only photos
+    .venv/bin/python bench/browser.py --profile 2g --only voice   # a minute of speaking, then the send
 
 Drives the system Chromium (Debian package `chromium`) through Playwright at
 360x640, with the network shaped by the DevTools protocol
@@ -37,6 +39,8 @@ PROFILES = {
     "2g": (800, 35_000, 32_000),
     "slow-3g": (2_000, 50_000, 50_000),
 }
+# A microphone that plays a beep, asked for without a prompt (the voice tip).
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -225,7 +229,7 @@ def fill_and_send(page, cdp, meter, cond, photo: Path, done: str) -> tuple[float
     start = time.perf_counter()
     page.check("input[name=category_id] >> nth=0")
     page.fill("textarea[name=body]", "Có người lạ tụ tập ở cổng chợ, nghi mua bán trái phép.")
-    page.set_input_files("input[type=file]", str(photo))
+    page.set_input_files("input[type=file][name=photos]", str(photo))
     page.click("button.btn.main")
     page.wait_for_selector(done, timeout=600_000)
     return time.perf_counter() - start, meter.sent
@@ -248,6 +252,37 @@ def send_anonymous_tip(browser, profile, base, photo: Path):
     result = fill_and_send(page, cdp, meter, cond, photo, "span.code")  # the receipt: code and key
     context.close()
     return result
+
+
+def send_voice_tip(media_browser, profile, base, seconds: int = 60) -> tuple[float, int, float]:
+    """Record a voice tip of `seconds` with Chromium's fake microphone, then send it on the shaped network.
+
+    The clock starts when "Dừng" (stop) is pressed, as the sender finishes speaking: the note uploads on
+    its own request, the form waits for it, then goes. Returns (seconds until the tip is acknowledged,
+    bytes sent, seconds of the upload alone).
+    """
+    context, page, cdp, meter, cond = shaped_page(media_browser, profile, base)
+    context.grant_permissions(["microphone"])
+    login(page, "0900000010")
+    page.goto("/informant/tips/new", wait_until="load")
+    page.check("input[name=category_id] >> nth=0")
+    page.fill("textarea[name=body]", "Tôi nói rõ hơn trong ghi âm.")
+    box = page.locator("[data-voice]")
+    box.get_by_role("button", name="Bấm để nói").click()
+    stop = box.get_by_role("button", name="Dừng")
+    stop.wait_for()
+    time.sleep(seconds)
+    shape(cdp, cond)
+    meter.sent = 0
+    start = time.perf_counter()
+    stop.click()
+    box.locator("text=Đã tải lên").wait_for(timeout=600_000)
+    uploaded = time.perf_counter() - start
+    page.click("button.btn.main")
+    page.wait_for_selector("[data-clear-draft]", timeout=600_000)
+    elapsed, sent = time.perf_counter() - start, meter.sent
+    context.close()
+    return elapsed, sent, uploaded
 
 
 def plain_upload(browser, profile, bare_base, photo: Path):
@@ -275,7 +310,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=[*PROFILES, "all"], default="all")
     parser.add_argument("--skip-upload", action="store_true")
-    parser.add_argument("--only", choices=["pages", "photos", "upload"], help="run one part only")
+    parser.add_argument("--only", choices=["pages", "photos", "upload", "voice"], help="run one part only")
+    parser.add_argument("--voice-seconds", type=int, default=60, help="how long the voice tip speaks")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -316,6 +352,14 @@ def main() -> None:
                     print(f"{'page':52} {'bytes':>8} {'requests':>9} {'load s':>8}")
                     for name, nbytes, nreq, elapsed in measure_photo_tip(browser, profile, base, photo_tip):
                         print(f"{name:52} {nbytes:8d} {nreq:9d} {elapsed:8.2f}")
+                if args.only in (None, "voice"):
+                    media = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                              args=CHROMIUM_ARGS + MEDIA_ARGS)
+                    v_s, v_sent, v_up = send_voice_tip(media, profile, base, args.voice_seconds)
+                    media.close()
+                    print(f"\nvoice tip of {args.voice_seconds} s (Chromium's fake microphone), from pressing stop")
+                    print(f"{'send':32} {'bytes up':>9} {'seconds':>8} {'upload s':>9}")
+                    print(f"{'tip with a voice note (JS)':32} {v_sent:9d} {v_s:8.1f} {v_up:9.1f}")
                 if args.skip_upload or args.only not in (None, "upload"):
                     continue
                 tip_s, tip_sent = send_tip(browser, profile, base, photo)
