@@ -65,6 +65,7 @@ def test_the_commander_writes_and_saves_the_review_on_a_phone(app, phone):
     chief.emulate_media(media="screen")
 
     # The printed A4, as Chromium prints it: one or more pages, the commune and section I on the first.
+    chief.emulate_media(media="print")  # page.pdf() prints with the media last emulated
     pdf = chief.pdf(format="A4", print_background=True)
     assert pdf.startswith(b"%PDF") and pdf.count(b"/Type /Page") - pdf.count(b"/Type /Pages") >= 1
     if shutil.which("pdftoppm") and keep(chief, "review-a4"):
