@@ -105,6 +105,7 @@ def make_commune(n_tips: int = 360, seed: int = 7) -> dict:
                   occurred_at=created - timedelta(minutes=rng.randint(0, 600)),
                   urgency=rng.randint(1, 4), body=f"{SECRET} số {i}", created_at=created, updated_at=created,
                   status=rng.choice(TipStatus.ALL))
+        tip.deadline_at = created + timedelta(days=20 if i % 3 else 400)  # no random draw: the data stays as it was
         if rng.random() > 0.2:
             tip.first_read_at = created + timedelta(minutes=rng.randint(1, 5000))
         if tip.status == TipStatus.CLOSED:
@@ -178,7 +179,9 @@ def brute(commune_id: int, in_scope, villages_in_scope, start: date, end: date, 
     out = {"tips": len(tips), "anonymous": sum(t.informant_id is None for t in tips),
            "informants": len({t.informant_id for t in tips if t.informant_id}),
            "old_open": sum(t.status in TipStatus.OPEN and t.created_at < utcnow() - timedelta(days=old_days)
-                           for t in tips)}
+                           for t in tips),
+           "past_deadline": sum(t.status in TipStatus.OPEN and t.deadline_at is not None
+                                and t.deadline_at < utcnow() for t in tips)}
     months, cells, urgency = {}, {}, {}
     for t in tips:
         bucket = t.outcome if t.status == TipStatus.CLOSED else "open"
@@ -231,6 +234,7 @@ def check(fig: reports.Figures, expected: dict) -> None:
     assert fig.informant_tips == expected["tips"] - expected["anonymous"]
     assert fig.informants_active == expected["informants"]
     assert fig.old_open == expected["old_open"]
+    assert fig.past_deadline == expected["past_deadline"]
     got_months = {m: {b: n for b, n in parts.items() if n} for m, parts in fig.by_month}
     assert {m: p for m, p in got_months.items() if p} == expected["months"]
     assert all(m in got_months for m in fig.period.months())  # every month of the period has its row
@@ -587,7 +591,8 @@ def test_the_print_view_names_the_commune_period_day_printed_and_checkpoint(app,
     assert "Xã Tân Thành" in text and "Từ 01/01/2026 đến 30/06/2026" in text
     assert "In lúc" in text and "nhật ký hệ thống có" in text and code in text
     assert 'name="period"' not in text  # a page to print, not the chooser
-    css = (app.static_folder + "/app.css")
+    assert "staff.css" in text  # the police's and leaders' styles, where the A4 rules are
+    css = (app.static_folder + "/staff.css")
     assert "@page { size: A4" in open(css, encoding="utf-8").read()
 
 

@@ -53,6 +53,7 @@ def _figures_rows(f: Figures, before: Figures, *, villages: bool) -> list[list]:
         (_("With an outcome"), f.closed, before.closed),
         (_("Still open, received more than %(n)s days ago", n=f.old_open_days) if f.old_open_days
          else _("Still open and old"), f.old_open, before.old_open),
+        (_("Still open past their handling deadline"), f.past_deadline, before.past_deadline),
         (_("Informants who sent tips"), f.informants_active, before.informants_active),
         (_("Verifiers who reported"), f.verifiers_active, before.verifiers_active),
         (_("Watch points with tips"), f.watch_points[0], before.watch_points[0]),

@@ -313,6 +313,7 @@ class Figures:
     verifiers_active: int = 0
     old_open: int = 0
     old_open_days: int = 20
+    past_deadline: int = 0  # open tips received in the period whose handling deadline has passed (zaloan.deadlines)
     by_month: list = field(default_factory=list)  # [(month "2026-11", {bucket: n})]
     outcomes: dict = field(default_factory=dict)  # {bucket: n}
     by_village: list = field(default_factory=list)  # [(name or None, n)]
@@ -382,7 +383,8 @@ def figures(scope: Scope, period: Period, *, full: bool = True) -> Figures:
     run, run_scalar = conn.execute, conn.scalar
     first, after = period.bounds()
     in_period = and_(scope.tips, Tip.created_at >= first, Tip.created_at < after)
-    cutoff = utcnow() - timedelta(days=scope.old_open_days)
+    now = utcnow()
+    cutoff = now - timedelta(days=scope.old_open_days)
     out = Figures(period=period, old_open_days=scope.old_open_days)
 
     head = run(select(
@@ -390,8 +392,10 @@ def figures(scope: Scope, period: Period, *, full: bool = True) -> Figures:
         func.count(distinct(Tip.informant_id)),
         func.coalesce(func.sum(case((Tip.informant_id.is_(None), 1), else_=0)), 0),
         func.coalesce(func.sum(case((and_(Tip.status.in_(TipStatus.OPEN), Tip.created_at < cutoff), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(Tip.status.in_(TipStatus.OPEN), Tip.deadline_at < now), 1), else_=0)), 0),
     ).where(in_period)).one()
-    out.tips, out.informants_active, out.anonymous_tips, out.old_open = (int(v or 0) for v in head)
+    (out.tips, out.informants_active, out.anonymous_tips, out.old_open,
+     out.past_deadline) = (int(v or 0) for v in head)
     out.informant_tips = out.tips - out.anonymous_tips
 
     # Tips by month, stacked by outcome (a tip without one is "open").
@@ -498,7 +502,8 @@ def add_up(parts: list[Figures], period: Period) -> Figures:
     """
     total = Figures(period=period, masked=True)
     for f in parts:
-        for name in ("tips", "informant_tips", "anonymous_tips", "informants_active", "verifiers_active", "old_open"):
+        for name in ("tips", "informant_tips", "anonymous_tips", "informants_active", "verifiers_active", "old_open",
+                     "past_deadline"):
             setattr(total, name, getattr(total, name) + getattr(f, name))
         total.watch_points = tuple(a + b for a, b in zip(total.watch_points, f.watch_points))
         total.time_windows = tuple(a + b for a, b in zip(total.time_windows, f.time_windows))
