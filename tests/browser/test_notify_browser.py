@@ -155,3 +155,57 @@ def test_notices_on_this_phone_are_offered_only_with_javascript(app, phone, tmp_
         with officer.expect_navigation():
             officer.get_by_role("button", name="Lưu").click()
         expect(officer.get_by_role("status").filter(has_text="Đã lưu")).to_be_visible()
+
+
+# The push service a browser subscribes through (Google's, for Chromium) is out of reach of a machine without
+# the internet: the page's `pushManager.subscribe` is answered by this stand-in, which keeps the key the page
+# asked with and gives back a subscription like a real one (an endpoint, a P-256 key, an auth secret). What
+# the push service then receives is tested end to end against a local decrypting endpoint (tests/test_webpush.py).
+FAKE_PUSH_SERVICE = """
+(() => {
+  const key = Uint8Array.from(atob("BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
+      .replace(/-/g, "+").replace(/_/g, "/")), c => c.charCodeAt(0));
+  const auth = Uint8Array.from(atob("tBHItJI5svbpez7KI4CCXg=="), c => c.charCodeAt(0));
+  let current = null;
+  PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
+  PushManager.prototype.subscribe = function (options) {
+    window.__askedWithKey = Array.from(new Uint8Array(options.applicationServerKey));
+    current = {endpoint: "https://push.example.vn/send/phone-1",
+               getKey: name => (name === "p256dh" ? key : auth).buffer,
+               unsubscribe: () => { current = null; return Promise.resolve(true); }};
+    return Promise.resolve(current);
+  };
+})();
+"""
+
+
+def test_notices_are_turned_on_on_this_phone_with_the_permission_granted(app, phone, tmp_path):
+    """The officer grants notifications in Chromium, the page subscribes with the app's VAPID key, and the
+    server keeps the subscription; turning it off removes it."""
+    from zaloan import outbox
+    from zaloan.models import PushSubscription
+
+    app.config["VAPID_PRIVATE_KEY_FILE"] = str(tmp_path / "vapid.pem")
+    with app.app_context():
+        outbox.make_vapid_key(app.config["VAPID_PRIVATE_KEY_FILE"])
+    officer = phone("officer")
+    officer.context.grant_permissions(["notifications"])
+    officer.context.add_init_script(FAKE_PUSH_SERVICE)
+    officer.goto("/notifications/settings")
+    assert officer.evaluate("() => Notification.permission") == "granted"
+    officer.get_by_role("button", name="Bật thông báo trên điện thoại này").click()
+    off = officer.get_by_role("button", name="Tắt thông báo trên điện thoại này")
+    expect(off).to_be_visible()
+    vapid = officer.locator("#push").get_attribute("data-vapid-key")
+    asked = bytes(officer.evaluate("() => window.__askedWithKey"))
+    import base64
+
+    assert asked == base64.urlsafe_b64decode(vapid + "=" * (-len(vapid) % 4))  # the app's own VAPID key
+    with app.app_context():
+        kept = db.session.query(PushSubscription).all()
+        assert [s.endpoint for s in kept] == ["https://push.example.vn/send/phone-1"]
+    screenshot(officer, "notify-push-on")
+    off.click()
+    expect(officer.get_by_role("button", name="Bật thông báo trên điện thoại này")).to_be_visible()
+    with app.app_context():
+        assert db.session.query(PushSubscription).count() == 0
