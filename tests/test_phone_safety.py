@@ -35,9 +35,9 @@ def informant_pages(app, tip_id):
             who = access_rule(rule.endpoint) or frozenset()
             if "informant" not in who and ANY_USER not in who:
                 continue
-            if rule.endpoint.startswith("photos.") or rule.endpoint in ("auth.index", "safety.unlock", "informant.places",
-                                                                        "notifications.count"):
-                continue  # a photo is not a page; two only redirect; the place field and the count are fragments
+            if rule.endpoint.startswith(("photos.", "voices.")) or rule.endpoint in (
+                    "auth.index", "safety.unlock", "informant.places", "channel.places", "notifications.count"):
+                continue  # a photo or a voice is not a page; two only redirect; place fields and the count are fragments
             if set(rule.arguments) - {"tip_id"}:
                 continue
             out.append(rule.build({"tip_id": tip_id} if "tip_id" in rule.arguments else {})[1])
