@@ -58,9 +58,9 @@ def test_the_count_costs_one_query_on_its_index(app, login_as):
         event.remove(engine, "before_cursor_execute", note)
     assert len(seen) == 1 and "count(" in seen[0].lower()
     with app.app_context():
-        plan = " ".join(str(r) for r in db.session.execute(db.text(
-            "EXPLAIN QUERY PLAN SELECT count(*) FROM notifications WHERE user_id = 1 AND read_at IS NULL")))
-        if db.engine.dialect.name == "sqlite":
+        if db.engine.dialect.name == "sqlite":  # PostgreSQL plans a table this small by a scan, rightly
+            plan = " ".join(str(r) for r in db.session.execute(db.text(
+                "EXPLAIN QUERY PLAN SELECT count(*) FROM notifications WHERE user_id = 1 AND read_at IS NULL")))
             assert "ix_notifications_user_read" in plan
 
 
