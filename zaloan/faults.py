@@ -46,9 +46,9 @@ PG_DISK_FULL = "53100"
 
 def disk_full(exc: BaseException | None) -> bool:
     """Say whether `exc` (or anything it was raised from) says the disk is full."""
-    todo, seen = [exc], set()
-    while todo:
-        e = todo.pop()
+    pending, seen = [exc], set()
+    while pending:
+        e = pending.pop()
         if e is None or id(e) in seen:
             continue
         seen.add(id(e))
@@ -61,7 +61,7 @@ def disk_full(exc: BaseException | None) -> bool:
             return True
         if getattr(e, "sqlstate", None) == PG_DISK_FULL or getattr(e, "pgcode", None) == PG_DISK_FULL:
             return True
-        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
+        pending += [getattr(e, "orig", None), e.__cause__, e.__context__]
     return False
 
 
