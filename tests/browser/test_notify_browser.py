@@ -3,6 +3,7 @@ undelivered messages."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 from zaloan.extensions import db
 
 from ..test_notify import send_tip
-from .checks import check_page, screenshot
+from .checks import check_page, screenshot, watch
 from .phone import sent
 
 
@@ -157,55 +158,92 @@ def test_notices_on_this_phone_are_offered_only_with_javascript(app, phone, tmp_
         expect(officer.get_by_role("status").filter(has_text="Đã lưu")).to_be_visible()
 
 
-# The push service a browser subscribes through (Google's, for Chromium) is out of reach of a machine without
-# the internet: the page's `pushManager.subscribe` is answered by this stand-in, which keeps the key the page
-# asked with and gives back a subscription like a real one (an endpoint, a P-256 key, an auth secret). What
-# the push service then receives is tested end to end against a local decrypting endpoint (tests/test_webpush.py).
-FAKE_PUSH_SERVICE = """
-(() => {
-  const key = Uint8Array.from(atob("BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM"
-      .replace(/-/g, "+").replace(/_/g, "/")), c => c.charCodeAt(0));
-  const auth = Uint8Array.from(atob("tBHItJI5svbpez7KI4CCXg=="), c => c.charCodeAt(0));
-  let current = null;
-  PushManager.prototype.getSubscription = function () { return Promise.resolve(current); };
-  PushManager.prototype.subscribe = function (options) {
-    window.__askedWithKey = Array.from(new Uint8Array(options.applicationServerKey));
-    current = {endpoint: "https://push.example.vn/send/phone-1",
-               getKey: name => (name === "p256dh" ? key : auth).buffer,
-               unsubscribe: () => { current = null; return Promise.resolve(true); }};
-    return Promise.resolve(current);
-  };
-})();
-"""
+# The endpoint of this phone's push subscription, as Chromium keeps it (null when there is none).
+SUBSCRIPTION = """() => navigator.serviceWorker.getRegistrations()
+    .then(regs => regs[0].pushManager.getSubscription()).then(s => s && s.endpoint)"""
 
 
-def test_notices_are_turned_on_on_this_phone_with_the_permission_granted(app, phone, tmp_path):
-    """The officer grants notifications in Chromium, the page subscribes with the app's VAPID key, and the
-    server keeps the subscription; turning it off removes it."""
+def test_notices_are_turned_on_on_this_phone_with_the_permission_granted(app, browser, live_server, tmp_path,
+                                                                         monkeypatch):
+    """The officer grants notifications and Chromium's own push client subscribes, with the app's VAPID key,
+    through a local push service (tests/browser/push_service.py); the server keeps the subscription, the worker
+    sends the notice encrypted to the key Chromium made, and turning notices off removes the subscription."""
+    import base64
+
+    import requests
+
     from zaloan import outbox
-    from zaloan.models import PushSubscription
+    from zaloan.models import OutboxMessage, PushSubscription
+
+    from ..conftest import PHONES
+    from .phone import CHROMIUM, CHROMIUM_ARGS, PHONE, login
+    from .push_service import push_service
 
     app.config["VAPID_PRIVATE_KEY_FILE"] = str(tmp_path / "vapid.pem")
     with app.app_context():
         outbox.make_vapid_key(app.config["VAPID_PRIVATE_KEY_FILE"])
-    officer = phone("officer")
-    officer.context.grant_permissions(["notifications"])
-    officer.context.add_init_script(FAKE_PUSH_SERVICE)
-    officer.goto("/notifications/settings")
-    assert officer.evaluate("() => Notification.permission") == "granted"
-    officer.get_by_role("button", name="Bật thông báo trên điện thoại này").click()
-    off = officer.get_by_role("button", name="Tắt thông báo trên điện thoại này")
-    expect(off).to_be_visible()
-    vapid = officer.locator("#push").get_attribute("data-vapid-key")
-    asked = bytes(officer.evaluate("() => window.__askedWithKey"))
-    import base64
+    with push_service() as (service, switches):
+        # Push needs a profile on disk: Chromium offers no push in the throwaway profiles of new_context().
+        context = browser.browser_type.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS + switches,
+            base_url=live_server, **PHONE)
+        try:
+            context.set_default_timeout(15_000)
+            context.grant_permissions(["notifications"], origin=live_server)
+            officer = watch(context.new_page())
+            login(officer, PHONES["officer"])
+            officer.goto("/notifications/settings")
+            assert officer.evaluate("() => Notification.permission") == "granted"
+            officer.get_by_role("button", name="Bật thông báo trên điện thoại này").click()
+            off = officer.get_by_role("button", name="Tắt thông báo trên điện thoại này")
+            expect(off).to_be_visible()
+            vapid = officer.locator("#push").get_attribute("data-vapid-key")
+            # Chromium registered with the push service under the app's own VAPID key.
+            (registration,) = service.registrations
+            assert registration["sender"] == vapid
+            assert registration["X-subtype"].startswith("wp:" + live_server)
+            with app.app_context():
+                (kept,) = db.session.query(PushSubscription).all()
+                assert kept.endpoint.startswith("https://") and kept.endpoint.endswith("/local-push-1")
+                point = base64.urlsafe_b64decode(kept.p256dh + "=" * (-len(kept.p256dh) % 4))
+                assert len(point) == 65 and point[0] == 4  # a P-256 public key Chromium made for this phone
+                assert len(base64.urlsafe_b64decode(kept.auth + "=" * (-len(kept.auth) % 4))) == 16
+                assert officer.evaluate(SUBSCRIPTION) == kept.endpoint
+            expect(officer.locator("#push .push-count")).to_be_hidden()  # "not on for any phone" was drawn before
+            screenshot(officer, "notify-push-on")
 
-    assert asked == base64.urlsafe_b64decode(vapid + "=" * (-len(vapid) % 4))  # the app's own VAPID key
+            # The worker's push goes to that endpoint, encrypted to Chromium's key and signed for its origin.
+            posted = []
+
+            def push_service_answers(url, data=None, headers=None, **kwargs):
+                posted.append((url, data, headers))
+                answer = requests.Response()
+                answer.status_code = 201
+                return answer
+
+            monkeypatch.setattr(requests, "post", push_service_answers)
+            with app.app_context():
+                new_tip(app)
+                for row in db.session.query(OutboxMessage).all():
+                    row.next_attempt_at = datetime(2026, 1, 1)
+                db.session.commit()
+                assert outbox.run_once(now=datetime(2026, 1, 1)) == {"sent": 1}
+            ((url, body, headers),) = posted
+            assert url == kept.endpoint and headers["content-encoding"] == "aes128gcm"
+            assert f"k={outbox_key(app)}" in headers["authorization"]
+            assert "Thắng".encode() not in body and "chợ".encode() not in body
+
+            off.click()
+            expect(officer.get_by_role("button", name="Bật thông báo trên điện thoại này")).to_be_visible()
+            assert officer.evaluate(SUBSCRIPTION) is None
+            with app.app_context():
+                assert db.session.query(PushSubscription).count() == 0
+        finally:
+            context.close()
+
+
+def outbox_key(app) -> str:
+    from zaloan import outbox
+
     with app.app_context():
-        kept = db.session.query(PushSubscription).all()
-        assert [s.endpoint for s in kept] == ["https://push.example.vn/send/phone-1"]
-    screenshot(officer, "notify-push-on")
-    off.click()
-    expect(officer.get_by_role("button", name="Bật thông báo trên điện thoại này")).to_be_visible()
-    with app.app_context():
-        assert db.session.query(PushSubscription).count() == 0
+        return outbox.vapid_public_key()

@@ -22,7 +22,9 @@
     return btoa(String.fromCharCode.apply(null, new Uint8Array(buf)))
       .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
   }
-  function say(text) { state.hidden = false; state.textContent = text; }
+  var count = box.querySelector(".push-count");
+  // The new state replaces the count the page was drawn with, which no longer holds.
+  function say(text) { state.hidden = false; state.textContent = text; if (count) count.hidden = true; }
   function show(sub) { on.hidden = !!sub; off.hidden = !sub; }
   function post(url, sub, withKeys) {
     var body = new FormData();
