@@ -110,3 +110,42 @@ def test_the_clocks_triggers_come_back_after_a_migration_on_sqlite(app):
         names = set(db.session.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")))
         assert {f"{t}_clock_{w}" for t in ("tips", "units", "categories", "informants")
                 for w in ("insert", "update", "delete", "moved")} <= names
+
+
+def test_an_unchanged_poll_reads_the_clock_with_the_session(app, login_as):
+    """The commune's clock comes in the session's own query: an unchanged poll sends one statement."""
+    import html
+    import re
+
+    officer = login_as("officer")
+    page = officer.get("/officer/").get_data(as_text=True)
+    poll = html.unescape(re.search(r'hx-get="(/officer/queue/poll\?[^"]+)"', page).group(1))
+    with counted(app) as statements:
+        assert officer.get(poll).status_code == 204
+    sent = [s for s in statements if s.split()[0] not in ("BEGIN", "COMMIT", "ROLLBACK")]
+    assert len(sent) == 1 and "commune_clocks" in sent[0]
+    new_tip(app)
+    assert officer.get(poll).status_code == 200  # the clock moved: the poll sees it
+
+
+def test_the_clock_read_with_the_session_is_not_used_after_a_write(app, login_as):
+    """A request that wrote has moved the clock since its session was read: the kept value would serve an
+    old list under the new state, so the clock is read again."""
+    from flask import g
+
+    from zaloan import accounts
+
+    with app.test_request_context("/officer/", method="GET"):
+        officer = U("officer")
+        g.commune_clock_with_session = (officer.commune_id, 41)
+        assert accounts.commune_clock_read_with_session(officer.commune_id) == 41
+        assert accounts.commune_clock_read_with_session(officer.commune_id + 1) is None  # another commune
+        tip = db.session.scalar(db.select(Tip).limit(1))
+        tip.first_read_at = utcnow()
+        db.session.flush()
+        assert accounts.commune_clock_read_with_session(officer.commune_id) is None
+        db.session.rollback()
+    with app.test_request_context("/officer/", method="POST"):
+        officer = U("officer")
+        g.commune_clock_with_session = (officer.commune_id, 41)
+        assert accounts.commune_clock_read_with_session(officer.commune_id) is None

@@ -12,15 +12,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import after_this_request, current_app, g, request, session
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import aliased, contains_eager
+from flask import after_this_request, current_app, g, has_request_context, request, session
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.orm import Session, aliased, contains_eager
 
 from . import audit
 from .extensions import db
 from .models import (
     PublicAttempt,
     AccountTakeover,
+    CommuneClock,
     CommuneSettings,
     ActivationCode,
     Informant,
@@ -345,16 +346,18 @@ def load_session_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
-    # The session, its account and whether the commune requires two-step login, in one query: it runs
-    # before every page (twofactor.commune_requires reads the last from `g`).
+    # The session, its account, whether the commune requires two-step login and the commune's clock, in
+    # one query: it runs before every page (twofactor.commune_requires reads the third from `g`, the
+    # queue and its poll the fourth, see `commune_clock_read_with_session`).
     found = db.session.execute(
-        select(UserSession, CommuneSettings.require_two_step)
+        select(UserSession, CommuneSettings.require_two_step, CommuneClock.version)
         .join(User, User.id == UserSession.user_id)
         .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
+        .outerjoin(CommuneClock, CommuneClock.commune_id == User.commune_id)
         .options(contains_eager(UserSession.user))
         .where(UserSession.token_hash == sha256(token))
     ).first()
-    row, two_step_required = found if found is not None else (None, None)
+    row, two_step_required, clock = found if found is not None else (None, None, None)
     now = utcnow()
     if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):
         from .takeover import tell_old_browser
@@ -368,9 +371,32 @@ def load_session_user(user_id: str) -> User | None:
         return None
     g.session_row_id = row.id
     g.commune_requires_two_step = (user.id, bool(two_step_required))
+    g.commune_clock_with_session = (user.commune_id, clock)
     if now - row.last_seen_at >= LAST_SEEN_EVERY:
         g.touch_session = row.id
     return user
+
+
+def commune_clock_read_with_session(commune_id: int) -> int | None:
+    """The commune's clock as the session query read it at the start of this request, or None.
+
+    Only for a page that reads and never writes before it asks: after a write in
+    the same request the clock has moved on, and a list kept under the older
+    version would be served again.
+    """
+    known = g.get("commune_clock_with_session")
+    if known is None or known[0] != commune_id or known[1] is None:
+        return None
+    if request.method not in ("GET", "HEAD") or g.get("wrote") or db.session.new or db.session.dirty \
+            or db.session.deleted:
+        return None
+    return known[1]
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_a_write(session, flush_context) -> None:
+    if has_request_context():
+        g.wrote = True
 
 
 def touch_session() -> None:

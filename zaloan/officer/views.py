@@ -15,7 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
-from .. import cases, deadlines, duplicates
+from .. import accounts, cases, deadlines, duplicates
 from ..db_setup import write_from_here
 from ..deadline_forms import ExtendForm
 from ..extensions import db
@@ -94,8 +94,10 @@ def queue_version(f: dict) -> str:
     to the commune's tips, villages, categories and informants (migration 0020),
     with who is looking and through which filters.
     """
-    clock = db.session.scalar(
-        select(CommuneClock.version).where(CommuneClock.commune_id == current_user.commune_id))
+    clock = accounts.commune_clock_read_with_session(current_user.commune_id)  # saves a round trip
+    if clock is None:
+        clock = db.session.scalar(
+            select(CommuneClock.version).where(CommuneClock.commune_id == current_user.commune_id))
     raw = f"{clock}|{current_user.commune_id}|{current_user.id}|{current_user.role}|{sorted(f.items())}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
