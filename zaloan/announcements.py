@@ -140,12 +140,12 @@ def mark_read(a: Announcement, user: User) -> bool:
 
 def for_member(user: User, limit: int = 30) -> tuple[list[Announcement], set[int]]:
     """Return the announcements addressed to `user` (pinned first, then newest) and the ids they have read."""
-    rows = db.session.scalars(select(Announcement).where(addressed_to(user))
+    was_read = select(AnnouncementRead.id).where(AnnouncementRead.announcement_id == Announcement.id,
+                                                 AnnouncementRead.user_id == user.id).exists()
+    rows = db.session.execute(select(Announcement, was_read).where(addressed_to(user))
                               .order_by(Announcement.pinned.desc(), Announcement.shows_from.desc(),
                                         Announcement.id.desc()).limit(limit)).all()
-    read = set(db.session.scalars(select(AnnouncementRead.announcement_id).where(
-        AnnouncementRead.user_id == user.id, AnnouncementRead.announcement_id.in_([a.id for a in rows]))))
-    return list(rows), read
+    return [a for a, _ in rows], {a.id for a, read in rows if read}
 
 
 def public_of(commune_id: int, limit: int = 10) -> list[Announcement]:

@@ -35,6 +35,10 @@ class Config:
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("1", "true", "yes")
     SESSION_COOKIE_NAME = "zaloan_session"
+    # The cookie is written when the session changes (log-in, language, a message to show), not on every
+    # answer: the server's session row ends at the time set at log-in whatever the cookie says, so a
+    # cookie renewed on each request would only cost a signature and a Set-Cookie header every time.
+    SESSION_REFRESH_EACH_REQUEST = False
 
     # Slow phones keep a form open for hours: the CSRF token lives as long as
     # the session instead of Flask-WTF's default one hour.
