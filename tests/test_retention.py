@@ -200,7 +200,8 @@ def test_closed_tips_past_the_time_lose_their_content_and_keep_their_skeleton(ap
         rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > 0).order_by(AuditEvent.id.desc())
                                   .limit(db.session.scalar(select(func.count(AuditEvent.id))) - audits)).all()
         erase = [r for r in rows if r.action == "retention.erase"]
-        assert len(erase) == 1 and erase[0].data == {"tips": 1, "photos": 3, "messages": 2, "voices": 3, "months": 24}
+        assert len(erase) == 1 and erase[0].data == {"tips": 1, "photos": 3, "messages": 2, "voices": 3, "conversation": 0,
+                                                    "months": 24}
         assert erase[0].commune_id == commune.id
         assert "3" in audit_words.sentence(erase[0]) and "QX" not in audit_words.sentence(erase[0])
         assert audit.verify_chain().ok
@@ -437,3 +438,36 @@ def test_another_officer_cannot_ask_for_an_informant_they_do_not_handle(app, log
     assert r.status_code == 404
     with app.app_context():
         assert not erasure_rows()
+
+
+def test_old_conversation_messages_are_deleted_and_newer_ones_kept(app):
+    """The informants' standing conversation follows the same months: older messages go, with their words;
+    a newer answer to a deleted request keeps its own words; the audit row says how many, never what."""
+    from zaloan import conversations
+    from zaloan.models import ChannelMessage
+
+    with app.app_context():
+        informant = U("informant").informant
+        officer = U("officer")
+        old_request = conversations.send(informant, by=officer, body="QXOLDREQ7731 để ý quán karaoke")
+        old_request.is_request = True
+        old_answer = conversations.send(informant, by=U("informant"), body="QXOLDANS7731 đã thấy")
+        new_answer = conversations.send(informant, by=U("informant"), body="QXNEWANS7731 tối nay lại thấy",
+                                        reply_to=old_request)
+        long_ago = utcnow() - timedelta(days=800)
+        old_request.created_at = old_answer.created_at = long_ago
+        db.session.commit()
+        kept_id, commune_id = new_answer.id, informant.commune_id
+
+        dry = retention.run(dry_run=True)
+        assert dry[commune_id].conversation == 2 and db.session.get(ChannelMessage, kept_id).reply_to_id
+        done = retention.run()
+        assert done[commune_id].conversation == 2 and done[commune_id].tips == 0
+        assert text_hits("QXOLDREQ7731") == [] and text_hits("QXOLDANS7731") == []
+        kept = db.session.get(ChannelMessage, kept_id)
+        assert kept.body.startswith("QXNEWANS7731") and kept.reply_to_id is None
+        row = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "retention.erase"))
+        assert row.data["conversation"] == 2 and "QX" not in str(row.data)
+        assert "2" in audit_words.sentence(row)
+        assert audit.verify_chain().ok
+        assert retention.run() == {}  # nothing twice

@@ -511,7 +511,9 @@ SENTENCES: dict[str, Sentence] = {
                                               "months), the content of %(tips)s closed tips: %(photos)s photos, "
                                               "%(messages)s messages and their texts.", who=who,
                                               months=d.get("months", 0), tips=d.get("tips", 0),
-                                              photos=d.get("photos", 0), messages=d.get("messages", 0)),
+                                              photos=d.get("photos", 0), messages=d.get("messages", 0))
+    + ((" " + _("%(n)s older messages of the informants' conversations were deleted.", n=d["conversation"]))
+       if d.get("conversation") else ""),
     "erasure.request": lambda n, r, d, who: _("%(who)s asked to erase the name and phone number of %(person)s, "
                                               "at the person's request.", who=who,
                                               person=n.informant(r.target_id, d)),

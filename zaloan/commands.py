@@ -168,7 +168,7 @@ def register_commands(app: Flask) -> None:
 
     from flask.cli import AppGroup
 
-    retention_group = AppGroup("retention", help="Keep the content of closed tips only as long as each commune set.")
+    retention_group = AppGroup("retention", help="Keep the content of closed tips and the informants' conversations only as long as each commune set.")
     app.cli.add_command(retention_group)
 
     @retention_group.command("run")
@@ -180,14 +180,17 @@ def register_commands(app: Flask) -> None:
 
         done = retention.run(dry_run=dry_run)
         if not done:
-            click.echo("Nothing to erase: no closed tip is past its commune's retention time.")
+            click.echo("Nothing to erase: no closed tip or conversation message is past its commune's "
+                       "retention time.")
         for commune_id, n in done.items():
             name = db.session.get(Unit, commune_id).name
             if dry_run:
-                click.echo(f"{name}: {n.tips} closed tips are past the retention time (nothing erased: --dry-run).")
+                click.echo(f"{name}: {n.tips} closed tips and {n.conversation} conversation messages are past "
+                           "the retention time (nothing erased: --dry-run).")
             else:
                 click.echo(f"{name}: content of {n.tips} closed tips erased ({n.photos} photos, "
-                           f"{n.messages} messages); recorded in the audit log.")
+                           f"{n.messages} messages), {n.conversation} conversation messages deleted; "
+                           "recorded in the audit log.")
 
     @app.cli.command("purge-photos")
     @click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),

@@ -11,8 +11,11 @@ Two rules:
   notes and photos, and the free-text reasons on its timeline. It keeps the
   skeleton: dates, village, watch point, category, urgency, outcome, status,
   the tasks' dates and findings, so every figure of the reports stays right.
-  Each run writes one audit row per commune: how many tips, photos and
-  messages, never any content.
+  The same months apply to the informants' standing conversations with the
+  police (`channel_messages`): messages older than that are deleted (a
+  message that became a tip left its words in the tip, which follows the
+  rule above). Each run writes one audit row per commune: how many tips,
+  photos and messages, never any content.
 - **An informant's identity erased on request.** The handler officer (or the
   commander) requests it with a reason; the commander confirms it (two
   people); then the name and phone are gone, the account is deactivated, its
@@ -38,6 +41,7 @@ from .extensions import db
 from .images import remove_stored
 from .models import (
     Attachment,
+    ChannelMessage,
     CommuneSettings,
     IdentityErasure,
     TaskSharedPhoto,
@@ -68,6 +72,7 @@ class Erased:
     messages: int = 0
     tasks: int = 0
     voices: int = 0
+    conversation: int = 0  # messages of the informants' standing conversations
 
 
 def _secure_delete() -> None:
@@ -86,7 +91,7 @@ def _after_erasure() -> None:
         elif engine.dialect.name == "postgresql":
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("VACUUM tips, messages, attachments, verification_tasks, task_assignments, "
-                                     "tip_events")
+                                     "tip_events, channel_messages")
     except Exception:  # housekeeping only: the erasure itself is committed
         pass
 
@@ -160,6 +165,22 @@ def due_tips(commune_id: int, months: int, now: datetime):
             .order_by(Tip.id))
 
 
+def due_conversation(commune_id: int, months: int, now: datetime):
+    """Return the query of the ids of the commune's conversation messages written before the retention time."""
+    return select(ChannelMessage.id).where(ChannelMessage.commune_id == commune_id,
+                                           ChannelMessage.created_at < months_before(now, months))
+
+
+def erase_conversation(ids: list[int], counts: Erased) -> None:
+    """Delete these conversation messages; a newer message that answered one keeps its words, not the link."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(update(ChannelMessage).where(ChannelMessage.reply_to_id.in_(chunk))
+                           .values(reply_to_id=None))
+        db.session.execute(delete(ChannelMessage).where(ChannelMessage.id.in_(chunk)))
+    counts.conversation += len(ids)
+
+
 def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[int, Erased]:
     """Erase, in every commune, the content of closed tips past its retention time; return counts by commune.
 
@@ -172,20 +193,24 @@ def run(now: datetime | None = None, *, dry_run: bool = False) -> dict[int, Eras
         months = CommuneSettings.of(commune_id).retention_months or DEFAULT_MONTHS
         if dry_run:
             found = len(db.session.scalars(due_tips(commune_id, months, now)).all())
-            if found:
-                done[commune_id] = Erased(tips=found)
+            said = len(db.session.scalars(due_conversation(commune_id, months, now)).all())
+            if found or said:
+                done[commune_id] = Erased(tips=found, conversation=said)
             continue
         audit.lock_writers(commune_id)
         _secure_delete()
         tips = db.session.scalars(due_tips(commune_id, months, now)).all()
-        if not tips:
+        said = list(db.session.scalars(due_conversation(commune_id, months, now)))
+        if not tips and not said:
             db.session.rollback()
             continue
         counts, names = Erased(), []
         for tip in tips:
             names += erase_tip_content(tip, now, counts)
+        erase_conversation(said, counts)
         audit.record("retention.erase", commune_id=commune_id, tips=counts.tips, photos=counts.photos,
-                     messages=counts.messages, voices=counts.voices, months=months)
+                     messages=counts.messages, voices=counts.voices, conversation=counts.conversation,
+                     months=months)
         db.session.commit()
         for name in names:
             remove_stored(name)
