@@ -32,9 +32,10 @@ class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
-    # A photo the browser may keep (images.send_photo) is answered without refreshing the
-    # cookie and without `Vary: Cookie`: the refreshed cookie changes every second, and a
-    # kept copy that varies with it would be asked for again on every visit.
+    # A photo the browser may keep (images.send_photo) is answered without writing the
+    # cookie and without `Vary: Cookie`: the cookie changes whenever the session does (a
+    # language, a message to show), and a kept copy that varies with it would be asked for
+    # again after each change.
     def should_set_cookie(self, app: Flask, session) -> bool:
         if g.get("keepable") and not session.modified:
             return False
