@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode, urlparse
 
 import pytest
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing.converters import AnyConverter
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -200,15 +201,57 @@ def collect_forms(app, client, who: str, objects: dict) -> list[dict]:
         if endpoint not in NOT_POSTED:
             by_endpoint.setdefault(endpoint or action, form)  # one of the commune's ten category forms is enough
     forms = list(by_endpoint.values())
-    # A form no page shows gets every field name the role's pages use, so its own fields are in there.
+    # A form no page shows gets the names its route reads from a form sent with every field name the role's
+    # pages use (sweeping the names it ignores would try nothing new; a name it looks for that no page uses,
+    # such as a push subscription's keys, is tried too).
     every_name = {name: [""] for form in forms for name in form["fields"]}
     for endpoint, rule, methods in ENDPOINTS:
         if "POST" in methods and endpoint not in by_endpoint and endpoint not in NOT_POSTED and may(app, who, endpoint):
             url = own_url(rule, who, objects)
             if url:
-                forms.append({"action": url, "fields": every_name | {"client_key": ["hostile-key-0001"]},
-                              "files": ["photo"]})
+                read = names_read(app, client, url, every_name)
+                forms.append({"action": url, "fields": {n: every_name.get(n, [""]) for n in sorted(read)}
+                              | {"client_key": ["hostile-key-0001"]}, "files": ["photo"]})
     return sorted(forms, key=lambda f: f["action"])
+
+
+class RecordingForm(ImmutableMultiDict):
+    """A request's form that notes each name the app looks up in it."""
+
+    asked: set[str] | None = None
+
+    def _note(self, key):
+        if RecordingForm.asked is not None:
+            RecordingForm.asked.add(key)
+
+    def __contains__(self, key):
+        self._note(key)
+        return super().__contains__(key)
+
+    def __getitem__(self, key):
+        self._note(key)
+        return super().__getitem__(key)
+
+    def get(self, key, *args, **kwargs):
+        self._note(key)
+        return super().get(key, *args, **kwargs)
+
+    def getlist(self, key, *args, **kwargs):
+        self._note(key)
+        return super().getlist(key, *args, **kwargs)
+
+
+def names_read(app, client, url: str, fields: dict) -> set[str]:
+    """Post `fields` to `url` once and return the names its route read from the form."""
+    original = app.request_class
+    app.request_class = type("RecordingRequest", (original,), {"parameter_storage_class": RecordingForm})
+    RecordingForm.asked = set()
+    try:
+        check(client.post(url, data=fields | {"client_key": ["hostile-key-0000"]}), f"POST {url} (probe)")
+        return set(RecordingForm.asked)
+    finally:
+        RecordingForm.asked = None
+        app.request_class = original
 
 
 def post_endpoint(adapter, path: str) -> str | None:

@@ -26,6 +26,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..inputs import to_int
 from ..permissions import ANY_USER, allow, get_or_404, notifications_for, outbox_for, owns_notification
 from ..web import redirect_to, redirect_to_path, render, safe_next
 from . import bp
@@ -227,10 +228,10 @@ def outbox_retry():
     if request.form.get("all"):
         rows = db.session.scalars(q).all()
     else:
-        ident = request.form.get("id", "")
-        if not ident.isdigit() or len(ident) > 12:
+        ident = to_int(request.form.get("id", ""))  # "²" is a digit to Python, not a number
+        if ident is None:
             return make_response(_("Choose a message to try again."), 422)
-        rows = db.session.scalars(q.where(OutboxMessage.id == int(ident))).all()
+        rows = db.session.scalars(q.where(OutboxMessage.id == ident)).all()
         if not rows:
             abort(404)  # another commune's, sent already, or none: the same answer
     outbox.retry(rows)
