@@ -6,8 +6,9 @@
 #      decodes voice notes (their tests skip, saying why, without it).
 #   2. Run the suite on SQLite, the embedded default.
 #   3. With CI=true or ZALOAN_TEST_POSTGRES=1: start a throwaway PostgreSQL 15
-#      server on a free loopback port, run the whole suite again on it, and stop
-#      and remove the server whatever the outcome.
+#      server on a free loopback port, run the whole suite again on it (the
+#      browser tests there: the flows in tests/browser/conftest.py ON_POSTGRES),
+#      and stop and remove the server whatever the outcome.
 #
 # The exit status is non-zero when either run fails (pytest's "no tests ran"
 # included). Under CI=true a missing browser fails the browser tests.
