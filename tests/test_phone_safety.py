@@ -323,4 +323,6 @@ def test_a_session_left_open_elsewhere_is_locked_when_the_pin_is_set(app, login_
     with left_behind.session_transaction() as s:
         s["sid"], s["_user_id"], s["_fresh"] = token, str(uid), True
     set_pin(login_as("informant"))
-    assert_shows_nothing(left_behind.get(f"/informant/tips/{tip_id}"))
+    after = left_behind.get(f"/informant/tips/{tip_id}")
+    assert is_lock_page(after) and SECRET not in after.get_data(as_text=True)
+    assert_shows_nothing(after)
