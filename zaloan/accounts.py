@@ -408,7 +408,8 @@ def touch_session() -> None:
     session_id = g.pop("touch_session", None)
     if session_id is None:
         return
-    db.session.rollback()
+    g.pop("reads_only", None)  # this write has a transaction of its own, even after a page that only reads
+    db.session.rollback()  # on PostgreSQL this gives back the connection read without one (db_setup.reads_only)
     db.session.execute(update(UserSession).where(UserSession.id == session_id).values(last_seen_at=utcnow()))
     db.session.commit()
 

@@ -16,6 +16,7 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import aliased
@@ -667,9 +668,15 @@ def unread_emergencies(user: User) -> int:
     # alarm is for minutes); the scope sorts those out. Counting through the scope's index instead read
     # every open tip in scope, and naming the commune here let SQLite without statistics pick a
     # commune-wide index.
-    alarming = select(_UNREAD.id).where(text(Tip.ALARM_SQL))
+    # PostgreSQL, with its statistics, reads the same few rows from ix_tips_alarm by the commune when
+    # the condition is written on the tips themselves (0.1 ms against 1.4 ms through the subquery, whose
+    # row count it overestimates and so hashes every tip of the commune).
+    if current_app.extensions.get("zaloan.dialect") == "postgresql":
+        where = (text(Tip.ALARM_SQL),)
+    else:
+        where = (Tip.id.in_(select(_UNREAD.id).where(text(Tip.ALARM_SQL))),)
     return db.session.scalar(
-        select(func.count(Tip.id)).where(Tip.id.in_(alarming), tips_for(user), Tip.status.in_(TipStatus.OPEN))
+        select(func.count(Tip.id)).where(*where, tips_for(user), Tip.status.in_(TipStatus.OPEN))
     ) or 0
 
 

@@ -5,7 +5,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import Engine, event
 
 from .extensions import db
@@ -46,6 +46,8 @@ def _wants_write_lock() -> bool:
 def write_from_here() -> None:
     """Let a GET request that must write (the first read of a tip) take the write lock first.
 
+    It also ends a page's reading without a transaction (`reads_only`), on either engine.
+
     A GET's transaction begins as a plain read (see `_wants_write_lock`). Once
     it has read, a write must upgrade its lock, and in WAL mode SQLite refuses
     that at once, whatever the busy timeout, when another worker has written
@@ -54,10 +56,17 @@ def write_from_here() -> None:
     changed nothing) and the next one begins with BEGIN IMMEDIATE, waiting its
     turn like any write. Objects read so far are reloaded in it.
     """
-    if db.engine.dialect.name != "sqlite" or not has_request_context():
+    if not has_request_context():
         return
-    db.session.rollback()
-    g._db_write_next = True
+    if g.pop("reads_only", False):
+        # The page was declared as only reading (see `reads_only`): what it read so far ran without a
+        # transaction; the write gets one, and the rows are read again in it.
+        db.session.rollback()
+    elif current_app.extensions["zaloan.dialect"] != "sqlite":
+        return
+    if current_app.extensions["zaloan.dialect"] == "sqlite":
+        db.session.rollback()
+        g._db_write_next = True
 
 
 # Statements that only read (or open a transaction): any other one marks the transaction as written.
@@ -71,7 +80,44 @@ def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) 
         return
     if head.startswith("WITH") and not _WRITE_WORDS.search(statement):
         return  # a query with common table expressions that only reads
+    if has_request_context() and g.get("reads_only"):
+        raise ReadsOnlyBroken(f"a page declared as only reading writes: {request.endpoint} {statement[:60]!r}")
     conn.info["zaloan.wrote"] = True
+
+
+class ReadsOnlyBroken(RuntimeError):
+    """A view declared with `reads_only` sent a write: its statements would each commit on their own."""
+
+
+def reads_only(view):
+    """Declare a view that only reads: on PostgreSQL its GET runs without a transaction.
+
+    A transaction costs two round trips a page (BEGIN, then ROLLBACK at the
+    end), as much as the session's own query. A page that only reads needs
+    none: under READ COMMITTED, PostgreSQL's level, each statement sees the
+    data committed when it starts whether or not a transaction holds them,
+    so the page reads exactly what it read before. A write from such a page
+    (one statement committed at a time, an advisory lock let go at once)
+    would not be safe, so any write raises `ReadsOnlyBroken`, on SQLite too,
+    where the tests run. A page that sometimes writes (the first reading of a
+    tip) calls `write_from_here` first, which gives it a transaction. The
+    session's last-seen time, written after the page, has a transaction of
+    its own (`accounts.touch_session`).
+    """
+    view.reads_only = True
+    return view
+
+
+def begin_reads_only() -> None:
+    """Before anything reads: a GET of a `reads_only` view reads without a transaction (before_request)."""
+    if request.method not in ("GET", "HEAD"):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if not getattr(view, "reads_only", False):
+        return
+    g.reads_only = True
+    if current_app.extensions["zaloan.dialect"] == "postgresql":
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def transaction_wrote() -> bool:
@@ -121,6 +167,8 @@ def configure_engine(app: Flask) -> None:
     """Attach SQLite pragmas and up-front write locks to the app's engine."""
     with app.app_context():
         engine = db.engine
+    app.extensions["zaloan.dialect"] = engine.dialect.name
+    app.before_request(begin_reads_only)  # before any hook that reads (the session's user, from blueprints)
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "begin", lambda conn: conn.info.pop("zaloan.wrote", None))
     if engine.dialect.name != "sqlite":

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from .. import accounts, cases, deadlines, duplicates
-from ..db_setup import write_from_here
+from ..db_setup import reads_only, write_from_here
 from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
@@ -207,6 +207,7 @@ def _queue_rows(f: dict, page: int, version: str, now, args: dict) -> dict:
 
 @bp.get("/")
 @allow(*POLICE)
+@reads_only
 def home():
     """Show the queue: most urgent and longest-waiting first, with filters and counts."""
     return render("officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context())
@@ -214,6 +215,7 @@ def home():
 
 @bp.get("/queue/poll")
 @allow(*POLICE)
+@reads_only
 def poll():
     """Answer 204 (nothing) when the queue has not changed since `v`, else the new queue."""
     if request.args.get("v") == queue_version(filters()):
@@ -378,6 +380,7 @@ def refused(tip: Tip, exc: cases.CaseError, forms: dict | None = None):
 
 @bp.get("/tips/<int:tip_id>")
 @allow(*POLICE)
+@reads_only  # but its first reading by the police: `write_from_here`
 def tip(tip_id: int):
     """Show a tip: content, photos, the sender's alias, thread, tasks and the whole timeline.
 

@@ -14,6 +14,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import accounts, retention, secrecy, takeover
+from ..db_setup import reads_only
 from ..extensions import db
 from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
 from ..models import (
@@ -162,6 +163,7 @@ PEOPLE_LIST = (
 
 @bp.get("/")
 @allow(*MANAGERS)
+@reads_only
 def index():
     """List the accounts the current user manages; informants by alias only, never name or phone."""
     roles = Role.COMMUNE if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
