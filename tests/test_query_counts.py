@@ -41,7 +41,7 @@ def counted(app):
 
 def queries(app, client, path: str) -> int:
     assert client.get(path).status_code == 200  # warm: the session row, caches
-    app.extensions.pop("zaloan.rendered_queues", None)  # the queue's list drawn again, not kept
+    app.extensions.pop("zaloan.kept.queue_lists", None)  # the queue's list drawn again, not kept
     with counted(app) as statements:
         assert client.get(path).status_code == 200
     return len(statements)

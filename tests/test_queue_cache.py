@@ -149,3 +149,31 @@ def test_the_clock_read_with_the_session_is_not_used_after_a_write(app, login_as
         officer = U("officer")
         g.commune_clock_with_session = (officer.commune_id, 41)
         assert accounts.commune_clock_read_with_session(officer.commune_id) is None
+
+
+def test_the_emergency_count_is_read_once_while_nothing_changes_and_again_at_once_after(app, login_as):
+    """The count under the navigation is kept under the commune's clock: a new emergency, or its first
+    reading, moves the clock and shows on the next page."""
+    officer = login_as("officer")
+
+    def alarm_queries():
+        with counted(app) as statements:
+            page = officer.get("/people/").get_data(as_text=True)
+        return sum("first_read_at IS NULL" in s for s in statements), page
+
+    first, _ = alarm_queries()
+    again, page = alarm_queries()
+    assert (first, again) == (1, 0) and 'class="alarm"' not in page
+    tip_id = new_tip(app)
+    with app.app_context():
+        db.session.get(Tip, tip_id).urgency = 4
+        db.session.commit()
+    counted_now, page = alarm_queries()
+    assert counted_now == 1 and 'class="alarm"' in page
+    assert alarm_queries()[0] == 0
+    # Another officer, under the same clock: counted for them, not served the first one's count.
+    assert 'class="alarm"' not in login_as("officer2").get("/people/").get_data(as_text=True)
+    with app.app_context():
+        cases.mark_read(db.session.get(Tip, tip_id), by=U("commander"))
+        db.session.commit()
+    assert 'class="alarm"' not in alarm_queries()[1]

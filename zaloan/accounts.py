@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import after_this_request, current_app, g, has_request_context, request, session
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import bindparam, delete, event, func, select, update
 from sqlalchemy.orm import Session, aliased, contains_eager
 
 from . import audit
@@ -337,6 +337,20 @@ def current_session_id() -> int | None:
     return g.get("session_row_id")
 
 
+# The session, its account, whether the commune requires two-step login and the commune's clock, in one
+# query: it runs before every page (twofactor.commune_requires reads the third from `g`, the queue and its
+# poll the fourth, see `commune_clock_read_with_session`). Built once: building it again on every page
+# cost more than sending it (0.18 ms of 0.5).
+_SESSION_QUERY = (
+    select(UserSession, CommuneSettings.require_two_step, CommuneClock.version)
+    .join(User, User.id == UserSession.user_id)
+    .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
+    .outerjoin(CommuneClock, CommuneClock.commune_id == User.commune_id)
+    .options(contains_eager(UserSession.user))
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
 def load_session_user(user_id: str) -> User | None:
     """Return the user of the current cookie if its server session is still valid.
 
@@ -346,17 +360,7 @@ def load_session_user(user_id: str) -> User | None:
     token = session.get("sid")
     if not token or not str(user_id).isdigit():
         return None
-    # The session, its account, whether the commune requires two-step login and the commune's clock, in
-    # one query: it runs before every page (twofactor.commune_requires reads the third from `g`, the
-    # queue and its poll the fourth, see `commune_clock_read_with_session`).
-    found = db.session.execute(
-        select(UserSession, CommuneSettings.require_two_step, CommuneClock.version)
-        .join(User, User.id == UserSession.user_id)
-        .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
-        .outerjoin(CommuneClock, CommuneClock.commune_id == User.commune_id)
-        .options(contains_eager(UserSession.user))
-        .where(UserSession.token_hash == sha256(token))
-    ).first()
+    found = db.session.execute(_SESSION_QUERY, {"token_hash": sha256(token)}).first()
     row, two_step_required, clock = found if found is not None else (None, None, None)
     now = utcnow()
     if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):

@@ -23,9 +23,10 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, labels, notify, secrecy
-from .accounts import CODE_ALPHABET
+from .accounts import CODE_ALPHABET, commune_clock_read_with_session
 from .extensions import db
 from .images import StoredImage, remove_stored
+from .kept import kept
 from .models import (
     Attachment,
     Category,
@@ -661,9 +662,26 @@ _UNREAD = aliased(Tip, name="unread")  # made once: an alias builds its columns,
 
 
 def unread_emergencies(user: User) -> int:
-    """Count the open emergency tips nobody has opened yet, among those `user` works on (one query)."""
+    """Count the open emergency tips nobody has opened yet, among those `user` works on (one query).
+
+    The count is kept under the commune's clock read with the session (zaloan.kept): every police
+    page shows it, and it changes only with the commune's tips, villages and informants.
+    """
     if user is None or user.role not in (Role.OFFICER, Role.COMMANDER):
         return 0
+    clock = commune_clock_read_with_session(user.commune_id)
+    if clock is None:
+        return _count_unread_emergencies(user)
+    counts = kept("unread_emergencies", 2048)
+    key = (user.commune_id, clock, user.id, user.role)
+    n = counts.get(key)
+    if n is None:
+        n = _count_unread_emergencies(user)
+        counts.put(key, n)
+    return n
+
+
+def _count_unread_emergencies(user: User) -> int:
     # The unread emergencies come from ix_tips_alarm (a handful of rows in the whole database: the
     # alarm is for minutes); the scope sorts those out. Counting through the scope's index instead read
     # every open tip in scope, and naming the commune here let SQLite without statistics pick a

@@ -70,7 +70,7 @@ class Config:
 
     # /healthz answers 503 "disk" below this much free space (instance and upload folders), in MB.
     HEALTH_MIN_FREE_MB = int(os.environ.get("HEALTH_MIN_FREE_MB", "200"))
-    # How many rendered queue lists each worker keeps (officer.views.RenderedQueues); 0 keeps none.
+    # How many rendered queue lists each worker keeps (officer.views.rendered_queues); 0 keeps none.
     QUEUE_LISTS_KEPT = int(os.environ.get("QUEUE_LISTS_KEPT", "512"))
     # The request log (zaloan.ops): "text" lines, or "json" (one object per line).
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower() or "text"

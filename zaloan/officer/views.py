@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-from collections import OrderedDict
 from datetime import timedelta
 
 from flask import current_app, make_response, render_template, request, url_for
@@ -21,6 +19,7 @@ from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import arg_int, arg_page
+from ..kept import Kept, kept
 from ..models import (
     Category,
     CommuneClock,
@@ -112,8 +111,8 @@ QUEUE_ROW = (
 )
 
 
-class RenderedQueues:
-    """The queue's rendered list, kept by its version for the minute it was drawn in (per process).
+def rendered_queues() -> Kept:
+    """The queue's rendered lists, kept by their version for the minute they were drawn in (per process).
 
     Drawing fifty rows costs more than everything else a queue page does. An
     officer's queue is asked for again and again while nothing changed (reopened,
@@ -123,40 +122,7 @@ class RenderedQueues:
     version (`queue_version`), so a new or changed tip is never served from here.
     The list holds no form token and nothing of the session.
     """
-
-    def __init__(self, size: int = 512):
-        self.size = size
-        self._items: OrderedDict[tuple, Markup] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Markup | None:
-        with self._lock:
-            html = self._items.get(key)
-            if html is not None:
-                self._items.move_to_end(key)
-            return html
-
-    def put(self, key: tuple, html: Markup) -> None:
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[key] = html
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-def rendered_queues() -> RenderedQueues:
-    """This app's rendered lists (each app its own: tests run many apps in one process)."""
-    kept = current_app.extensions.get("zaloan.rendered_queues")
-    if kept is None:
-        kept = RenderedQueues(current_app.config["QUEUE_LISTS_KEPT"])
-        current_app.extensions["zaloan.rendered_queues"] = kept
-    return kept
+    return kept("queue_lists", current_app.config["QUEUE_LISTS_KEPT"])
 
 
 def queue_context() -> dict:
