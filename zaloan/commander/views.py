@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from .. import communes, deadlines, faults, qr, retention, twofactor
+from ..db_setup import reads_only
 from ..deadline_forms import DeadlineSettingsForm
 from ..extensions import db
 from ..models import CommuneSettings, Role, Urgency, utcnow
@@ -16,6 +17,7 @@ from .forms import ReportSettingsForm, RequireTwoStepForm, SettingsForm
 
 @bp.get("/")
 @allow(Role.COMMANDER)
+@reads_only
 def home():
     """Show the commune at a glance: villages, officers, people, tips."""
     commune = current_user.commune

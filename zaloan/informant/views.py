@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from .. import cases, commendations, communes, conversations
+from ..db_setup import reads_only
 from ..errors import answers_json
 from ..extensions import db
 from ..formkit import local_now
@@ -61,6 +62,7 @@ def preselect(form: TipForm) -> None:
 
 @bp.get("/")
 @allow(Role.INFORMANT)
+@reads_only
 def home():
     """Show two big buttons: send a tip, my tips."""
     counts = dict(

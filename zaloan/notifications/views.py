@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from .. import audit, notify, outbox
+from ..db_setup import reads_only
 from ..extensions import db
 from ..models import (
     Channel,
@@ -55,6 +56,7 @@ def _globals(state) -> None:
 
 @bp.get("/")
 @allow(ANY_USER)
+@reads_only
 def index():
     """List the person's notifications, newest first, unread ones marked."""
     notes = db.session.scalars(
@@ -87,6 +89,7 @@ def read_all():
 
 @bp.get("/count")
 @allow(ANY_USER)
+@reads_only
 def count():
     """The header's count, polled: 204 (nothing) or 304 while it is the count the page shows."""
     n = notify.unread_count(current_user)

@@ -1,6 +1,7 @@
 """Observer pages: aggregate figures only."""
 from flask_login import current_user
 
+from ..db_setup import reads_only
 from ..models import Role
 from ..permissions import allow, sees_several_communes
 from ..reports import commune_summary, communes_summary
@@ -10,6 +11,7 @@ from . import bp
 
 @bp.get("/")
 @allow(Role.OBSERVER)
+@reads_only
 def home():
     """Show the commune's figures: counts by status, village and category.
 

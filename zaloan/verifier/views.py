@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
 from .. import cases, voice
+from ..db_setup import reads_only
 from ..errors import answers_json
 from ..extensions import db
 from ..formkit import discard, photo_ids, renew_key, stored_photos
@@ -28,6 +29,7 @@ from .forms import ReportForm
 
 @bp.get("/")
 @allow(Role.VERIFIER)
+@reads_only
 def home():
     """List the open tasks (overdue, then most urgent, then soonest due first), then the recently done."""
     rows = db.session.scalars(
