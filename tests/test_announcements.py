@@ -143,6 +143,19 @@ def test_a_scheduled_announcement_shows_only_from_its_time(app):
     assert "Thông báo hẹn giờ" in an.get("/informant/").get_data(as_text=True)
 
 
+def test_a_scheduled_announcement_shows_when_its_time_comes(app, monkeypatch):
+    """The home's query is made once; the time it compares with is the time of each visit."""
+    from zaloan import announcements
+
+    with app.app_context():
+        post("commander", "members", "Thông báo hẹn giờ", shows_from=utcnow() + timedelta(hours=3))
+    an = session_client(app, "informant")
+    assert "Thông báo hẹn giờ" not in an.get("/informant/").get_data(as_text=True)
+    later = utcnow() + timedelta(hours=3, minutes=1)
+    monkeypatch.setattr(announcements, "utcnow", lambda: later)
+    assert "Thông báo hẹn giờ" in an.get("/informant/").get_data(as_text=True)
+
+
 def test_the_form_takes_vietnam_time_and_stores_utc(app):
     boss = session_client(app, "commander")
     resp = boss.post("/news/new", data={"client_key": "sched-key-0001", "title": "Hẹn giờ", "audience": "members",

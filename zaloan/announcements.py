@@ -15,14 +15,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, cases
 from .extensions import db
 from .images import StoredImage, remove_stored
 from .models import Announcement, AnnouncementRead, Audience, Informant, Role, Unit, UnitKind, User, utcnow
-from .permissions import MEMBER_ROLES, addressed_to
+from .permissions import MEMBER_ROLES, ParameterActor, actor_parameters, addressed_to
 
 MAX_AHEAD = timedelta(days=366)  # a scheduled announcement shows within a year
 
@@ -140,12 +140,23 @@ def mark_read(a: Announcement, user: User) -> bool:
 
 def for_member(user: User, limit: int = 30) -> tuple[list[Announcement], set[int]]:
     """Return the announcements addressed to `user` (pinned first, then newest) and the ids they have read."""
-    was_read = select(AnnouncementRead.id).where(AnnouncementRead.announcement_id == Announcement.id,
-                                                 AnnouncementRead.user_id == user.id).exists()
-    rows = db.session.execute(select(Announcement, was_read).where(addressed_to(user))
-                              .order_by(Announcement.pinned.desc(), Announcement.shows_from.desc(),
-                                        Announcement.id.desc()).limit(limit)).all()
+    if user is None or user.role not in MEMBER_ROLES:
+        return [], set()
+    key = (user.role, user.village_id is not None, limit)
+    statement = _FOR_MEMBER.get(key)
+    if statement is None:  # made once per role and limit: a member's home shows it on every visit
+        actor = ParameterActor(user.role, has_village=user.village_id is not None)
+        was_read = select(AnnouncementRead.id).where(AnnouncementRead.announcement_id == Announcement.id,
+                                                     AnnouncementRead.user_id == actor.id).exists()
+        statement = _FOR_MEMBER[key] = (
+            select(Announcement, was_read).where(addressed_to(actor, now=bindparam("now")))
+            .order_by(Announcement.pinned.desc(), Announcement.shows_from.desc(), Announcement.id.desc())
+            .limit(limit))
+    rows = db.session.execute(statement, {**actor_parameters(user), "now": utcnow()}).all()
     return [a for a, _ in rows], {a.id for a, read in rows if read}
+
+
+_FOR_MEMBER: dict[tuple, object] = {}
 
 
 def public_of(commune_id: int, limit: int = 10) -> list[Announcement]:

@@ -36,7 +36,7 @@ from .models import (
     User,
     utcnow,
 )
-from .permissions import notifications_for
+from .permissions import ParameterActor, actor_parameters, notifications_for
 
 # --- Kinds: what the app lists, and the neutral sentence that leaves it ---------------------
 
@@ -227,14 +227,19 @@ def notify(recipients: Iterable[User | None], kind: str, url: str, *, key: str, 
 # --- Reading them in the app ----------------------------------------------------------------
 
 
+# The header's count on every page, built once from the scope with the person as a parameter (building it
+# again on each page cost more than sending it).
+_UNREAD_COUNT = (
+    select(func.count()).select_from(Notification)
+    .where(notifications_for(ParameterActor()), Notification.read_at.is_(None))
+)
+
+
 def unread_count(user) -> int:
     """Count a person's unread notifications (one COUNT on ix_notifications_user_read)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(
-        select(func.count()).select_from(Notification)
-        .where(notifications_for(user), Notification.read_at.is_(None))
-    ) or 0
+    return db.session.scalar(_UNREAD_COUNT, actor_parameters(user)) or 0
 
 
 def mark_read(note: Notification) -> None:

@@ -24,7 +24,7 @@ from typing import Callable
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import and_, false, literal, or_, select
+from sqlalchemy import and_, bindparam, false, literal, or_, select
 
 from .extensions import db
 from .inputs import to_int
@@ -618,6 +618,31 @@ def owns_notification(actor: User, note) -> bool:
     return actor is not None and note is not None and getattr(actor, "id", None) == note.user_id
 
 
+class ParameterActor:
+    """Someone whose id, commune and village are bound parameters: a scope made into a statement once.
+
+    `notifications_for(ParameterActor())` is the scope itself, its values given
+    at each execution (`actor_parameters`). The role is a Python value (scopes
+    branch on it), so a statement is made per role; a scope that reads
+    anything not given here fails at once (AttributeError), so no rule is
+    ever copied out of this module.
+    """
+
+    is_authenticated = True
+
+    def __init__(self, role: str | None = None, *, has_village: bool = True):
+        self.id = bindparam("actor_id")
+        self.commune_id = bindparam("actor_commune_id")
+        self.village_id = bindparam("actor_village_id") if has_village else None
+        if role is not None:
+            self.role = role
+
+
+def actor_parameters(actor: User) -> dict:
+    """The values of a `ParameterActor`'s parameters for `actor`."""
+    return {"actor_id": actor.id, "actor_commune_id": actor.commune_id, "actor_village_id": actor.village_id}
+
+
 def notifications_for(actor: User):
     """The SQL scope of `owns_notification`: the actor's own notifications."""
     from .models import Notification
@@ -669,8 +694,8 @@ def is_addressed_to(actor: User, a) -> bool:
             and a.shows_from <= utcnow() and _in_audience(actor, a))
 
 
-def addressed_to(actor: User):
-    """The SQL scope of `is_addressed_to`: what a member's home lists."""
+def addressed_to(actor: User, now=None):
+    """The SQL scope of `is_addressed_to`: what a member's home lists (shown by `now`, by default this moment)."""
     from .models import Announcement, Audience, utcnow
 
     if actor is None or actor.role not in MEMBER_ROLES:
@@ -685,7 +710,8 @@ def addressed_to(actor: User):
         mine = or_(A.audience == Audience.MEMBERS, and_(A.audience == Audience.VERIFIERS, village))
     else:
         mine = A.audience == Audience.MEMBERS
-    return and_(A.commune_id == actor.commune_id, A.withdrawn_at.is_(None), A.shows_from <= utcnow(), mine)
+    return and_(A.commune_id == actor.commune_id, A.withdrawn_at.is_(None),
+                A.shows_from <= (utcnow() if now is None else now), mine)
 
 
 @register_predicate

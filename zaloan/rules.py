@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import g, has_request_context
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import audit, cases
@@ -77,16 +77,22 @@ def acked(version: RulesVersion, user: User) -> RulesAck | None:
     return db.session.scalar(select(RulesAck).where(RulesAck.version_id == version.id, RulesAck.user_id == user.id))
 
 
+# The commune's latest version and whether the member agreed to it; built once (it runs on every page).
+_LATEST_AND_ACK = (
+    select(RulesVersion, RulesAck.id)
+    .outerjoin(RulesAck, (RulesAck.version_id == RulesVersion.id) & (RulesAck.user_id == bindparam("user_id")))
+    .where(RulesVersion.commune_id == bindparam("commune_id"))
+    .order_by(RulesVersion.number.desc()).limit(1)
+)
+
+
 def due(user) -> RulesVersion | None:
     """Return the version in force if `user` is a member who has not yet agreed to it (once per request)."""
     if user is None or not getattr(user, "is_authenticated", False) or user.role not in MEMBER_ROLES:
         return None
     if has_request_context() and "rules_due" in g:
         return g.rules_due
-    row = db.session.execute(
-        select(RulesVersion, RulesAck.id).outerjoin(RulesAck, (RulesAck.version_id == RulesVersion.id)
-                                                    & (RulesAck.user_id == user.id))
-        .where(RulesVersion.commune_id == user.commune_id).order_by(RulesVersion.number.desc()).limit(1)).first()
+    row = db.session.execute(_LATEST_AND_ACK, {"user_id": user.id, "commune_id": user.commune_id}).first()
     found = row[0] if row is not None and row[1] is None else None
     if has_request_context():
         g.rules_due = found
