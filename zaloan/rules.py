@@ -78,8 +78,9 @@ def acked(version: RulesVersion, user: User) -> RulesAck | None:
 
 
 # The commune's latest version and whether the member agreed to it; built once (it runs on every page).
+# Only the ids: the version itself (its whole text) is loaded when it is due, rarely.
 _LATEST_AND_ACK = (
-    select(RulesVersion, RulesAck.id)
+    select(RulesVersion.id, RulesAck.id)
     .outerjoin(RulesAck, (RulesAck.version_id == RulesVersion.id) & (RulesAck.user_id == bindparam("user_id")))
     .where(RulesVersion.commune_id == bindparam("commune_id"))
     .order_by(RulesVersion.number.desc()).limit(1)
@@ -93,7 +94,7 @@ def due(user) -> RulesVersion | None:
     if has_request_context() and "rules_due" in g:
         return g.rules_due
     row = db.session.execute(_LATEST_AND_ACK, {"user_id": user.id, "commune_id": user.commune_id}).first()
-    found = row[0] if row is not None and row[1] is None else None
+    found = db.session.get(RulesVersion, row[0]) if row is not None and row[1] is None else None
     if has_request_context():
         g.rules_due = found
     return found

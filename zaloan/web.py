@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask, current_app, make_response, render_template, request, url_for
+from flask import Flask, current_app, has_request_context, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import SecurityError
 
@@ -141,8 +141,25 @@ def photo_url(photo, thumb: bool = False) -> str:
 
 def asset_url(filename: str) -> str:
     """Return the URL of a static file with its content hash, cacheable for a year."""
-    digest = current_app.extensions["asset_hashes"].get(filename, "0")
-    return url_for("static", filename=filename, v=digest)
+    return page_url_for("static", filename=filename, v=current_app.extensions["asset_hashes"].get(filename, "0"))
+
+
+def page_url_for(endpoint: str, **values) -> str:
+    """Flask's `url_for` for pages: an address that is the same on every page is built once per app.
+
+    Every page builds the same twenty-odd addresses (navigation, header,
+    footer, scripts) and building one costs about as much as a line of the
+    page: those without values, and the static files' (whose values are
+    fixed), are kept, per script root. Any other call is Flask's own.
+    """
+    if endpoint.startswith(".") or not has_request_context() or (values and endpoint != "static"):
+        return url_for(endpoint, **values)
+    key = (endpoint, request.script_root, *sorted(values.items()))
+    built = current_app.extensions["zaloan.page_urls"]
+    url = built.get(key)
+    if url is None:
+        url = built[key] = url_for(endpoint, **values)
+    return url
 
 
 # --- Security headers -----------------------------------------------------------------
@@ -193,6 +210,8 @@ def set_headers(resp):
 
 def init_web(app: Flask) -> None:
     app.extensions["asset_hashes"] = _asset_hashes(app)
+    app.extensions["zaloan.page_urls"] = {}
+    app.jinja_env.globals["url_for"] = page_url_for
     app.jinja_env.globals["asset_url"] = asset_url
     # Where a page links a photo; the anonymous follow-up page passes its own.
     app.jinja_env.globals["photo_url"] = photo_url
