@@ -116,7 +116,8 @@ def begin_reads_only() -> None:
     if not getattr(view, "reads_only", False):
         return
     g.reads_only = True
-    if current_app.extensions["zaloan.dialect"] == "postgresql":
+    # (A request made inside an app context already reading, as tests do, keeps its transaction.)
+    if current_app.extensions["zaloan.dialect"] == "postgresql" and not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
