@@ -138,6 +138,9 @@ def mark_read(a: Announcement, user: User) -> bool:
 # --- What pages list ---------------------------------------------------------------------------
 
 
+_FOR_MEMBER: dict[tuple, object] = {}  # for_member's statements, by role, village known or not, and limit
+
+
 def for_member(user: User, limit: int = 30) -> tuple[list[Announcement], set[int]]:
     """Return the announcements addressed to `user` (pinned first, then newest) and the ids they have read."""
     if user is None or user.role not in MEMBER_ROLES:
@@ -154,9 +157,6 @@ def for_member(user: User, limit: int = 30) -> tuple[list[Announcement], set[int
             .limit(limit))
     rows = db.session.execute(statement, {**actor_parameters(user), "now": utcnow()}).all()
     return [a for a, _ in rows], {a.id for a, read in rows if read}
-
-
-_FOR_MEMBER: dict[tuple, object] = {}
 
 
 def public_of(commune_id: int, limit: int = 10) -> list[Announcement]:

@@ -16,7 +16,6 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import aliased
@@ -689,7 +688,7 @@ def _count_unread_emergencies(user: User) -> int:
     # PostgreSQL, with its statistics, reads the same few rows from ix_tips_alarm by the commune when
     # the condition is written on the tips themselves (0.1 ms against 1.4 ms through the subquery, whose
     # row count it overestimates and so hashes every tip of the commune).
-    if current_app.extensions.get("zaloan.dialect") == "postgresql":
+    if db.session.get_bind().dialect.name == "postgresql":
         where = (text(Tip.ALARM_SQL),)
     else:
         where = (Tip.id.in_(select(_UNREAD.id).where(text(Tip.ALARM_SQL))),)

@@ -58,15 +58,13 @@ def write_from_here() -> None:
     """
     if not has_request_context():
         return
-    if g.pop("reads_only", False):
-        # The page was declared as only reading (see `reads_only`): what it read so far ran without a
-        # transaction; the write gets one, and the rows are read again in it.
-        db.session.rollback()
-    elif current_app.extensions["zaloan.dialect"] != "sqlite":
-        return
-    if current_app.extensions["zaloan.dialect"] == "sqlite":
+    # A page declared as only reading (`reads_only`) read without a transaction: the write gets one.
+    was_reading_only = g.pop("reads_only", False)
+    if db.session.get_bind().dialect.name == "sqlite":
         db.session.rollback()
         g._db_write_next = True
+    elif was_reading_only:
+        db.session.rollback()  # the rows read so far are read again in the write's transaction
 
 
 # Statements that only read (or open a transaction): any other one marks the transaction as written.
@@ -117,7 +115,7 @@ def begin_reads_only() -> None:
         return
     g.reads_only = True
     # (A request made inside an app context already reading, as tests do, keeps its transaction.)
-    if current_app.extensions["zaloan.dialect"] == "postgresql" and not db.session().in_transaction():
+    if db.session.get_bind().dialect.name == "postgresql" and not db.session().in_transaction():
         db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
@@ -168,7 +166,6 @@ def configure_engine(app: Flask) -> None:
     """Attach SQLite pragmas and up-front write locks to the app's engine."""
     with app.app_context():
         engine = db.engine
-    app.extensions["zaloan.dialect"] = engine.dialect.name
     app.before_request(begin_reads_only)  # before any hook that reads (the session's user, from blueprints)
     event.listen(engine, "before_cursor_execute", _note_writes)
     event.listen(engine, "begin", lambda conn: conn.info.pop("zaloan.wrote", None))

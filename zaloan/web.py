@@ -144,15 +144,20 @@ def asset_url(filename: str) -> str:
     return page_url_for("static", filename=filename, v=current_app.extensions["asset_hashes"].get(filename, "0"))
 
 
+_STATIC_VALUES = frozenset({"filename", "v"})
+
+
 def page_url_for(endpoint: str, **values) -> str:
     """Flask's `url_for` for pages: an address that is the same on every page is built once per app.
 
     Every page builds the same twenty-odd addresses (navigation, header,
     footer, scripts) and building one costs about as much as a line of the
-    page: those without values, and the static files' (whose values are
-    fixed), are kept, per script root. Any other call is Flask's own.
+    page: those without values, and the static files' (a file name and its
+    hash, fixed), are kept, per script root. Any other call (with values, an
+    external address, an anchor) is Flask's own.
     """
-    if endpoint.startswith(".") or not has_request_context() or (values and endpoint != "static"):
+    if endpoint.startswith(".") or not has_request_context() or not _STATIC_VALUES.issuperset(values) \
+            or (values and endpoint != "static"):
         return url_for(endpoint, **values)
     key = (endpoint, request.script_root, *sorted(values.items()))
     built = current_app.extensions["zaloan.page_urls"]
