@@ -144,8 +144,9 @@ def test_a_scheduled_announcement_shows_only_from_its_time(app):
 
 
 def test_a_scheduled_announcement_shows_when_its_time_comes(app, monkeypatch):
-    """The home's query is made once; the time it compares with is the time of each visit."""
-    from zaloan import announcements
+    """The home's query is made once; the time it compares with is the time of each visit, and the list
+    kept for the member (zaloan.kept) is kept only until the scheduled time."""
+    from zaloan import announcements, kept
 
     with app.app_context():
         post("commander", "members", "Thông báo hẹn giờ", shows_from=utcnow() + timedelta(hours=3))
@@ -153,6 +154,7 @@ def test_a_scheduled_announcement_shows_when_its_time_comes(app, monkeypatch):
     assert "Thông báo hẹn giờ" not in an.get("/informant/").get_data(as_text=True)
     later = utcnow() + timedelta(hours=3, minutes=1)
     monkeypatch.setattr(announcements, "utcnow", lambda: later)
+    monkeypatch.setattr(kept, "utcnow", lambda: later)  # the home's list was kept until then
     assert "Thông báo hẹn giờ" in an.get("/informant/").get_data(as_text=True)
 
 

@@ -137,7 +137,7 @@ def test_the_clock_read_with_the_session_is_not_used_after_a_write(app, login_as
 
     with app.test_request_context("/officer/", method="GET"):
         officer = U("officer")
-        g.commune_clock_with_session = (officer.commune_id, 41)
+        g.clocks_with_session = (officer.id, officer.commune_id, 41, 7)
         assert accounts.commune_clock_read_with_session(officer.commune_id) == 41
         assert accounts.commune_clock_read_with_session(officer.commune_id + 1) is None  # another commune
         tip = db.session.scalar(db.select(Tip).limit(1))
@@ -147,7 +147,7 @@ def test_the_clock_read_with_the_session_is_not_used_after_a_write(app, login_as
         db.session.rollback()
     with app.test_request_context("/officer/", method="POST"):
         officer = U("officer")
-        g.commune_clock_with_session = (officer.commune_id, 41)
+        g.clocks_with_session = (officer.id, officer.commune_id, 41, 7)
         assert accounts.commune_clock_read_with_session(officer.commune_id) is None
 
 

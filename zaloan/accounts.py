@@ -34,6 +34,7 @@ from .models import (
     Unit,
     UnitKind,
     User,
+    UserClock,
     UserSession,
     VerifierTitle,
     WatchPoint,
@@ -337,15 +338,16 @@ def current_session_id() -> int | None:
     return g.get("session_row_id")
 
 
-# The session, its account, whether the commune requires two-step login and the commune's clock, in one
-# query: it runs before every page (twofactor.commune_requires reads the third from `g`, the queue and its
-# poll the fourth, see `commune_clock_read_with_session`). Built once: building it again on every page
-# cost more than sending it (0.18 ms of 0.5).
+# The session, its account, whether the commune requires two-step login, the commune's clock and the
+# person's, in one query: it runs before every page (twofactor.commune_requires reads the third from `g`;
+# the queue, its poll and what every page shows of its person the clocks, see `clocks_read_with_session`).
+# Built once: building it again on every page cost more than sending it (0.18 ms of 0.5).
 _SESSION_QUERY = (
-    select(UserSession, CommuneSettings.require_two_step, CommuneClock.version)
+    select(UserSession, CommuneSettings.require_two_step, CommuneClock.version, UserClock.version)
     .join(User, User.id == UserSession.user_id)
     .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
     .outerjoin(CommuneClock, CommuneClock.commune_id == User.commune_id)
+    .outerjoin(UserClock, UserClock.user_id == User.id)
     .options(contains_eager(UserSession.user))
     .where(UserSession.token_hash == bindparam("token_hash"))
 )
@@ -361,7 +363,7 @@ def load_session_user(user_id: str) -> User | None:
     if not token or not str(user_id).isdigit():
         return None
     found = db.session.execute(_SESSION_QUERY, {"token_hash": sha256(token)}).first()
-    row, two_step_required, clock = found if found is not None else (None, None, None)
+    row, two_step_required, clock, own_clock = found if found is not None else (None, None, None, None)
     now = utcnow()
     if row is not None and row.revoked_reason == "takeover" and row.user_id == int(user_id):
         from .takeover import tell_old_browser
@@ -375,26 +377,39 @@ def load_session_user(user_id: str) -> User | None:
         return None
     g.session_row_id = row.id
     g.commune_requires_two_step = (user.id, bool(two_step_required))
-    g.commune_clock_with_session = (user.commune_id, clock)
+    # A clock with no row yet reads 0: its first change makes the row, at 1.
+    g.clocks_with_session = (user.id, user.commune_id, clock or 0, own_clock or 0)
     if now - row.last_seen_at >= LAST_SEEN_EVERY:
         g.touch_session = row.id
     return user
 
 
-def commune_clock_read_with_session(commune_id: int) -> int | None:
-    """The commune's clock as the session query read it at the start of this request, or None.
+def clocks_read_with_session(user) -> tuple[int, int] | None:
+    """The commune's clock and `user`'s as the session query read them at the start of this request, or None.
 
-    Only for a page that reads and never writes before it asks: after a write in
-    the same request the clock has moved on, and a list kept under the older
-    version would be served again.
+    None unless `user` is this request's person. Only for a page that reads and
+    never writes before it asks: after a write in the same request the clocks
+    have moved on, and a value kept under the older ones would be served again.
     """
-    known = g.get("commune_clock_with_session")
-    if known is None or known[0] != commune_id or known[1] is None:
+    known = g.get("clocks_with_session")
+    if known is None or user is None or known[0] != getattr(user, "id", None) \
+            or known[1] != getattr(user, "commune_id", None) or _written():
         return None
-    if request.method not in ("GET", "HEAD") or g.get("wrote") or db.session.new or db.session.dirty \
-            or db.session.deleted:
+    return known[2], known[3]
+
+
+def commune_clock_read_with_session(commune_id: int) -> int | None:
+    """The commune's clock as the session query read it at the start of this request, or None (as above)."""
+    known = g.get("clocks_with_session")
+    if known is None or known[1] != commune_id or _written():
         return None
-    return known[1]
+    return known[2]
+
+
+def _written() -> bool:
+    """Whether this request may have changed the database already (or is one that changes it)."""
+    return request.method not in ("GET", "HEAD") or bool(g.get("wrote") or db.session.new or db.session.dirty
+                                                             or db.session.deleted)
 
 
 @event.listens_for(Session, "after_flush")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from . import audit, cases
 from .extensions import db
@@ -157,6 +158,25 @@ def for_member(user: User, limit: int = 30) -> tuple[list[Announcement], set[int
             .limit(limit))
     rows = db.session.execute(statement, {**actor_parameters(user), "now": utcnow()}).all()
     return [a for a, _ in rows], {a.id for a, read in rows if read}
+
+
+def next_showing(commune_id: int) -> datetime | None:
+    """When the commune's next scheduled announcement shows (None: none is scheduled)."""
+    return db.session.scalar(
+        select(func.min(Announcement.shows_from)).where(Announcement.commune_id == commune_id,
+                                                        Announcement.withdrawn_at.is_(None),
+                                                        Announcement.shows_from > utcnow()))
+
+
+def by_ids(ids) -> list[Announcement]:
+    """The announcements of `ids`, in that order: from the session when it has them all, else in one query."""
+    if not ids:
+        return []
+    held = [db.session.identity_map.get(identity_key(Announcement, i)) for i in ids]
+    if None in held:
+        found = {a.id: a for a in db.session.scalars(select(Announcement).where(Announcement.id.in_(ids)))}
+        held = [found.get(i) for i in ids]
+    return [a for a in held if a is not None]
 
 
 def public_of(commune_id: int, limit: int = 10) -> list[Announcement]:

@@ -231,39 +231,60 @@ def backup_sqlite(engine: Engine, target: str) -> int:
     return final.stat().st_size
 
 
-# --- The communes' clocks on SQLite (migration 0020) ----------------------------------------------
+# --- The clocks on SQLite (migrations 0020 and 0026) ----------------------------------------------
 
-# table -> the expression naming the commune of a row (NEW/OLD substituted)
+# table -> the expression naming the commune of a row (NEW/OLD substituted): these move `commune_clocks`
 CLOCK_WATCHED = {
     "tips": "{row}.commune_id",
     "units": "{row}.parent_id",
     "categories": "{row}.commune_id",
     "informants": "{row}.commune_id",
+    "announcements": "{row}.commune_id",  # from 0026
+    "rules_versions": "{row}.commune_id",  # from 0026
+}
+# table -> the expression naming the person of a row: these move `user_clocks` (0026)
+USER_CLOCK_WATCHED = {
+    "notifications": "{row}.user_id",
+    "announcement_reads": "{row}.user_id",
+    "rules_acks": "{row}.user_id",
 }
 
 
-def sqlite_clock_triggers() -> list[str]:
-    """Return the statements making the triggers that move `commune_clocks` on SQLite (each IF NOT EXISTS).
+def _sqlite_triggers(watched: dict, clock: str, key: str, name: str, existing) -> list[str]:
+    out = []
+    for table, owner in watched.items():
+        if existing is not None and table not in existing:
+            continue
+        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            c = owner.format(row=row)
+            out.append(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_{name}_{when.lower()} AFTER {when} ON {table} "
+                f"WHEN {c} IS NOT NULL BEGIN "
+                f"INSERT INTO {clock} ({key}, version) VALUES ({c}, 1) "
+                f"ON CONFLICT ({key}) DO UPDATE SET version = version + 1; END"
+            )
+        # A row moved to another commune (person) changes the old one's pages too.
+        old = owner.format(row="OLD")
+        out.append(
+            f"CREATE TRIGGER IF NOT EXISTS {table}_{name}_moved AFTER UPDATE ON {table} "
+            f"WHEN {old} IS NOT NULL AND {old} IS NOT {owner.format(row='NEW')} BEGIN "
+            f"UPDATE {clock} SET version = version + 1 WHERE {key} = {old}; END"
+        )
+    return out
 
-    SQLite drops a table's triggers with the table, and a migration that changes
-    a table in batch mode copies it: the migrations' end runs these again
-    (zaloan/migrations/env.py), so the clocks never silently stop.
+
+def sqlite_clock_triggers(existing=None) -> list[str]:
+    """Return the statements making the triggers that move the clocks on SQLite (each IF NOT EXISTS).
+
+    `existing`: the database's tables (None: all of them); a clock or a watched
+    table not there yet is left out. SQLite drops a table's triggers with the
+    table, and a migration that changes a table in batch mode copies it: the
+    migrations' end runs these again (zaloan/migrations/env.py), so the clocks
+    never silently stop.
     """
     out = []
-    for table, commune in CLOCK_WATCHED.items():
-        for when, row in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
-            c = commune.format(row=row)
-            out.append(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_clock_{when.lower()} AFTER {when} ON {table} "
-                f"WHEN {c} IS NOT NULL BEGIN "
-                f"INSERT INTO commune_clocks (commune_id, version) VALUES ({c}, 1) "
-                f"ON CONFLICT (commune_id) DO UPDATE SET version = version + 1; END"
-            )
-        # A row moved to another commune changes the old one's queue too.
-        old = commune.format(row="OLD")
-        out.append(
-            f"CREATE TRIGGER IF NOT EXISTS {table}_clock_moved AFTER UPDATE ON {table} "
-            f"WHEN {old} IS NOT NULL AND {old} IS NOT {commune.format(row='NEW')} BEGIN "
-            f"UPDATE commune_clocks SET version = version + 1 WHERE commune_id = {old}; END"
-        )
+    if existing is None or "commune_clocks" in existing:
+        out += _sqlite_triggers(CLOCK_WATCHED, "commune_clocks", "commune_id", "clock", existing)
+    if existing is None or "user_clocks" in existing:
+        out += _sqlite_triggers(USER_CLOCK_WATCHED, "user_clocks", "user_id", "user_clock", existing)
     return out

@@ -6,6 +6,12 @@ with the session at the start of every page (`accounts.commune_clock_read_with_s
 A value computed from those tables for one viewer is kept under the clock it
 was computed at: a change to the commune moves the clock, and the value is
 computed again. Each app keeps its own (tests run many apps in one process).
+
+What every page shows about its person (the header's count, the rules
+reminder, a member's announcements) is kept under the commune's clock and the
+person's own (`user_clocks.version`, moved by triggers on their notifications,
+announcement reads and rules agreements), both read with the session:
+`for_person`.
 """
 from __future__ import annotations
 
@@ -13,7 +19,12 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
+from datetime import datetime
+from typing import Callable
+
 from flask import current_app
+
+from .models import utcnow
 
 
 class Kept:
@@ -52,3 +63,29 @@ def kept(name: str, size: int) -> Kept:
     if found is None:
         found = current_app.extensions[key] = Kept(size)
     return found
+
+
+PERSON_KEPT = 4096  # values (three a person): a commune's active people many times over
+
+
+def for_person(name: str, user, compute: Callable[[], tuple[Any, datetime | None]]) -> Any:
+    """Return `compute()`'s value for `user`, this request's person, kept under the two clocks.
+
+    `compute` returns the value and the time it stops being true of itself
+    (an announcement scheduled to show then), or None. Computed afresh when
+    the clocks are unknown: another person than the request's, or a request
+    that wrote.
+    """
+    from .accounts import clocks_read_with_session
+
+    clocks = clocks_read_with_session(user)
+    if clocks is None:
+        return compute()[0]
+    store = kept("person", PERSON_KEPT)
+    key = (name, user.id, user.commune_id, user.role, user.village_id, *clocks)
+    found = store.get(key)
+    if found is not None and (found[1] is None or utcnow() < found[1]):
+        return found[0]
+    value, until = compute()
+    store.put(key, (value, until))
+    return value

@@ -823,13 +823,25 @@ class AuditCheckpoint(db.Model):
 
 
 class CommuneClock(db.Model):
-    """A number that moves on every change to a commune's tips, villages, categories or informants.
+    """A number that moves on every change to a commune's tips, villages, categories, informants,
+    announcements or rules versions.
 
-    Triggers move it (migration 0020): the officer's queue reads one row to know whether anything changed.
+    Triggers move it (migrations 0020, 0026): the officer's queue reads one row to know whether anything changed.
     """
 
     __tablename__ = "commune_clocks"
     commune_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
+
+
+class UserClock(db.Model):
+    """A number that moves on every change to a person's notifications, announcement reads and rules agreements.
+
+    Triggers move it (migration 0026): what every page shows about its person is kept by it (zaloan.kept).
+    """
+
+    __tablename__ = "user_clocks"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="1")
 
 

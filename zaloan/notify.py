@@ -23,6 +23,7 @@ from flask_babel import force_locale, lazy_gettext as _l
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import kept
 from .extensions import db
 from .models import (
     Channel,
@@ -236,10 +237,15 @@ _UNREAD_COUNT = (
 
 
 def unread_count(user) -> int:
-    """Count a person's unread notifications (one COUNT on ix_notifications_user_read)."""
+    """Count a person's unread notifications (one COUNT on ix_notifications_user_read).
+
+    Kept under the person's clock (zaloan.kept.for_person): a page whose person got
+    or read no notification since sends no query for it.
+    """
     if user is None or not getattr(user, "is_authenticated", False):
         return 0
-    return db.session.scalar(_UNREAD_COUNT, actor_parameters(user)) or 0
+    return kept.for_person("unread_notes", user,
+                           lambda: (db.session.scalar(_UNREAD_COUNT, actor_parameters(user)) or 0, None))
 
 
 def mark_read(note: Notification) -> None:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, cases
+from . import audit, cases, kept
 from .extensions import db
 from .models import Informant, Role, RulesAck, RulesVersion, User, utcnow
 from .permissions import MEMBER_ROLES
@@ -93,8 +93,13 @@ def due(user) -> RulesVersion | None:
         return None
     if has_request_context() and "rules_due" in g:
         return g.rules_due
-    row = db.session.execute(_LATEST_AND_ACK, {"user_id": user.id, "commune_id": user.commune_id}).first()
-    found = db.session.get(RulesVersion, row[0]) if row is not None and row[1] is None else None
+    def due_id():
+        row = db.session.execute(_LATEST_AND_ACK, {"user_id": user.id, "commune_id": user.commune_id}).first()
+        return (row[0] if row is not None and row[1] is None else None), None
+
+    # Kept under the commune's clock (a new version) and the person's (their agreement): zaloan.kept.
+    version_id = kept.for_person("rules_due", user, due_id)
+    found = db.session.get(RulesVersion, version_id) if version_id is not None else None
     if has_request_context():
         g.rules_due = found
     return found

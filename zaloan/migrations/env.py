@@ -118,12 +118,12 @@ def run_migrations_online():
             connection.connection.dbapi_connection.execute("ANALYZE")
             # A table SQLite copied lost its triggers too: the communes' clocks get theirs back.
             raw = connection.connection.dbapi_connection
-            if raw.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'commune_clocks'").fetchone():
-                from zaloan.db_setup import sqlite_clock_triggers
+            from zaloan.db_setup import sqlite_clock_triggers
 
-                for statement in sqlite_clock_triggers():
-                    raw.execute(statement)
-                raw.commit()
+            tables = {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for statement in sqlite_clock_triggers(tables):
+                raw.execute(statement)
+            raw.commit()
 
 
 if context.is_offline_mode():

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from wtforms.validators import ValidationError
 
-from .. import announcements, cases
+from .. import announcements, cases, kept
 from ..extensions import db
 from ..formkit import discard, renew_key, stored_photos, to_utc
 from ..images import send_photo
@@ -42,9 +42,17 @@ def home_news(user) -> dict:
     """What a member's home page shows: pinned announcements and unread ones (a few), and whether there are more."""
     if not is_member(user):
         return {"items": [], "read": set(), "more": False}
-    rows, read = announcements.for_member(user)
-    items = [a for a in rows if a.pinned or a.id not in read]
-    return {"items": items[:HOME_ITEMS], "read": read, "more": len(rows) > len(items[:HOME_ITEMS])}
+
+    def shown():
+        rows, read = announcements.for_member(user)
+        items = [a.id for a in rows if a.pinned or a.id not in read][:HOME_ITEMS]
+        # until the next scheduled announcement shows (it may be this member's)
+        return (tuple(items), frozenset(read.intersection(items)), len(rows) > len(items)), \
+            announcements.next_showing(user.commune_id)
+
+    # Kept under the commune's clock and the member's (zaloan.kept): ids only, the rows are read when shown.
+    ids, read, more = kept.for_person("home_news", user, shown)
+    return {"items": announcements.by_ids(ids), "read": read, "more": more}
 
 
 @bp.app_template_global()

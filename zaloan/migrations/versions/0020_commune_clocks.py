@@ -21,7 +21,7 @@ Revises: 0009
 import sqlalchemy as sa
 from alembic import op
 
-from zaloan.db_setup import CLOCK_WATCHED, sqlite_clock_triggers
+from zaloan.db_setup import sqlite_clock_triggers
 
 revision = "0020"
 down_revision = "0009"
@@ -30,11 +30,17 @@ depends_on = None
 
 ALARM = "urgency = 4 AND first_read_at IS NULL"  # models.Tip.ALARM_SQL as it was
 # table -> the expression naming the commune of a row (NEW/OLD substituted)
-WATCHED = CLOCK_WATCHED
+# (0026 adds announcements and rules_versions)
+WATCHED = {
+    "tips": "{row}.commune_id",
+    "units": "{row}.parent_id",
+    "categories": "{row}.commune_id",
+    "informants": "{row}.commune_id",
+}
 
 
 def _sqlite_triggers():
-    for statement in sqlite_clock_triggers():
+    for statement in sqlite_clock_triggers(existing={"commune_clocks", *WATCHED}):
         op.execute(statement)
 
 
