@@ -314,6 +314,8 @@ TIP_PAGE = (
     selectinload(Tip.tasks).selectinload(VerificationTask.shared_photos),
     selectinload(Tip.events),
     selectinload(Tip.attachments),
+    # with the tip's own row: one query, not one each
+    joinedload(Tip.category), joinedload(Tip.village), joinedload(Tip.informant),
 )
 
 
