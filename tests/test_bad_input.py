@@ -4,11 +4,15 @@ One test for each kind of breakage the hostile-input property test (test_hostile
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from sqlalchemy import func, select
 
 from zaloan.extensions import db
-from zaloan.inputs import MAX_ID, arg_page, to_day, to_int
+from zaloan.inputs import MAX_ID, to_day, to_int
+from zaloan.officer.views import QUEUE_ORDER
+from zaloan.paging import read_cursor
 from zaloan.models import AuditEvent, TimeWindow, Tip, User, VerificationTask, WatchPoint
 
 from .conftest import PHONES
@@ -31,8 +35,9 @@ def U(who: str) -> User:
 # --- Numbers in the query string: a bad one is ignored, like an unknown filter ---------------------
 
 
-@pytest.mark.parametrize("query", [f"page={HUGE}", f"village={HUGE}", f"category={HUGE}", "page=²", "village=²",
-                                   "category=٣", f"page={2**31}", "page=-1", "village=0"])
+@pytest.mark.parametrize("query", [f"after={HUGE}", f"village={HUGE}", f"category={HUGE}", "before=²", "village=²",
+                                   "category=٣", f"after=4.{HUGE}.1", "after=4.20261301250000000000.1",
+                                   f"before=1.20261130101112000123.{2**31}", "after=-1.-1.-1", "village=0"])
 def test_queue_ignores_numbers_out_of_range(quiet, login_as, query):
     c = login_as("officer")
     plain = c.get("/officer/").get_data(as_text=True).count('class="tip')
@@ -42,7 +47,7 @@ def test_queue_ignores_numbers_out_of_range(quiet, login_as, query):
     assert c.get(f"/officer/queue/poll?{query}").status_code in (200, 204)
 
 
-@pytest.mark.parametrize("query", [f"actor={HUGE}", f"page={HUGE}", "actor=²", "since=0001-01-01",
+@pytest.mark.parametrize("query", [f"actor={HUGE}", f"after={HUGE}", f"before={2**31}", "actor=²", "since=0001-01-01",
                                    "until=9999-12-31", "since=2026-02-30", f"until={HUGE}"])
 def test_audit_log_ignores_bad_numbers_and_impossible_days(quiet, login_as, query):
     c = login_as("commander")
@@ -68,10 +73,13 @@ def test_reading_numbers_and_days():
         assert to_day(junk) is None, junk
 
 
-def test_page_numbers_beyond_any_list_start_at_one(app):
-    for raw, page in ((HUGE, 1), ("100000", 100000), ("100001", 1), ("3", 3), ("x", 1)):
-        with app.test_request_context(f"/?page={raw}"):
-            assert arg_page() == page
+def test_a_cursor_not_of_the_list_is_no_cursor():
+    """A page's link says where the page before it ended; anything else starts the list at its beginning."""
+    assert read_cursor(QUEUE_ORDER, "4.20261130101112000123.273") == (4, datetime(2026, 11, 30, 10, 11, 12, 123), 273)
+    for junk in (None, "", HUGE, "4.20261130101112000123", "4.20261130101112000123.273.1", "4.2026113010111200012.273",
+                 "4.20261330101112000123.273", f"4.20261130101112000123.{2**31}", "².20261130101112000123.1",
+                 "4.20261130101112000123.-1", "4." + "9" * 300 + ".1"):
+        assert read_cursor(QUEUE_ORDER, junk) is None, junk
 
 
 # --- Numbers in the path: above what an id column holds, 404 from routing ---------------------------

@@ -33,7 +33,7 @@ from .test_access_matrix import (
 )
 
 # Every name a view reads from the query string (grep request.args / request.values in zaloan/).
-QUERY_PARAMS = ["page", "village", "category", "status", "actor", "action", "target", "since", "until", "v",
+QUERY_PARAMS = ["after", "before", "village", "category", "status", "actor", "action", "target", "since", "until", "v",
                 "next", "role", "commune", "answered", "sent", "q", "id"]
 
 # Values that broke, or could break, a parser or a database bind.

@@ -13,7 +13,6 @@ from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.routing import IntegerConverter
 
 MAX_ID = 2**31 - 1  # the largest value of an integer column on PostgreSQL
-MAX_PAGE = 100_000  # far beyond any list of one commune; keeps OFFSET within range
 MIN_YEAR, MAX_YEAR = 2000, 2100  # dates outside this span are typing mistakes or attacks
 
 
@@ -33,11 +32,6 @@ def arg_int(name: str, default: int | None = None, lo: int = 1, hi: int = MAX_ID
     """Return the query-string number `name` within [lo, hi]; `default` when it is missing or out of range."""
     value = to_int(request.args.get(name), lo, hi)
     return default if value is None else value
-
-
-def arg_page(name: str = "page") -> int:
-    """Return the page number of a list (1 when missing, junk or beyond any real list)."""
-    return arg_int(name, 1, 1, MAX_PAGE)
 
 
 def to_day(raw: str | None) -> datetime | None:

@@ -18,13 +18,15 @@ from sqlalchemy import select
 from .. import audit, audit_words
 from ..extensions import db
 from ..formkit import to_utc
-from ..inputs import arg_page, to_day, to_int
+from ..inputs import to_day, to_int
 from ..models import AuditEvent, Role, User
+from ..paging import Key, page_of
 from ..permissions import allow
 from ..web import render
 from . import bp
 
 PAGE = 50
+NEWEST_FIRST = (Key(AuditEvent.id, descending=True),)  # read a page at a time from where the last ended
 
 
 def filtered():
@@ -50,14 +52,14 @@ def filtered():
 def index():
     """List the commune's audit rows, newest first, with filters."""
     q, f = filtered()
-    page = arg_page()
-    rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
+    page = page_of(db.session, q, NEWEST_FIRST, PAGE)
+    rows = page.rows
     actors = db.session.scalars(
         select(User).where(User.commune_id == current_user.commune_id, User.role != Role.INFORMANT)
         .order_by(User.full_name)
     ).all()
-    return render("auditlog/index.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, f=f, actors=actors,
-                  topics=topics(), words=audit_words.sentences(rows[:PAGE]), report=None,
+    return render("auditlog/index.html", rows=rows, page=page, f=f, actors=actors,
+                  topics=topics(), words=audit_words.sentences(rows), report=None,
                   checkpoints=audit.latest_checkpoints(commune_id=current_user.commune_id))
 
 
@@ -78,7 +80,7 @@ def verify():
     db.session.commit()
     q, f = filtered()
     rows = db.session.scalars(q.order_by(AuditEvent.id.desc()).limit(PAGE)).all()
-    return render("auditlog/index.html", rows=rows, more=False, page=1, f=f, actors=[], topics=[],
+    return render("auditlog/index.html", rows=rows, page=None, f=f, actors=[], topics=[],
                   words=audit_words.sentences(rows), report=report, checkpoints=audit.latest_checkpoints(commune_id=current_user.commune_id))
 
 

@@ -18,7 +18,7 @@ from ..db_setup import reads_only, write_from_here
 from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
-from ..inputs import arg_int, arg_page
+from ..inputs import arg_int
 from ..kept import Kept, kept
 from ..models import (
     Category,
@@ -34,6 +34,7 @@ from ..models import (
     VerificationTask,
     utcnow,
 )
+from ..paging import Key, page_of
 from ..permissions import allow, can_work_tip, get_or_404, tips_for
 from ..web import render, wants_fragment
 from . import bp
@@ -125,29 +126,31 @@ def rendered_queues() -> Kept:
     return kept("queue_lists", current_app.config["QUEUE_LISTS_KEPT"])
 
 
+# The queue's order: the most urgent first, then the oldest; read a page at a time from where the last ended.
+# The id breaks ties; sorted as `id + 0`, which SQLite's planner cannot match to an index: naming the bare
+# id made it walk (commune, created at) and fetch rows out of their order, three times slower on 20,000 tips.
+QUEUE_ORDER = (Key(Tip.urgency, descending=True), Key(Tip.created_at, kind="time"), Key(Tip.id, sort=Tip.id + 0))
+
+
 def queue_context() -> dict:
     f = filters()
-    page = arg_page()
     version = queue_version(f)
     now = utcnow()
     args = {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")}
-    key = (version, page, tuple(sorted(args.items())), str(get_locale()), now.replace(second=0, microsecond=0))
+    where = tuple((k, request.args.get(k)) for k in ("after", "before"))
+    key = (version, where, tuple(sorted(args.items())), str(get_locale()), now.replace(second=0, microsecond=0))
     html = rendered_queues().get(key)
     if html is None:
-        html = Markup(render_template("officer/_queue_list.html", **_queue_rows(f, page, version, now, args)))
+        html = Markup(render_template("officer/_queue_list.html", **_queue_rows(f, version, now, args)))
         rendered_queues().put(key, html)
     return {"queue_html": html}
 
 
-def _queue_rows(f: dict, page: int, version: str, now, args: dict) -> dict:
+def _queue_rows(f: dict, version: str, now, args: dict) -> dict:
     """What the queue's list shows: its rows (one page), the filters' choices and the counts."""
     where = scope()
-    rows = db.session.scalars(
-        queue_query(f, where).options(*QUEUE_ROW)
-        .order_by(Tip.urgency.desc(), Tip.created_at.asc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    ).all()
+    page = page_of(db.session, queue_query(f, where).options(*QUEUE_ROW), QUEUE_ORDER, PAGE_SIZE)
+    rows = page.rows
     counts = queue_counts(where)
     if current_user.role == Role.COMMANDER:
         villages = current_user.commune.villages()
@@ -157,9 +160,8 @@ def _queue_rows(f: dict, page: int, version: str, now, args: dict) -> dict:
         select(Category).where(Category.commune_id == current_user.commune_id).order_by(Category.position)
     ).all()
     return {
-        "tips": rows[:PAGE_SIZE],
-        "answered": cases.last_word([t.id for t in rows[:PAGE_SIZE]], police=False),
-        "more": len(rows) > PAGE_SIZE,
+        "tips": rows,
+        "answered": cases.last_word([t.id for t in rows], police=False),
         "page": page,
         "f": f,
         "counts": counts,
@@ -168,6 +170,7 @@ def _queue_rows(f: dict, page: int, version: str, now, args: dict) -> dict:
         "version": version,
         "now": now,
         "args": args,
+        "here": {**args, **page.asked},  # this page's own address, for its poll
     }
 
 
