@@ -29,6 +29,7 @@ from ..models import (
     TaskAssignment,
     Tip,
     TipStatus,
+    Unit,
     Urgency,
     User,
     VerificationTask,
@@ -102,14 +103,19 @@ def queue_version(f: dict) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
-# What a row of the queue shows, and nothing more (not the tip's text): anything else read from a row
-# would be a query per row, so it raises instead.
-QUEUE_ROW = (
-    load_only(Tip.id, Tip.code, Tip.commune_id, Tip.category_id, Tip.village_id, Tip.urgency, Tip.status,
-              Tip.created_at, Tip.first_read_at, Tip.deadline_at, raiseload=True),
-    joinedload(Tip.category),
-    joinedload(Tip.village),
-)
+def queue_row(commune_id: int) -> tuple:
+    """What a row of the queue shows, and nothing more (not the tip's text): anything else read from a row
+    would be a query per row, so it raises instead.
+
+    The category and the village are joined among the commune's own: PostgreSQL
+    otherwise hashed every category and village of the province to join a page.
+    """
+    return (
+        load_only(Tip.id, Tip.code, Tip.commune_id, Tip.category_id, Tip.village_id, Tip.urgency, Tip.status,
+                  Tip.created_at, Tip.first_read_at, Tip.deadline_at, raiseload=True),
+        joinedload(Tip.category.and_(Category.commune_id == commune_id)),
+        joinedload(Tip.village.and_(Unit.parent_id == commune_id)),
+    )
 
 
 def rendered_queues() -> Kept:
@@ -149,7 +155,8 @@ def queue_context() -> dict:
 def _queue_rows(f: dict, version: str, now, args: dict) -> dict:
     """What the queue's list shows: its rows (one page), the filters' choices and the counts."""
     where = scope()
-    page = page_of(db.session, queue_query(f, where).options(*QUEUE_ROW), QUEUE_ORDER, PAGE_SIZE)
+    rows_of = queue_query(f, where).options(*queue_row(current_user.commune_id))
+    page = page_of(db.session, rows_of, QUEUE_ORDER, PAGE_SIZE)
     rows = page.rows
     counts = queue_counts(where)
     if current_user.role == Role.COMMANDER:
