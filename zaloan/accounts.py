@@ -391,7 +391,7 @@ def clocks_read_with_session(user) -> tuple[int, int] | None:
     never writes before it asks: after a write in the same request the clocks
     have moved on, and a value kept under the older ones would be served again.
     """
-    known = g.get("clocks_with_session")
+    known = g.get("clocks_with_session") if has_request_context() else None
     if known is None or user is None or known[0] != getattr(user, "id", None) \
             or known[1] != getattr(user, "commune_id", None) or _written():
         return None
@@ -400,7 +400,7 @@ def clocks_read_with_session(user) -> tuple[int, int] | None:
 
 def commune_clock_read_with_session(commune_id: int) -> int | None:
     """The commune's clock as the session query read it at the start of this request, or None (as above)."""
-    known = g.get("clocks_with_session")
+    known = g.get("clocks_with_session") if has_request_context() else None
     if known is None or known[1] != commune_id or _written():
         return None
     return known[2]

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any
-
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from flask import current_app
 

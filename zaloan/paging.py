@@ -88,6 +88,14 @@ def _ordered(keys: tuple[Key, ...], backwards: bool) -> list:
     return [k.sorted_by.desc() if k.descending != backwards else k.sorted_by.asc() for k in keys]
 
 
+def asked(keys: tuple[Key, ...]) -> dict:
+    """The request's cursor, if it is one of this list's: {"after": …}, {"before": …} or {} (the first page)."""
+    for name in ("after", "before"):
+        if read_cursor(keys, request.args.get(name)) is not None:
+            return {name: request.args[name]}
+    return {}
+
+
 def page_of(session, query, keys: tuple[Key, ...], size: int) -> Page:
     """Read the page of `query` the request's `after` or `before` asks for (the first when neither)."""
     after = read_cursor(keys, request.args.get("after"))

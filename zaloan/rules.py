@@ -93,6 +93,7 @@ def due(user) -> RulesVersion | None:
         return None
     if has_request_context() and "rules_due" in g:
         return g.rules_due
+
     def due_id():
         row = db.session.execute(_LATEST_AND_ACK, {"user_id": user.id, "commune_id": user.commune_id}).first()
         return (row[0] if row is not None and row[1] is None else None), None

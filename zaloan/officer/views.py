@@ -35,7 +35,7 @@ from ..models import (
     VerificationTask,
     utcnow,
 )
-from ..paging import Key, page_of
+from ..paging import Key, asked, page_of
 from ..permissions import allow, can_work_tip, get_or_404, tips_for
 from ..web import render, wants_fragment
 from . import bp
@@ -143,7 +143,7 @@ def queue_context() -> dict:
     version = queue_version(f)
     now = utcnow()
     args = {k: v for k, v in request.args.items() if k in ("status", "village", "category", "urgency", "unread")}
-    where = tuple((k, request.args.get(k)) for k in ("after", "before"))
+    where = tuple(asked(QUEUE_ORDER).items())  # a bad cursor is the first page, kept as such
     key = (version, where, tuple(sorted(args.items())), str(get_locale()), now.replace(second=0, microsecond=0))
     html = rendered_queues().get(key)
     if html is None:
