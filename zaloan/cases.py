@@ -21,11 +21,10 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.exc import IntegrityError
 
-from . import audit, labels, notify, secrecy
-from .accounts import CODE_ALPHABET, commune_clock_read_with_session
+from . import audit, kept, labels, notify, secrecy
+from .accounts import CODE_ALPHABET
 from .extensions import db
 from .images import StoredImage, remove_stored
-from .kept import kept
 from .models import (
     Attachment,
     Category,
@@ -663,21 +662,12 @@ _UNREAD = aliased(Tip, name="unread")  # made once: an alias builds its columns,
 def unread_emergencies(user: User) -> int:
     """Count the open emergency tips nobody has opened yet, among those `user` works on (one query).
 
-    The count is kept under the commune's clock read with the session (zaloan.kept): every police
-    page shows it, and it changes only with the commune's tips, villages and informants.
+    Kept for the person under the commune's clock (zaloan.kept.for_person): every police page
+    shows it, and it changes only with the commune's tips, villages and informants.
     """
     if user is None or user.role not in (Role.OFFICER, Role.COMMANDER):
         return 0
-    clock = commune_clock_read_with_session(user.commune_id)
-    if clock is None:
-        return _count_unread_emergencies(user)
-    counts = kept("unread_emergencies", 2048)
-    key = (user.commune_id, clock, user.id, user.role)
-    n = counts.get(key)
-    if n is None:
-        n = _count_unread_emergencies(user)
-        counts.put(key, n)
-    return n
+    return kept.for_person("unread_emergencies", user, lambda: (_count_unread_emergencies(user), None))
 
 
 def _count_unread_emergencies(user: User) -> int:

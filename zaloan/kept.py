@@ -8,7 +8,8 @@ was computed at: a change to the commune moves the clock, and the value is
 computed again. Each app keeps its own (tests run many apps in one process).
 
 What every page shows about its person (the header's count, the rules
-reminder, a member's announcements) is kept under the commune's clock and the
+reminder, a member's announcements, the police's count of unopened
+emergencies) is kept under the commune's clock and the
 person's own (`user_clocks.version`, moved by triggers on their notifications,
 announcement reads and rules agreements), both read with the session:
 `for_person`.
