@@ -81,6 +81,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["AUDIT_CHECKPOINT_FILE"] = os.path.join(app.instance_path, "audit-checkpoints.txt")
     if not app.config.get("VAPID_PRIVATE_KEY_FILE"):
         app.config["VAPID_PRIVATE_KEY_FILE"] = os.path.join(app.instance_path, "vapid_private.pem")
+    from .unchanged import UnchangedPolls
+
+    app.wsgi_app = UnchangedPolls(app, app.wsgi_app)  # inside the proxy's fix: it reads the scheme and host
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
 

@@ -353,6 +353,36 @@ _SESSION_QUERY = (
 )
 
 
+# What an answer given before the app builds a request needs of the session, in one query (`unchanged`):
+# whether it holds, its account's role, commune and two-step state, and the commune's clock. Neither the
+# account's name nor its phone nor any secret: whether two-step login is on is read as a yes or no.
+SESSION_FACTS = (
+    select(UserSession.user_id, UserSession.revoked_at, UserSession.expires_at, UserSession.last_seen_at,
+           User.active, User.role, User.commune_id, User.totp_secret.is_not(None).label("two_step_on"),
+           CommuneSettings.require_two_step, CommuneClock.version.label("clock"))
+    .select_from(UserSession)
+    .join(User, User.id == UserSession.user_id)
+    .outerjoin(CommuneSettings, CommuneSettings.commune_id == User.commune_id)
+    .outerjoin(CommuneClock, CommuneClock.commune_id == User.commune_id)
+    .where(UserSession.token_hash == bindparam("token_hash"))
+)
+
+
+def live_session(row, active, cookie_user_id, now) -> bool:
+    """Whether a server session lets its cookie in: the one test, for every page and every early answer.
+
+    `row` is the session (its `user_id`, `revoked_at` and `expires_at`), `active`
+    whether its account is, `cookie_user_id` the account the cookie names.
+    """
+    return (row is not None and bool(active) and str(cookie_user_id).isdigit()
+            and row.user_id == int(cookie_user_id) and row.revoked_at is None and row.expires_at > now)
+
+
+def seen_long_ago(row, now) -> bool:
+    """Whether the session's last-seen time is to be written once this request is over (`touch_session`)."""
+    return now - row.last_seen_at >= LAST_SEEN_EVERY
+
+
 def load_session_user(user_id: str) -> User | None:
     """Return the user of the current cookie if its server session is still valid.
 
@@ -370,16 +400,14 @@ def load_session_user(user_id: str) -> User | None:
 
         tell_old_browser(row)
         return None
-    if row is None or row.user_id != int(user_id) or row.revoked_at is not None or row.expires_at <= now:
+    if not live_session(row, row and row.user.active, user_id, now):
         return None
     user = row.user
-    if not user.active:
-        return None
     g.session_row_id = row.id
     g.commune_requires_two_step = (user.id, bool(two_step_required))
     # A clock with no row yet reads 0: its first change makes the row, at 1.
     g.clocks_with_session = (user.id, user.commune_id, clock or 0, own_clock or 0)
-    if now - row.last_seen_at >= LAST_SEEN_EVERY:
+    if seen_long_ago(row, now):
         g.touch_session = row.id
     return user
 

@@ -137,34 +137,47 @@ def configure_logging() -> None:
 def start_request():
     """Note when the request began and its id (before_request, first of all hooks)."""
     g.request_started = time.perf_counter()
-    incoming = request.headers.get("X-Request-ID", "")
-    g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
+    g.request_id = request_id_of(request.headers.get("X-Request-ID", ""))
+
+
+def request_id_of(incoming: str) -> str:
+    """The request's id: the one the proxy sent when it is well formed, else a new one."""
+    return incoming if REQUEST_ID.fullmatch(incoming) else secrets.token_hex(16)
 
 
 def request_line(status: int) -> tuple[str, dict]:
     """Return the log line of this request and its fields: id, method, rule, status, ms."""
     rule = g.get("log_rule") or (request.url_rule.rule if request.url_rule is not None else "-")
-    started = g.get("request_started")
+    return line_of(g.get("request_id") or "-", request.method, rule, status, g.get("request_started"),
+                   current_app.config.get("LOG_FORMAT"))
+
+
+def line_of(request_id: str, method: str, rule: str, status: int, started: float | None,
+            fmt: str | None) -> tuple[str, dict]:
+    """The log line of a request and its fields, however it was answered (see `unchanged`)."""
     fields = {
-        "request_id": g.get("request_id") or "-",
-        "method": request.method if request.method.isalpha() and len(request.method) <= 10 else "-",
+        "request_id": request_id,
+        "method": method if method.isalpha() and len(method) <= 10 else "-",
         "rule": rule,
         "status": status,
         "ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
     }
-    if current_app.config.get("LOG_FORMAT") == "json":
+    if fmt == "json":
         line = json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), **fields})
     else:
         line = "request {request_id} {method} {rule} {status} {ms}ms".format(**fields)
     return line, fields
 
 
+def log_request(line: str, fields: dict) -> None:
+    log.info(line, extra={"zaloan_request": fields})
+
+
 def finish_request(resp):
     """Send the request id back and log the request's line (after_request)."""
     if g.get("request_id"):
         resp.headers["X-Request-ID"] = g.request_id
-    line, fields = request_line(resp.status_code)
-    log.info(line, extra={"zaloan_request": fields})
+    log_request(*request_line(resp.status_code))
     return resp
 
 

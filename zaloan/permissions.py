@@ -60,7 +60,12 @@ def may_call(user, rule: frozenset[str]) -> bool:
         return True
     if not getattr(user, "is_authenticated", False):
         return False
-    return ANY_USER in rule or user.role in rule
+    return role_may_call(user.role, rule)
+
+
+def role_may_call(role: str, rule: frozenset[str]) -> bool:
+    """Whether a signed-in account of `role` may call an endpoint of `rule` (the rule's own test)."""
+    return PUBLIC in rule or ANY_USER in rule or role in rule
 
 
 def enforce_access():

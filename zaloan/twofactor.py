@@ -306,11 +306,16 @@ OPEN_WHILE_SETTING_UP = {
 
 def must_set_up(user) -> bool:
     """Whether `user` is logged in but must set up two-step login before anything else."""
-    if not getattr(user, "is_authenticated", False) or user.role not in REQUIRED_ROLES or user.two_step_on:
+    if not getattr(user, "is_authenticated", False) or not must_set_up_as(user.role, user.two_step_on, True):
         return False
     if "must_set_up" not in g:
         g.must_set_up = commune_requires(user)
     return g.must_set_up
+
+
+def must_set_up_as(role: str, two_step_on: bool, commune_requires_it: bool) -> bool:
+    """Whether an account of `role` must set up two-step login first (also before the app builds a request)."""
+    return role in REQUIRED_ROLES and not two_step_on and bool(commune_requires_it)
 
 
 def enforce():

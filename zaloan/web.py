@@ -193,17 +193,22 @@ def refuse_unknown_host():
 HSTS = "max-age=31536000"
 
 
+def security_headers(hsts: bool) -> list[tuple[str, str]]:
+    """The headers every answer carries, however it was answered (see `unchanged`)."""
+    out = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+           ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY")]
+    if hsts:
+        # A year of HTTPS only, for this host alone: no includeSubDomains or preload, as
+        # other services of the same domain may not all be on HTTPS.
+        out.append(("Strict-Transport-Security", HSTS))
+    return out
+
+
 def set_headers(resp):
     """Add security and caching headers to every response (after_request)."""
     h = resp.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("X-Frame-Options", "DENY")
-    if current_app.config["HSTS"] and request.is_secure:
-        # A year of HTTPS only, for this host alone: no includeSubDomains or preload, as
-        # other services of the same domain may not all be on HTTPS.
-        h.setdefault("Strict-Transport-Security", HSTS)
+    for name, value in security_headers(current_app.config["HSTS"] and request.is_secure):
+        h.setdefault(name, value)
     if request.endpoint == "static":
         if request.args.get("v"):
             h["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -18,7 +18,7 @@ from ..db_setup import reads_only, write_from_here
 from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
-from ..inputs import arg_int
+from ..inputs import to_int
 from ..kept import Kept, kept
 from ..models import (
     Category,
@@ -50,15 +50,16 @@ def scope():
     return tips_for(current_user)
 
 
-def filters() -> dict:
-    """Read the queue's filters from the query string; unknown values are ignored."""
-    status = request.args.get("status", "open")
+def filters(args=None) -> dict:
+    """Read the queue's filters from the query string (`args`, else the request's); unknown values are ignored."""
+    args = request.args if args is None else args
+    status = args.get("status", "open")
     if status not in (*TipStatus.ALL, "open", "all"):
         status = "open"
     out = {"status": status, "village": None, "category": None, "urgency": None,
-           "unread": request.args.get("unread") == "1"}
+           "unread": args.get("unread") == "1"}
     for key in ("village", "category", "urgency"):
-        out[key] = arg_int(key)
+        out[key] = to_int(args.get(key))
     if out["urgency"] not in Urgency.ALL:
         out["urgency"] = None
     return out
@@ -99,7 +100,12 @@ def queue_version(f: dict) -> str:
     if clock is None:
         clock = db.session.scalar(
             select(CommuneClock.version).where(CommuneClock.commune_id == current_user.commune_id))
-    raw = f"{clock}|{current_user.commune_id}|{current_user.id}|{current_user.role}|{sorted(f.items())}"
+    return queue_fingerprint(clock, current_user.commune_id, current_user.id, current_user.role, f)
+
+
+def queue_fingerprint(clock: int | None, commune_id: int, user_id: int, role: str, f: dict) -> str:
+    """The queue's version from what it depends on (also before the app builds a request: `unchanged`)."""
+    raw = f"{clock}|{commune_id}|{user_id}|{role}|{sorted(f.items())}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 
@@ -200,6 +206,15 @@ def poll():
         return resp
     # A changed queue may have a new emergency: the count under the navigation comes along (out of band).
     return render("officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context())
+
+
+def _poll_unchanged(facts, args) -> bool:
+    """The poll's own test, answered before the app builds a request (`unchanged`): `v` is still the version."""
+    return args.get("v") == queue_fingerprint(facts.clock or 0, facts.commune_id, facts.user_id, facts.role,
+                                              filters(args))
+
+
+poll.unchanged = _poll_unchanged
 
 
 # --- One tip -----------------------------------------------------------------------------------
