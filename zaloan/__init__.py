@@ -218,6 +218,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.tests.update(PREDICATES)
     app.jinja_env.globals["labels"] = labels
     app.jinja_env.globals["role_of"] = roles.of
+    app.jinja_env.globals["role_named"] = roles.REGISTRY.get
     app.jinja_env.filters["phone"] = display_phone
     # A number as a tel: link wants only its digits (and a leading +): "0205 3881 234" -> "02053881234".
     app.jinja_env.filters["tel"] = lambda number: "".join(ch for ch in str(number or "") if ch.isdigit() or ch == "+")

@@ -7,7 +7,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from flask import Flask, current_app, has_request_context, make_response, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from markupsafe import Markup
 from werkzeug.exceptions import SecurityError
 
 
@@ -167,6 +169,33 @@ def page_url_for(endpoint: str, **values) -> str:
     return url
 
 
+FIXED_KEPT = 512  # fragments kept per app: a few per role, count and language
+
+
+def fixed(template: str, **args) -> Markup:
+    """Render `template`, which reads nothing but `args`, the language and the app's addresses, once per worker.
+
+    The navigation, the bell and the head's links are the same on every page of
+    a role, a count and a language, and drawing them cost a fifth of a page
+    whose list is kept. Such a fragment is rendered without the page's context
+    (no `current_user`, no `request`: reading them would show at once in
+    tests/test_fixed.py, which compares each fragment with the page drawn
+    without keeping), and kept by its template, its arguments, the language it
+    was translated to and the script root.
+    """
+    if not has_request_context() or not current_app.config["FIXED_FRAGMENTS"]:
+        return Markup(current_app.jinja_env.get_template(template).render(**args))
+    key = (template, request.script_root, str(get_locale()), *sorted(args.items()))
+    kept = current_app.extensions["zaloan.fixed"]
+    html = kept.get(key)
+    if html is None:
+        html = Markup(current_app.jinja_env.get_template(template).render(**args))
+        if len(kept) >= FIXED_KEPT:
+            kept.clear()
+        kept[key] = html
+    return html
+
+
 # --- Security headers -----------------------------------------------------------------
 
 CSP = (
@@ -221,6 +250,8 @@ def set_headers(resp):
 def init_web(app: Flask) -> None:
     app.extensions["asset_hashes"] = _asset_hashes(app)
     app.extensions["zaloan.page_urls"] = {}
+    app.extensions["zaloan.fixed"] = {}
+    app.jinja_env.globals["fixed"] = fixed
     app.jinja_env.globals["url_for"] = page_url_for
     app.jinja_env.globals["asset_url"] = asset_url
     # Where a page links a photo; the anonymous follow-up page passes its own.
