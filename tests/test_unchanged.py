@@ -243,3 +243,16 @@ def test_over_https_through_the_proxy_the_early_answer_carries_hsts(tmp_path, da
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_early_answer_knows_every_hook_it_stands_in_for(app):
+    """The hooks a request goes through before the poll's view, each weighed in zaloan.unchanged: the Host,
+    the cookie and its session, reading without a transaction, the rules' reminder (not on a poll), the access
+    rule, two-step login, the idle lock (disguised accounts only). A new one must be weighed there too."""
+    hooks = {key: [f"{f.__module__}.{f.__name__}" for f in funcs] for key, funcs in app.before_request_funcs.items()}
+    assert hooks == {None: [
+        "zaloan.ops.start_request", "zaloan.ops.health_first", "zaloan.web.refuse_unknown_host",
+        "flask_wtf.csrf.csrf_protect", "zaloan.db_setup.begin_reads_only",
+        "zaloan.charter.views.ask_after_a_new_version", "zaloan.permissions.enforce_access", "zaloan.twofactor.enforce", "zaloan.safety.lock.enforce",
+    ]}, "a new before_request hook: say in zaloan/unchanged.py whether an unchanged poll must pass it"
+    assert not app.url_value_preprocessors

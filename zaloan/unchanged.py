@@ -1,6 +1,6 @@
 """Answer "nothing changed" (204) to a poll before the app builds a request for it.
 
-An officer's queue asks every few seconds whether it changed. Almost always
+An open queue asks every half minute whether it changed. Almost always
 it has not, and the answer is an empty 204. Through the whole app that
 answer cost five times a hello-world page: the request and its context, the
 account loaded as an object, a dozen hooks. Here it costs one query.
@@ -24,7 +24,9 @@ list, a session to refresh (`accounts.seen_long_ago`), a disguised account
 cookie. An empty 204 tells nothing but that the list its holder already has
 is still the list; it is never given to anyone the app would not give it to.
 Tests compare both ways of answering on every such case
-(tests/test_unchanged.py). UNCHANGED_EARLY=0 answers every poll through the app.
+(tests/test_unchanged.py), which also lists the app's `before_request` hooks
+this answer was weighed against: a new one fails it until it is weighed here.
+UNCHANGED_EARLY=0 answers every poll through the app.
 """
 from __future__ import annotations
 
