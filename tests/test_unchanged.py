@@ -253,6 +253,7 @@ def test_the_early_answer_knows_every_hook_it_stands_in_for(app):
     assert hooks == {None: [
         "zaloan.ops.start_request", "zaloan.ops.health_first", "zaloan.web.refuse_unknown_host",
         "flask_wtf.csrf.csrf_protect", "zaloan.db_setup.begin_reads_only",
-        "zaloan.charter.views.ask_after_a_new_version", "zaloan.permissions.enforce_access", "zaloan.twofactor.enforce", "zaloan.safety.lock.enforce",
+        "zaloan.charter.views.ask_after_a_new_version", "zaloan.permissions.enforce_access",
+        "zaloan.twofactor.enforce", "zaloan.safety.lock.enforce",
     ]}, "a new before_request hook: say in zaloan/unchanged.py whether an unchanged poll must pass it"
     assert not app.url_value_preprocessors
