@@ -16,7 +16,7 @@ from zaloan.extensions import db
 
 from .conftest import PHONES
 from .helpers import U
-from .test_budgets import same_site_links
+from .test_budgets import reachable_pages
 
 ROLES = [r for r in PHONES if r not in ("officer2", "informant2", "verifier2")]
 
@@ -26,31 +26,13 @@ def masked(html: str) -> str:
     return re.sub(r'(csrf_token" value="|"X-CSRFToken": "|client_key" type="hidden" value=")[^"]+', r"\1-", html)
 
 
-def pages(client, start: str = "/", limit: int = 25) -> list[str]:
-    """The HTML pages reached from `start` by following links."""
-    seen, todo, found = set(), [start], []
-    while todo and len(seen) < limit:
-        url = todo.pop(0)
-        if url in seen:
-            continue
-        seen.add(url)
-        resp = client.get(url)
-        if resp.status_code in (301, 302, 303):
-            todo.append(resp.headers["Location"])
-            continue
-        if resp.status_code == 200 and resp.mimetype == "text/html":
-            found.append(url)
-            todo.extend(sorted(same_site_links(resp.get_data(as_text=True), url) - seen))
-    return found
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_every_page_with_kept_fragments_is_the_page_drawn_without(app, login_as, role):
     c = login_as(role)
     for lang in ("vi", "en"):
         if lang == "en":
             c.post("/language", data={"lang": "en", "next": "/"})
-        urls = pages(c)
+        urls = list(reachable_pages(c, "/", limit=25))
         assert len(urls) > 2
         for url in urls:
             c.get(url)  # a first reading may change what the page shows (a tip opened for the first time)
