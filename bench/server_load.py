@@ -6,10 +6,10 @@
 The database is filled by bench/province.py (communes with villages, people,
 categories and their share of the tips, messages and tasks, in bulk). As an
 officer of a commune in the middle of the province the script loads the
-queue (as it is served again while nothing changed, its rendered list kept,
-and drawn every time, on a server that keeps none), the queue's poll when
-nothing changed (answered 204), the officer's busiest open tip and the
-people list. Both apps are served the same way
+queue, the officer's busiest open tip and the people list, each as it is
+served again while nothing changed (drawn once and kept) and drawn every
+time (on a server that keeps none), and the queue's poll when nothing
+changed (answered 204). Both apps are served the same way
 (gunicorn, 4 workers, loopback) and loaded by ApacheBench (`ab`, Debian
 package apache2-utils, installed when missing) in the same run, so the
 hello-world figure is the framework's own ceiling on this machine. Prints
@@ -175,8 +175,10 @@ def main() -> None:
     procs = [serve("wsgi:app", app_port, env, ROOT, tmp / "app.log"),
              serve("hello:app", hello_port, {}, ROOT / "bench", tmp / "hello.log")]
     base = f"http://127.0.0.1:{app_port}"
-    # The same app keeping no rendered queue list: what a queue costs when it changed since it was last drawn.
-    drawn = serve("wsgi:app", drawn_port, {**env, "QUEUE_LISTS_KEPT": "0"}, ROOT, tmp / "drawn.log")
+    # The same app keeping no drawn queue list, tip page or people list: what each costs when it changed since
+    # it was last drawn.
+    drawn = serve("wsgi:app", drawn_port, {**env, "QUEUE_LISTS_KEPT": "0", "PAGE_PARTS_KEPT": "0"}, ROOT,
+                  tmp / "drawn.log")
     procs.append(drawn)
     try:
         cookie = login_cookie(base, picked["phone"], "demo-1234")
@@ -190,9 +192,11 @@ def main() -> None:
             (f"officer queue ({rows} rows), unchanged", base + "/officer/", cookie),
             (f"officer queue ({rows} rows), drawn each time", f"http://127.0.0.1:{drawn_port}/officer/", cookie),
             ("unchanged queue poll (204)", base + poll, cookie),
-            (f"tip page ({picked['messages']} messages, {picked['tasks']} tasks)",
+            (f"tip page ({picked['messages']} messages, {picked['tasks']} tasks), unchanged",
              f"{base}/officer/tips/{picked['tip']}", cookie),
-            ("people list", base + "/people/", cookie),
+            ("tip page, drawn each time", f"http://127.0.0.1:{drawn_port}/officer/tips/{picked['tip']}", cookie),
+            ("people list, unchanged", base + "/people/", cookie),
+            ("people list, drawn each time", f"http://127.0.0.1:{drawn_port}/people/", cookie),
         ]
         results = [(name, load(ab, url, args.seconds, args.concurrency, c)) for name, url, c in pages]
     finally:

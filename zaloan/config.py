@@ -72,6 +72,8 @@ class Config:
     HEALTH_MIN_FREE_MB = int(os.environ.get("HEALTH_MIN_FREE_MB", "200"))
     # How many rendered queue lists each worker keeps (officer.views.rendered_queues); 0 keeps none.
     QUEUE_LISTS_KEPT = int(os.environ.get("QUEUE_LISTS_KEPT", "512"))
+    # How many drawn tip pages and people lists each worker keeps (kept.drawn_once); 0 keeps none.
+    PAGE_PARTS_KEPT = int(os.environ.get("PAGE_PARTS_KEPT", "512"))
     # The navigation, bell, head and footer links drawn once per role, count and language (web.fixed).
     FIXED_FRAGMENTS = True
     # An unchanged poll answered before the app builds a request (zaloan.unchanged); 0 answers it in the app.

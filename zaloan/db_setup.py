@@ -233,6 +233,27 @@ def backup_sqlite(engine: Engine, target: str) -> int:
 
 # --- The clocks on SQLite (migrations 0020 and 0026) ----------------------------------------------
 
+# What a tip's page and the people list read besides the tables above (0027): a row's commune is found
+# through the row it belongs to. An attachment or a voice note belongs to a tip, a message or a report.
+_TIP = "(SELECT commune_id FROM tips WHERE id = {row}.tip_id)"
+_MESSAGE = "(SELECT t.commune_id FROM tips t JOIN messages m ON m.tip_id = t.id WHERE m.id = {row}.message_id)"
+_REPORT = ("(SELECT t.commune_id FROM tips t JOIN verification_tasks k ON k.tip_id = t.id "
+           "JOIN task_assignments a ON a.task_id = k.id WHERE a.id = {row}.assignment_id)")
+TIP_AND_PEOPLE_WATCHED = {
+    "messages": _TIP,
+    "tip_events": _TIP,
+    "verification_tasks": _TIP,
+    "task_assignments": "(SELECT t.commune_id FROM tips t JOIN verification_tasks k ON k.tip_id = t.id "
+                        "WHERE k.id = {row}.task_id)",
+    "attachments": f"COALESCE({_TIP}, {_MESSAGE}, {_REPORT})",
+    "voice_notes": f"COALESCE({_TIP}, {_MESSAGE}, {_REPORT})",
+    "users": "{row}.commune_id",
+    "commune_settings": "{row}.commune_id",
+    "category_limits": "(SELECT commune_id FROM categories WHERE id = {row}.category_id)",
+    "watch_points": "(SELECT parent_id FROM units WHERE id = {row}.village_id)",
+    "informant_posts": "(SELECT commune_id FROM informants WHERE id = {row}.informant_id)",
+}
+
 # table -> the expression naming the commune of a row (NEW/OLD substituted): these move `commune_clocks`
 CLOCK_WATCHED = {
     "tips": "{row}.commune_id",
@@ -241,6 +262,7 @@ CLOCK_WATCHED = {
     "informants": "{row}.commune_id",
     "announcements": "{row}.commune_id",  # from 0026
     "rules_versions": "{row}.commune_id",  # from 0026
+    **TIP_AND_PEOPLE_WATCHED,  # from 0027
 }
 # table -> the expression naming the person of a row: these move `user_clocks` (0026)
 USER_CLOCK_WATCHED = {

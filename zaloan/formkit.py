@@ -7,7 +7,7 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from flask import request
+from flask import g, has_request_context, request
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -39,7 +39,12 @@ PHOTO_PROBLEMS = {
 
 
 def new_key() -> str:
-    return secrets.token_urlsafe(16)
+    """A form's one-time key; the keys a request made are noted (`g.keys_made`), so a page kept with its forms
+    is served again with new ones (`kept.drawn_once`)."""
+    key = secrets.token_urlsafe(16)
+    if has_request_context():
+        g.setdefault("keys_made", []).append(key)
+    return key
 
 
 def renew_key(form, exc) -> None:

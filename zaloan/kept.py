@@ -21,7 +21,8 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Callable
 
-from flask import current_app
+from flask import current_app, g, request
+from flask_babel import get_locale
 
 from .models import utcnow
 
@@ -88,3 +89,47 @@ def for_person(name: str, user, compute: Callable[[], tuple[Any, datetime | None
     value, until = compute()
     store.put(key, (value, until))
     return value
+
+
+def drawn_once(name: str, user, parts: tuple, draw: Callable[[], str], *, minute: bool = True) -> str:
+    """Return `draw()`, the HTML of a part of this request's page, kept under the commune's clock.
+
+    For a part that reads only what the commune's clock watches (the triggers of
+    migrations 0020, 0026 and 0027) and its viewer: it is kept by `name`, the
+    person (id, role), the clock read with the session, the language, the
+    script root, `parts` and, with `minute`, the minute it was drawn in (its
+    "12 phút trước" moves on). A change to any of those rows moves the clock,
+    so a changed part is never served from here; nor is the part to anyone
+    else, nor after this request wrote (the clock moved), which `draw` may do.
+
+    A part holding forms is served again with this request's form token and new
+    one-time keys in place of those it was drawn with: two pages never share a
+    key, and a retried form is still recognised by its own.
+    """
+    from flask_wtf.csrf import generate_csrf
+
+    from .accounts import clocks_read_with_session
+    from .formkit import new_key
+
+    clocks = clocks_read_with_session(user)
+    if clocks is None:
+        return draw()
+    store = kept(name, current_app.config["PAGE_PARTS_KEPT"])
+    when = utcnow().replace(second=0, microsecond=0) if minute else None
+    key = (name, clocks[0], user.id, user.commune_id, user.role, str(get_locale()), request.script_root, when,
+           *parts)
+    found = store.get(key)
+    if found is not None:
+        html, token, keys = found
+        if token:
+            html = html.replace(token, generate_csrf())
+        for old in keys:
+            html = html.replace(old, new_key())
+        return html
+    made = g.setdefault("keys_made", [])
+    start = len(made)
+    html = draw()
+    if clocks_read_with_session(user) is not None:  # `draw` wrote nothing
+        field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        store.put(key, (html, g.get(field), tuple(made[start:])))
+    return html

@@ -19,7 +19,7 @@ from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import to_int
-from ..kept import Kept, kept
+from ..kept import Kept, drawn_once, kept
 from ..models import (
     Category,
     CommuneClock,
@@ -296,7 +296,12 @@ def next_action(tip: Tip, task_form: TaskForm) -> str | None:
 
 
 def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200):
-    """Render the tip page (or its fragment).
+    """Render the tip page (or its fragment)."""
+    return tip_page(tip_part(tip, forms, error), status)
+
+
+def tip_part(tip: Tip, forms: dict | None = None, error: str | None = None) -> str:
+    """Draw the tip's part of its page (#tip).
 
     `forms` holds the one form that was sent, in place of its blank one: its
     section opens with `error` (a refusal) inside it and its text kept. An
@@ -317,9 +322,20 @@ def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, stat
     shown = {*actions, *(["ask"] if tip.is_open else []), *(["extend"] if deadline["can_extend"] else [])}
     if posted not in shown:
         posted = None
-    return render("officer/tip.html", "officer/_tip.html", tip=tip, forms=all_forms, error=error, status=status,
-                  now=utcnow(), posted=posted, actions=actions, coming=coming, opened={coming, posted},
-                  deadline=deadline, likely=duplicates.suggestions(tip, current_user))
+    return render_template(
+        "officer/_tip.html", tip=tip, forms=all_forms, error=error, now=utcnow(), posted=posted, actions=actions,
+        coming=coming, opened={coming, posted}, deadline=deadline, likely=duplicates.suggestions(tip, current_user),
+    )
+
+
+def tip_page(html: str, status: int = 200):
+    """The tip's drawn part as its page, or alone for htmx (which swaps #tip)."""
+    if not wants_fragment():
+        html = render_template("officer/tip.html", tip_html=Markup(html))
+    resp = make_response(html, status)
+    resp.vary.add("HX-Request")
+    resp.vary.add("HX-Target")
+    return resp
 
 
 def deadline_context(tip: Tip) -> dict:
@@ -379,13 +395,19 @@ def tip(tip_id: int):
 
     The first police officer to open it is noted: the sender is told that the tip has been read.
     """
-    t = load_tip(tip_id)
-    if t.first_read_at is None and cases.may_mark_read(current_user):
-        write_from_here()  # a GET that writes: take the write lock, then read the tip again under it
+
+    def draw() -> str:
         t = load_tip(tip_id)
-    if cases.mark_read(t, by=current_user):
-        db.session.commit()
-    return show_tip(t)
+        if t.first_read_at is None and cases.may_mark_read(current_user):
+            write_from_here()  # a GET that writes: take the write lock, then read the tip again under it
+            t = load_tip(tip_id)
+        if cases.mark_read(t, by=current_user):
+            db.session.commit()
+        return tip_part(t)
+
+    # Asked again while nothing of the commune changed (back from the queue, a reload on a weak signal): the
+    # tip's part as drawn for this officer, with new form keys. Its first reading writes, so is never kept.
+    return tip_page(drawn_once("tip_pages", current_user, (tip_id,), draw))
 
 
 @bp.post("/tips/<int:tip_id>/triage")

@@ -7,15 +7,17 @@ through the audited "show identity" action (zaloan.secrecy).
 """
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import accounts, retention, secrecy, takeover
 from ..db_setup import reads_only
 from ..extensions import db
+from ..kept import drawn_once
 from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
 from ..models import (
     Informant,
@@ -165,31 +167,42 @@ PEOPLE_LIST = (
 @allow(*MANAGERS)
 @reads_only
 def index():
-    """List the accounts the current user manages; informants by alias only, never name or phone."""
-    roles = Role.COMMUNE if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
-    role = request.args.get("role", "")
-    role = role if role in roles else ""
-    villages = usable_villages()
-    wanted = arg_int("village")
-    village = next((v for v in villages if v.id == wanted), None)
-    q = scoped_people()
-    if role:
-        q = q.where(User.role == role)
-    if village is not None:
-        q = q.where(in_village(village.id))
-    people = list(db.session.scalars(q.options(*PEOPLE_LIST)))
-    # The officers' villages in one query, not one a row.
-    areas: dict[int, list[Unit]] = {}
-    officer_ids = [p.id for p in people if p.role == Role.OFFICER]
-    if officer_ids:
-        for unit in db.session.scalars(select(Unit).where(Unit.officer_id.in_(officer_ids),
-                                                          Unit.kind == UnitKind.VILLAGE).order_by(Unit.name)):
-            areas.setdefault(unit.officer_id, []).append(unit)
-    # Informants by alias, everyone else by name; the list never sorts by an informant's name.
-    order = {r: n for n, r in enumerate(Role.ALL)}
-    people.sort(key=lambda p: (order.get(p.role, 9), p.informant.alias if p.informant else p.full_name))
-    return render("people/index.html", people=people, roles=roles, role=role, villages=villages, village=village,
-                  creatable=role_choices(), areas=areas)
+    """List the accounts the current user manages; informants by alias only, never name or phone.
+
+    Drawn once while nothing of the commune changes (`kept.drawn_once`): the
+    list is opened again and again (back from a person's page, the filters
+    set back), and reads only rows the commune's clock watches.
+    """
+
+    def draw() -> str:
+        roles = Role.COMMUNE if current_user.role == Role.COMMANDER else Role.OFFICER_MANAGES
+        role = request.args.get("role", "")
+        role = role if role in roles else ""
+        villages = usable_villages()
+        wanted = arg_int("village")
+        village = next((v for v in villages if v.id == wanted), None)
+        q = scoped_people()
+        if role:
+            q = q.where(User.role == role)
+        if village is not None:
+            q = q.where(in_village(village.id))
+        people = list(db.session.scalars(q.options(*PEOPLE_LIST)))
+        # The officers' villages in one query, not one a row.
+        areas: dict[int, list[Unit]] = {}
+        officer_ids = [p.id for p in people if p.role == Role.OFFICER]
+        if officer_ids:
+            for unit in db.session.scalars(select(Unit).where(Unit.officer_id.in_(officer_ids),
+                                                              Unit.kind == UnitKind.VILLAGE).order_by(Unit.name)):
+                areas.setdefault(unit.officer_id, []).append(unit)
+        # Informants by alias, everyone else by name; the list never sorts by an informant's name.
+        order = {r: n for n, r in enumerate(Role.ALL)}
+        people.sort(key=lambda p: (order.get(p.role, 9), p.informant.alias if p.informant else p.full_name))
+        return render_template("people/_index.html", people=people, roles=roles, role=role, villages=villages,
+                               village=village, creatable=role_choices(), areas=areas)
+
+    asked = (request.args.get("role", ""), arg_int("village"))
+    html = drawn_once("people_lists", current_user, asked, draw, minute=False)
+    return render("people/index.html", people_html=Markup(html))
 
 
 # --- Create ----------------------------------------------------------------------------------
