@@ -272,6 +272,27 @@ USER_CLOCK_WATCHED = {
 }
 
 
+def postgresql_clock_triggers(watched: dict, tick: str = "zaloan_tick", name: str = "clock") -> list[str]:
+    """Return the statements making, on PostgreSQL, a trigger function and trigger per watched table that call
+    `tick` (zaloan_tick: the commune's clock; zaloan_tick_user: the person's) with the row's owner, and with
+    its old owner too when an update moved it (migrations 0020, 0026, 0027)."""
+    out = []
+    for table, owner in watched.items():
+        new, old = owner.format(row="NEW"), owner.format(row="OLD")
+        out.append(f"""
+            CREATE FUNCTION {table}_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM {tick}({new}); END IF;
+                IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {old} IS DISTINCT FROM {new}) THEN
+                    PERFORM {tick}({old});
+                END IF;
+                RETURN NULL;
+            END $$""")
+        out.append(f"CREATE TRIGGER {table}_{name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
+                   f"FOR EACH ROW EXECUTE FUNCTION {table}_{name}()")
+    return out
+
+
 def _sqlite_triggers(watched: dict, clock: str, key: str, name: str, existing) -> list[str]:
     out = []
     for table, owner in watched.items():

@@ -21,7 +21,7 @@ Revises: 0009
 import sqlalchemy as sa
 from alembic import op
 
-from zaloan.db_setup import sqlite_clock_triggers
+from zaloan.db_setup import postgresql_clock_triggers, sqlite_clock_triggers
 
 revision = "0020"
 down_revision = "0009"
@@ -53,19 +53,8 @@ def _postgresql_triggers():
             INSERT INTO commune_clocks (commune_id, version) VALUES (commune, 1)
             ON CONFLICT (commune_id) DO UPDATE SET version = commune_clocks.version + 1;
         END $$""")
-    for table, commune in WATCHED.items():
-        new, old = commune.format(row="NEW"), commune.format(row="OLD")
-        op.execute(f"""
-            CREATE FUNCTION {table}_clock() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM zaloan_tick({new}); END IF;
-                IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {old} IS DISTINCT FROM {new}) THEN
-                    PERFORM zaloan_tick({old});
-                END IF;
-                RETURN NULL;
-            END $$""")
-        op.execute(f"CREATE TRIGGER {table}_clock AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {table}_clock()")
+    for statement in postgresql_clock_triggers(WATCHED):
+        op.execute(statement)
 
 
 def upgrade():

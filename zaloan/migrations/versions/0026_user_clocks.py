@@ -18,7 +18,7 @@ Revises: 0025
 import sqlalchemy as sa
 from alembic import op
 
-from zaloan.db_setup import sqlite_clock_triggers
+from zaloan.db_setup import postgresql_clock_triggers, sqlite_clock_triggers
 
 revision = "0026"
 down_revision = "0025"
@@ -44,21 +44,9 @@ def _postgresql_triggers():
             INSERT INTO user_clocks (user_id, version) VALUES (person, 1)
             ON CONFLICT (user_id) DO UPDATE SET version = user_clocks.version + 1;
         END $$""")
-    for tick, watched in (("zaloan_tick", COMMUNE_WATCHED), ("zaloan_tick_user", USER_WATCHED)):
-        for table, owner in watched.items():
-            new, old = owner.format(row="NEW"), owner.format(row="OLD")
-            name = f"{table}_clock" if tick == "zaloan_tick" else f"{table}_user_clock"
-            op.execute(f"""
-                CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN
-                    IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM {tick}({new}); END IF;
-                    IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {old} IS DISTINCT FROM {new}) THEN
-                        PERFORM {tick}({old});
-                    END IF;
-                    RETURN NULL;
-                END $$""")
-            op.execute(f"CREATE TRIGGER {name} AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                       f"FOR EACH ROW EXECUTE FUNCTION {name}()")
+    for statement in [*postgresql_clock_triggers(COMMUNE_WATCHED),
+                      *postgresql_clock_triggers(USER_WATCHED, tick="zaloan_tick_user", name="user_clock")]:
+        op.execute(statement)
 
 
 def upgrade():

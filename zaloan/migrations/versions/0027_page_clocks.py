@@ -13,7 +13,7 @@ Revises: 0026
 """
 from alembic import op
 
-from zaloan.db_setup import TIP_AND_PEOPLE_WATCHED, sqlite_clock_triggers
+from zaloan.db_setup import TIP_AND_PEOPLE_WATCHED, postgresql_clock_triggers, sqlite_clock_triggers
 
 revision = "0027"
 down_revision = "0026"
@@ -26,19 +26,8 @@ def upgrade():
         for statement in sqlite_clock_triggers(existing={"commune_clocks", *TIP_AND_PEOPLE_WATCHED}):
             op.execute(statement)
         return
-    for table, commune in TIP_AND_PEOPLE_WATCHED.items():
-        new, old = commune.format(row="NEW"), commune.format(row="OLD")
-        op.execute(f"""
-            CREATE FUNCTION {table}_clock() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-                IF TG_OP IN ('INSERT', 'UPDATE') THEN PERFORM zaloan_tick({new}); END IF;
-                IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND {old} IS DISTINCT FROM {new}) THEN
-                    PERFORM zaloan_tick({old});
-                END IF;
-                RETURN NULL;
-            END $$""")
-        op.execute(f"CREATE TRIGGER {table}_clock AFTER INSERT OR UPDATE OR DELETE ON {table} "
-                   f"FOR EACH ROW EXECUTE FUNCTION {table}_clock()")
+    for statement in postgresql_clock_triggers(TIP_AND_PEOPLE_WATCHED):
+        op.execute(statement)
 
 
 def downgrade():
