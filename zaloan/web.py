@@ -26,7 +26,19 @@ def wants_fragment() -> bool:
 def render(template: str, fragment: str | None = None, status: int = 200, **context):
     """Render `fragment` for htmx requests and the page `template` otherwise; always `Vary: HX-Request`."""
     chosen = fragment if (fragment and wants_fragment()) else template
-    resp = make_response(render_template(chosen, **context), status)
+    return _answer(render_template(chosen, **context), status)
+
+
+def render_drawn(html: str, status: int = 200, fragment: bool = False):
+    """Answer with the page around `html`, its main part drawn already (`kept.drawn_once`), or with the part
+    alone when it is also the page's htmx fragment (`fragment`) and htmx asks for one."""
+    if not (fragment and wants_fragment()):
+        html = render_template("drawn.html", part=Markup(html))
+    return _answer(html, status)
+
+
+def _answer(body: str, status: int):
+    resp = make_response(body, status)
     resp.vary.add("HX-Request")
     resp.vary.add("HX-Target")
     return resp

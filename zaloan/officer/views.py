@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..paging import Key, asked, page_of
 from ..permissions import allow, can_work_tip, get_or_404, tips_for
-from ..web import render, wants_fragment
+from ..web import render, render_drawn, wants_fragment
 from . import bp
 from .forms import AskForm, DuplicateForm, OutcomeForm, ReopenForm, TaskForm, TriageForm
 
@@ -297,7 +297,7 @@ def next_action(tip: Tip, task_form: TaskForm) -> str | None:
 
 def show_tip(tip: Tip, forms: dict | None = None, error: str | None = None, status: int = 200):
     """Render the tip page (or its fragment)."""
-    return tip_page(tip_part(tip, forms, error), status)
+    return render_drawn(tip_part(tip, forms, error), status, fragment=True)
 
 
 def tip_part(tip: Tip, forms: dict | None = None, error: str | None = None) -> str:
@@ -326,16 +326,6 @@ def tip_part(tip: Tip, forms: dict | None = None, error: str | None = None) -> s
         "officer/_tip.html", tip=tip, forms=all_forms, error=error, now=utcnow(), posted=posted, actions=actions,
         coming=coming, opened={coming, posted}, deadline=deadline, likely=duplicates.suggestions(tip, current_user),
     )
-
-
-def tip_page(html: str, status: int = 200):
-    """The tip's drawn part as its page, or alone for htmx (which swaps #tip)."""
-    if not wants_fragment():
-        html = render_template("officer/tip.html", tip_html=Markup(html))
-    resp = make_response(html, status)
-    resp.vary.add("HX-Request")
-    resp.vary.add("HX-Target")
-    return resp
 
 
 def deadline_context(tip: Tip) -> dict:
@@ -407,7 +397,7 @@ def tip(tip_id: int):
 
     # Asked again while nothing of the commune changed (back from the queue, a reload on a weak signal): the
     # tip's part as drawn for this officer, with new form keys. Its first reading writes, so is never kept.
-    return tip_page(drawn_once("tip_pages", current_user, (tip_id,), draw))
+    return render_drawn(drawn_once("tip_pages", current_user, (tip_id,), draw), fragment=True)
 
 
 @bp.post("/tips/<int:tip_id>/triage")

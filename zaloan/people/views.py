@@ -10,7 +10,6 @@ from __future__ import annotations
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -45,7 +44,7 @@ from ..permissions import (
 )
 from ..formkit import create_account_once
 from ..phones import normalize_phone
-from ..web import external_url, redirect_to, render
+from ..web import external_url, redirect_to, render, render_drawn
 from . import bp
 from .forms import (
     ErasureDecisionForm,
@@ -202,7 +201,7 @@ def index():
 
     asked = (request.args.get("role", ""), arg_int("village"))
     html = drawn_once("people_lists", current_user, asked, draw, minute=False)
-    return render("people/index.html", people_html=Markup(html))
+    return render_drawn(html)
 
 
 # --- Create ----------------------------------------------------------------------------------
