@@ -12,13 +12,16 @@ from zaloan.models import Notification, RulesVersion, UserClock
 
 from .helpers import U
 from .test_access_matrix import session_client
-from .test_query_counts import counted
+from .test_query_counts import counted, forget_drawn
 
 PAGE = "/people/"  # an officer's page with the whole header, and no list kept of its own
 
 
 def visit(app, client, path: str = PAGE):
-    """The page, and the statements it sent about notifications, rules and announcements."""
+    """The page, and the statements it sent about notifications, rules and announcements.
+
+    The page, kept whole (`kept.answer_once`), is drawn again: what is read here is the person's values in it."""
+    forget_drawn(app)
     with counted(app) as statements:
         resp = client.get(path)
     assert resp.status_code == 200

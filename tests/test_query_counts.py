@@ -39,10 +39,18 @@ def counted(app):
         event.remove(engine, "before_cursor_execute", note)
 
 
+DRAWN = ("queue_lists", "queue_pages", "tip_pages", "tip_answers", "people_lists", "people_answers")
+
+
+def forget_drawn(app) -> None:
+    """Drop the pages and parts kept drawn (`kept.drawn_once`, `kept.answer_once`): the next is drawn again."""
+    for name in DRAWN:
+        app.extensions.pop(f"zaloan.kept.{name}", None)
+
+
 def queries(app, client, path: str) -> int:
     assert client.get(path).status_code == 200  # warm: the session row, caches
-    for kept in ("queue_lists", "tip_pages", "people_lists"):  # the page drawn again, not served as kept
-        app.extensions.pop(f"zaloan.kept.{kept}", None)
+    forget_drawn(app)
     with counted(app) as statements:
         assert client.get(path).status_code == 200
     return len(statements)

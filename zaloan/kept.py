@@ -21,7 +21,7 @@ from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Callable
 
-from flask import current_app, g, request
+from flask import Response, current_app, g, request, session
 from flask_babel import get_locale
 
 from .models import utcnow
@@ -84,10 +84,12 @@ def for_person(name: str, user, compute: Callable[[], tuple[Any, datetime | None
     store = kept("person", PERSON_KEPT)
     key = (name, user.id, user.commune_id, user.role, user.village_id, *clocks)
     found = store.get(key)
-    if found is not None and (found[1] is None or utcnow() < found[1]):
-        return found[0]
-    value, until = compute()
-    store.put(key, (value, until))
+    if found is None or (found[1] is not None and utcnow() >= found[1]):
+        found = compute()
+        store.put(key, found)
+    value, until = found
+    if until is not None:  # a page kept whole (`answer_once`) is kept no longer than this value
+        g.person_until = min(until, g.get("person_until") or until)
     return value
 
 
@@ -133,3 +135,75 @@ def drawn_once(name: str, user, parts: tuple, draw: Callable[[], str], *, minute
         field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
         store.put(key, (html, g.get(field), tuple(made[start:])))
     return html
+
+
+ENCODINGS_KEPT = 8  # compressed forms of one page, one per Accept-Encoding header a browser sends
+
+
+def answer_once(name: str, user, size: int, answer: Callable[[], Response], *, new_keys: bool = False) -> Response:
+    """Return `answer()`, this GET's whole answer, kept under both clocks with each of its compressed forms.
+
+    For a page whose every part is kept under the clocks already (`drawn_once`,
+    `for_person`, the queue's lists): drawing its frame around them and
+    compressing it are then most of what the page costs. The answer is kept in
+    a map called `name` (room for `size`) by the two clocks read with the
+    session, the person (id, commune, role, village), the language, the script
+    root, the minute, the address with its query, the htmx headers and the
+    session's form secret, whose token the page carries: a token drawn for this
+    session stays good for it (`WTF_CSRF_TIME_LIMIT` is none), and no other
+    session is ever served it. Each compressed form is made the first time a
+    browser asks for it, by the app's own compressor. With `new_keys`, a page
+    holding one-time form keys is kept too, and served each time with new ones
+    in their place (as `drawn_once` does), compressed afresh.
+
+    Drawn afresh, and not kept, when the clocks are unknown (a request that
+    wrote), the session holds messages to show once or no form secret yet,
+    or the answer is anything but a plain 200 page that changed no session
+    (nor made one-time keys, without `new_keys`); kept no longer than a value it shows that
+    ends by itself (`for_person`'s).
+    """
+    from .accounts import clocks_read_with_session
+    from .extensions import compress
+    from .formkit import new_key
+
+    field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    secret = session.get(field)
+    clocks = clocks_read_with_session(user)
+    if size <= 0 or request.method != "GET" or clocks is None or not secret or "_flashes" in session:
+        return answer()
+    store = kept(name, size)
+    h = request.headers
+    key = (name, *clocks, user.id, user.commune_id, user.role, user.village_id, str(get_locale()),
+           request.script_root, utcnow().replace(second=0, microsecond=0), request.path,
+           tuple(sorted(request.args.items(multi=True))), h.get("HX-Request"), h.get("HX-Target"),
+           h.get("HX-Boosted"), h.get("HX-History-Restore-Request"), secret)
+    found = store.get(key)
+    if found is not None and (found["until"] is None or utcnow() < found["until"]):
+        if found["keys"]:
+            data = found["body"]
+            for old in found["keys"]:
+                data = data.replace(old, new_key().encode())
+            return current_app.response_class(data, status=200, headers=found["headers"])
+        resp = current_app.response_class(found["body"], status=200, headers=found["headers"])
+        accept = h.get("Accept-Encoding", "")
+        made = found["encoded"].get(accept)
+        if made is None:
+            resp = compress.after_request(resp)  # the app's own hook then leaves it as it is
+            if len(found["encoded"]) < ENCODINGS_KEPT:
+                found["encoded"][accept] = (resp.headers.get("Content-Encoding"), resp.get_data())
+        elif made[0] is not None:
+            resp.set_data(made[1])
+            resp.headers["Content-Encoding"] = made[0]
+        return resp
+    start = len(g.get("keys_made", ()))
+    was_modified = session.modified
+    resp = answer()
+    keys = [k.encode() for k in g.get("keys_made", ())[start:]]
+    if (resp.status_code == 200 and not resp.is_streamed and resp.mimetype == "text/html"
+            and "Set-Cookie" not in resp.headers and "Content-Encoding" not in resp.headers
+            and not (session.modified and not was_modified) and "_flashes" not in session
+            and session.get(field) == secret and (new_keys or not keys)
+            and clocks_read_with_session(user) is not None):
+        store.put(key, {"body": resp.get_data(), "headers": list(resp.headers.items()),
+                        "until": g.get("person_until"), "keys": keys, "encoded": {}})
+    return resp

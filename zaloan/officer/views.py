@@ -19,7 +19,7 @@ from ..deadline_forms import ExtendForm
 from ..extensions import db
 from ..formkit import local_now, renew_key, to_utc
 from ..inputs import to_int
-from ..kept import Kept, drawn_once, kept
+from ..kept import Kept, answer_once, drawn_once, kept
 from ..models import (
     Category,
     CommuneClock,
@@ -191,8 +191,13 @@ def _queue_rows(f: dict, version: str, now, args: dict) -> dict:
 @allow(*POLICE)
 @reads_only
 def home():
-    """Show the queue: most urgent and longest-waiting first, with filters and counts."""
-    return render("officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context())
+    """Show the queue: most urgent and longest-waiting first, with filters and counts.
+
+    Asked for again while nothing changed, the whole answer is served as it was
+    drawn, compressed already (`kept.answer_once`).
+    """
+    return answer_once("queue_pages", current_user, current_app.config["QUEUE_LISTS_KEPT"], lambda: render(
+        "officer/queue.html", "officer/_queue.html", oob_alarm=wants_fragment(), **queue_context()))
 
 
 @bp.get("/queue/poll")
@@ -396,8 +401,11 @@ def tip(tip_id: int):
         return tip_part(t)
 
     # Asked again while nothing of the commune changed (back from the queue, a reload on a weak signal): the
-    # tip's part as drawn for this officer, with new form keys. Its first reading writes, so is never kept.
-    return render_drawn(drawn_once("tip_pages", current_user, (tip_id,), draw), fragment=True)
+    # tip's part as drawn for this officer, with new form keys; in the same session, the whole page as it was
+    # answered, with new form keys. Its first reading writes, so is never kept.
+    size = current_app.config["PAGE_PARTS_KEPT"]
+    return answer_once("tip_answers", current_user, size, lambda: render_drawn(
+        drawn_once("tip_pages", current_user, (tip_id,), draw), fragment=True), new_keys=True)
 
 
 @bp.post("/tips/<int:tip_id>/triage")

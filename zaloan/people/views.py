@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from .. import accounts, retention, secrecy, takeover
 from ..db_setup import reads_only
 from ..extensions import db
-from ..kept import drawn_once
+from ..kept import answer_once, drawn_once
 from ..labels import ROLES, VERIFIER_TITLES, WATCH_POINT_EMOJI
 from ..models import (
     Informant,
@@ -200,8 +200,8 @@ def index():
                                village=village, creatable=role_choices(), areas=areas)
 
     asked = (request.args.get("role", ""), arg_int("village"))
-    html = drawn_once("people_lists", current_user, asked, draw, minute=False)
-    return render_drawn(html)
+    return answer_once("people_answers", current_user, current_app.config["PAGE_PARTS_KEPT"],
+                       lambda: render_drawn(drawn_once("people_lists", current_user, asked, draw, minute=False)))
 
 
 # --- Create ----------------------------------------------------------------------------------
