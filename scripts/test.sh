@@ -10,6 +10,11 @@
 #      browser tests there: the flows in tests/browser/conftest.py ON_POSTGRES),
 #      and stop and remove the server whatever the outcome.
 #
+# With two cores or more the two runs go side by side, each on its own
+# database and its own temporary folder, each line of their output marked
+# with its engine ("sqlite |", "postgresql |"); ZALOAN_TEST_SERIAL=1 runs
+# them one after the other, unmarked.
+#
 # The exit status is non-zero when either run fails (pytest's "no tests ran"
 # included). Under CI=true a missing browser fails the browser tests.
 set -euo pipefail
@@ -56,6 +61,21 @@ run_pytest() {
     return "$status"
 }
 
+# One run in the background, its output marked with its name; its own --basetemp, so two runs never share
+# (or clean up) each other's temporary folders. Sets $! to the run's process.
+run_marked() {
+    local name=$1; shift
+    local tmp
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/zaloan-tests-$name.XXXXXX")
+    (
+        set +e +o pipefail
+        "$PY" -m pytest -q -rs --basetemp="$tmp/t" "$@" 2>&1 | sed -u "s/^/$name | /"
+        status=${PIPESTATUS[0]}
+        rm -rf "$tmp"
+        exit "$status"
+    ) &
+}
+
 # --- A throwaway PostgreSQL server --------------------------------------------------
 
 PG_DIR=""
@@ -98,7 +118,14 @@ start_postgres() {
     export ZALOAN_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/zaloan_test"
 }
 
-trap stop_postgres EXIT
+stop_all() {
+    local pids
+    pids=$(jobs -p)
+    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+    stop_postgres
+}
+
+trap stop_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -108,21 +135,41 @@ ensure_chromium
 ensure_ffmpeg
 started=$(date +%s)
 
-say "Tests on SQLite"
 sqlite_status=0
-(unset ZALOAN_TEST_DATABASE_URL; run_pytest "$@") || sqlite_status=$?
-
 postgres_status=skipped
-if [ "${CI:-}" = true ] || [ "${ZALOAN_TEST_POSTGRES:-}" = 1 ]; then
-    say "Tests on PostgreSQL 15 (throwaway server)"
+with_postgres=$([ "${CI:-}" = true ] || [ "${ZALOAN_TEST_POSTGRES:-}" = 1 ] && echo yes || echo no)
+
+if [ "$with_postgres" = yes ] && [ "${ZALOAN_TEST_SERIAL:-}" != 1 ] && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
+    say "Tests on SQLite and on PostgreSQL 15 (throwaway server), side by side"
     postgres_status=0
     if start_postgres; then
-        run_pytest "$@" || postgres_status=$?
+        (unset ZALOAN_TEST_DATABASE_URL; run_marked sqlite "$@"; wait $!) &
+        sqlite_run=$!
+        run_marked postgresql "$@"
+        postgres_run=$!
+        wait "$sqlite_run" || sqlite_status=$?
+        wait "$postgres_run" || postgres_status=$?
     else
         echo "Could not start PostgreSQL."
         postgres_status=1
+        say "Tests on SQLite"
+        (unset ZALOAN_TEST_DATABASE_URL; run_pytest "$@") || sqlite_status=$?
     fi
     stop_postgres
+else
+    say "Tests on SQLite"
+    (unset ZALOAN_TEST_DATABASE_URL; run_pytest "$@") || sqlite_status=$?
+    if [ "$with_postgres" = yes ]; then
+        say "Tests on PostgreSQL 15 (throwaway server)"
+        postgres_status=0
+        if start_postgres; then
+            run_pytest "$@" || postgres_status=$?
+        else
+            echo "Could not start PostgreSQL."
+            postgres_status=1
+        fi
+        stop_postgres
+    fi
 fi
 
 say "SQLite: $([ "$sqlite_status" = 0 ] && echo passed || echo "FAILED ($sqlite_status)");" \
