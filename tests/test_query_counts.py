@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
 
 from zaloan import accounts, cases
 from zaloan.extensions import db
@@ -24,19 +25,20 @@ AN, OFFICER, VERIFIER, COMMANDER = "+84900000010", "+84900000002", "+84900000020
 
 @contextmanager
 def counted(app):
-    """Collect the statements the app sends to the database inside the block."""
+    """Collect the statements the app sends to the database inside the block.
+
+    Every engine is listened to: an unchanged poll's early answer reads through an engine of its own on
+    PostgreSQL (`zaloan.unchanged`)."""
     statements: list[str] = []
 
     def note(_conn, _cursor, statement, _params, _context, _many):
         statements.append(statement)
 
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", note)
+    event.listen(Engine, "before_cursor_execute", note)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", note)
+        event.remove(Engine, "before_cursor_execute", note)
 
 
 DRAWN = ("queue_lists", "queue_pages", "tip_pages", "tip_answers", "people_lists", "people_answers")
