@@ -146,18 +146,19 @@ def test_the_tip_page_is_drawn_again_when_the_minute_changes(app, login_as, monk
     assert drawn.n[TIP_PART] == 1
 
 
+def signed_in(app, who: str = "officer"):
+    """A new session of `who` signed in through the login form, its form token checked as in production."""
+    c = app.test_client()
+    token = csrf_token(c.get("/login").get_data(as_text=True))
+    assert c.post("/login", data={"phone": PHONES[who], "password": PASSWORD,
+                                  "csrf_token": token}).status_code == 302
+    return c
+
+
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_a_kept_page_carries_the_form_token_of_the_session_it_is_served_to(app):
     tip_id = new_tip(app)
-
-    def signed_in():
-        c = app.test_client()
-        token = csrf_token(c.get("/login").get_data(as_text=True))
-        assert c.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD,
-                                      "csrf_token": token}).status_code == 302
-        return c
-
-    phone, desk = signed_in(), signed_in()  # one officer, two sessions
+    phone, desk = signed_in(app), signed_in(app)  # one officer, two sessions
     opened(phone, tip_id)
     with Drawn(app) as drawn:
         html = desk.get(f"/officer/tips/{tip_id}").get_data(as_text=True)

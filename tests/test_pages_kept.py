@@ -18,9 +18,9 @@ from zaloan import notify
 from zaloan.extensions import db
 from zaloan.models import Tip, utcnow
 
-from .conftest import PASSWORD, PHONES, csrf_token
+from .conftest import csrf_token
 from .helpers import U
-from .test_page_parts_kept import Drawn
+from .test_page_parts_kept import Drawn, signed_in
 from .test_query_counts import counted, new_tip
 
 QUEUE = "/officer/"
@@ -144,14 +144,7 @@ def test_nobody_is_served_another_viewers_queue(app, login_as):
 
 @pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
 def test_a_kept_queue_carries_the_form_token_of_the_session_it_is_served_to(app):
-    def signed_in():
-        c = app.test_client()
-        token = csrf_token(c.get("/login").get_data(as_text=True))
-        assert c.post("/login", data={"phone": PHONES["officer"], "password": PASSWORD,
-                                      "csrf_token": token}).status_code == 302
-        return c
-
-    phone, desk = signed_in(), signed_in()  # one officer, two sessions
+    phone, desk = signed_in(app), signed_in(app)  # one officer, two sessions
     get(phone)
     phone_token = csrf_token(body(get(phone)))
     get(desk)
