@@ -61,18 +61,15 @@ run_pytest() {
     return "$status"
 }
 
-# One run in the background, its output marked with its name; its own --basetemp, so two runs never share
-# (or clean up) each other's temporary folders. Sets $! to the run's process.
+# One run in the background, its output marked with its name; its own --basetemp under $RUNS_TMP, so two
+# runs never share (or clean up) each other's temporary folders. Sets $! to the run's process.
+RUNS_TMP=""
 run_marked() {
     local name=$1; shift
-    local tmp
-    tmp=$(mktemp -d "${TMPDIR:-/tmp}/zaloan-tests-$name.XXXXXX")
     (
         set +e +o pipefail
-        "$PY" -m pytest -q -rs --basetemp="$tmp/t" "$@" 2>&1 | sed -u "s/^/$name | /"
-        status=${PIPESTATUS[0]}
-        rm -rf "$tmp"
-        exit "$status"
+        "$PY" -m pytest -q -rs --basetemp="$RUNS_TMP/$name" "$@" 2>&1 | sed -u "s/^/$name | /"
+        exit "${PIPESTATUS[0]}"
     ) &
 }
 
@@ -118,10 +115,17 @@ start_postgres() {
     export ZALOAN_TEST_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:$PG_PORT/zaloan_test"
 }
 
+# A process and everything it started (a run's subshell, its pytest and sed), children first.
+kill_tree() {
+    local child
+    for child in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$child"; done
+    kill "$1" 2>/dev/null || true
+}
+
 stop_all() {
-    local pids
-    pids=$(jobs -p)
-    [ -z "$pids" ] || kill $pids 2>/dev/null || true
+    local pid
+    for pid in $(jobs -p); do kill_tree "$pid"; done
+    [ -z "$RUNS_TMP" ] || rm -rf "$RUNS_TMP"
     stop_postgres
 }
 
@@ -142,6 +146,7 @@ with_postgres=$([ "${CI:-}" = true ] || [ "${ZALOAN_TEST_POSTGRES:-}" = 1 ] && e
 if [ "$with_postgres" = yes ] && [ "${ZALOAN_TEST_SERIAL:-}" != 1 ] && [ "$(nproc 2>/dev/null || echo 1)" -ge 2 ]; then
     say "Tests on SQLite and on PostgreSQL 15 (throwaway server), side by side"
     postgres_status=0
+    RUNS_TMP=$(mktemp -d "${TMPDIR:-/tmp}/zaloan-tests.XXXXXX")
     if start_postgres; then
         (unset ZALOAN_TEST_DATABASE_URL; run_marked sqlite "$@"; wait $!) &
         sqlite_run=$!

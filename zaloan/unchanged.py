@@ -92,8 +92,10 @@ class UnchangedPolls:
         if self._engine is None:
             with self.app.app_context():
                 engine = db.engine
-            if engine.dialect.name == "postgresql":
-                engine = create_engine(engine.url, isolation_level="AUTOCOMMIT", pool_size=2, max_overflow=8)
+            if engine.dialect.name == "postgresql":  # the operator's engine options too (connect_args, ...)
+                options = {**self.app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                           "isolation_level": "AUTOCOMMIT", "pool_size": 2, "max_overflow": 8}
+                engine = create_engine(engine.url, **options)
             self._engine = engine
         return self._engine
 
